@@ -1,0 +1,65 @@
+//! `POST /audience_token`: a viewer asks whether anything is live. If not, `{live: false}`. If
+//! so, a token for a fresh viewer identity: in `room` mode to join the host's room
+//! subscribe-only, in `live` mode with the shared PlaybackGrant. The lookup is cached for a few
+//! seconds and the grant reused, so a crowd costs Twilio little.
+
+use lambda_http::{Body, Request, Response};
+use onair_common::audience::LiveStream;
+use onair_common::config::AudienceMode;
+use onair_common::ids::Identity;
+use onair_common::response::respond;
+use onair_common::token::Grant;
+use onair_common::{ApiError, App, request};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct AudienceToken {
+    live: bool,
+    mode: AudienceMode,
+    token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    room: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    presenter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    media: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<u64>,
+}
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    respond("audience_token", audience_token(app, &req).await)
+}
+
+async fn audience_token(app: &App, req: &Request) -> Result<AudienceToken, ApiError> {
+    // No credentials and no input: only the method and size are checked.
+    request::body(req)?;
+    let mode = app.settings.audience_mode;
+
+    let Some(LiveStream { room, player_streamer_sid }) = app.audience.live_stream(app).await? else {
+        return Ok(AudienceToken {
+            live: false, mode, token: None, room: None, identity: None, presenter: None, media: None, expires_at: None,
+        });
+    };
+    let (grant, ttl) = match (mode, player_streamer_sid) {
+        (AudienceMode::Live, Some(streamer)) => (
+            Grant::Playback(app.audience.playback_grant(app, &streamer).await?),
+            app.settings.playback_grant_ttl,
+        ),
+        _ => (Grant::VideoRoom(room.clone()), app.settings.stream_max),
+    };
+    let identity = Identity::new_viewer();
+    let token = app.mint_token(&identity, &grant, ttl).await?;
+    Ok(AudienceToken {
+        live: true,
+        mode,
+        token: Some(token.jwt),
+        room: Some(room.as_str().to_owned()),
+        identity: Some(identity.as_str().to_owned()),
+        presenter: Some(app.settings.host_identity.as_str().to_owned()),
+        media: Some(app.settings.media_path.describe()),
+        expires_at: Some(token.expires_at),
+    })
+}

@@ -1,0 +1,6 @@
+//! The `audience_token` Lambda: the shared runtime around [`audience_token::handle`].
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    onair_common::lambda::run_http(|app, req| async move { audience_token::handle(&app, req).await }).await
+}

@@ -1,0 +1,308 @@
+//! Typed configuration: plain settings from environment variables, secrets from the
+//! environment (locally, with a `.env` file) or from one Secrets Manager secret (DESIGN §4).
+//!
+//! Everything is parsed once at start-up; a missing or malformed key is an error that names
+//! the key, so a misconfigured function fails loudly at cold start instead of per request.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::ids::{Identity, Sid};
+use crate::secret::SecretString;
+
+/// Which audience path the deployment uses (DESIGN §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AudienceMode {
+    /// Viewers join the host's group room subscribe-only.
+    Room,
+    /// Twilio Live: MediaProcessor + PlayerStreamer, viewers use the Live Player.
+    Live,
+}
+
+/// A configuration key that is missing or malformed; the message names the key, never its value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration key {key}: {problem}")]
+pub struct ConfigError {
+    pub key: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(key: &'static str, problem: impl Into<String>) -> Self {
+        ConfigError {
+            key,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Plain (non-secret) settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub audience_mode: AudienceMode,
+    pub host_identity: Identity,
+    /// The longest a stream may run; bounds room, participant and Live resource lifetimes.
+    pub stream_max: Duration,
+    pub video_base_url: String,
+    pub media_base_url: String,
+    /// The Secrets Manager secret holding [`Secrets`]; `None` means secrets come from the environment.
+    pub secret_id: Option<String>,
+    /// How long a fetched secret is trusted before it is fetched again.
+    pub secrets_ttl: Duration,
+    /// How long `audience_token` trusts its answer to "what is live now".
+    pub audience_cache_ttl: Duration,
+    /// The Media Extension that feeds the PlayerStreamer in `live` mode.
+    pub live_extension: String,
+    /// Seconds a PlaybackGrant is valid (Twilio allows at most 60).
+    pub playback_grant_ttl: Duration,
+    /// How the pages carry media: Twilio's SDKs, or the stand-in's WHIP/WHEP relay.
+    pub media_path: MediaPath,
+}
+
+/// How the pages send and receive media; told to them in every token response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaPath {
+    Twilio,
+    /// WHIP/WHEP on the local stand-in at this base URL (development only).
+    Whip { base_url: String },
+}
+
+impl MediaPath {
+    /// The `media` object of the token responses.
+    pub fn describe(&self) -> serde_json::Value {
+        match self {
+            MediaPath::Twilio => serde_json::json!({ "kind": "twilio" }),
+            MediaPath::Whip { base_url } => serde_json::json!({ "kind": "whip", "base_url": base_url }),
+        }
+    }
+}
+
+/// Secret values, from the environment or from the one Secrets Manager secret.
+pub struct Secrets {
+    pub account_sid: Sid,
+    pub api_key_sid: Sid,
+    pub api_key_secret: SecretString,
+    pub host_password: SecretString,
+    /// Only needed to verify Twilio's webhook signatures.
+    pub auth_token: Option<SecretString>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets")
+            .field("account_sid", &self.account_sid)
+            .field("api_key_sid", &self.api_key_sid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where configuration values are read from: a lookup by key.
+pub trait Source {
+    fn get(&self, key: &str) -> Option<String>;
+}
+
+/// The process environment, after loading `.env` from the working directory if there is one.
+pub struct Environment;
+
+impl Environment {
+    pub fn load() -> Environment {
+        // A missing .env is normal (Lambda, CI); a malformed one should not pass silently.
+        if let Err(err) = dotenvy::dotenv()
+            && !err.not_found()
+        {
+            tracing::warn!(error = %err, "ignoring unreadable .env file");
+        }
+        Environment
+    }
+}
+
+impl Source for Environment {
+    fn get(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok()
+    }
+}
+
+impl Source for HashMap<String, String> {
+    fn get(&self, key: &str) -> Option<String> {
+        HashMap::get(self, key).cloned()
+    }
+}
+
+/// Reads `key`, treating an empty value like a missing one.
+fn read(source: &dyn Source, key: &str) -> Option<String> {
+    source.get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn required(source: &dyn Source, key: &'static str) -> Result<String, ConfigError> {
+    read(source, key).ok_or_else(|| ConfigError::new(key, "is missing"))
+}
+
+fn number(source: &dyn Source, key: &'static str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64, ConfigError> {
+    let Some(raw) = read(source, key) else {
+        return Ok(default);
+    };
+    let value: u64 = raw
+        .parse()
+        .map_err(|_| ConfigError::new(key, "must be a whole number"))?;
+    if !range.contains(&value) {
+        return Err(ConfigError::new(
+            key,
+            format!("must be between {} and {}", range.start(), range.end()),
+        ));
+    }
+    Ok(value)
+}
+
+fn base_url(source: &dyn Source, key: &'static str, default: &str) -> Result<String, ConfigError> {
+    let url = read(source, key).unwrap_or_else(|| default.to_owned());
+    let url = url.trim_end_matches('/').to_owned();
+    if url.starts_with("https://") || url.starts_with("http://") {
+        Ok(url)
+    } else {
+        Err(ConfigError::new(key, "must be an http:// or https:// URL"))
+    }
+}
+
+impl Settings {
+    pub fn from_source(source: &dyn Source) -> Result<Settings, ConfigError> {
+        let audience_mode = match read(source, "AUDIENCE_MODE").as_deref() {
+            None | Some("room") => AudienceMode::Room,
+            Some("live") => AudienceMode::Live,
+            Some(_) => return Err(ConfigError::new("AUDIENCE_MODE", "must be `room` or `live`")),
+        };
+        let host_identity = read(source, "HOST_IDENTITY").unwrap_or_else(|| "host".to_owned());
+        let host_identity = Identity::parse(&host_identity)
+            .filter(|id| !id.is_viewer())
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "HOST_IDENTITY",
+                    "must be 1 to 128 printable characters without spaces, not starting with `viewer-`",
+                )
+            })?;
+        // Twilio bounds MaxParticipantDuration to 10 minutes .. 24 hours.
+        let stream_max_minutes = number(source, "STREAM_MAX_MINUTES", 120, 10..=1440)?;
+        let media_path = match read(source, "MEDIA_PATH").as_deref() {
+            None | Some("twilio") => MediaPath::Twilio,
+            Some("whip") => MediaPath::Whip {
+                base_url: base_url(source, "WHIP_BASE_URL", &required(source, "WHIP_BASE_URL")?)?,
+            },
+            Some(_) => return Err(ConfigError::new("MEDIA_PATH", "must be `twilio` or `whip`")),
+        };
+        Ok(Settings {
+            audience_mode,
+            host_identity,
+            stream_max: Duration::from_secs(stream_max_minutes * 60),
+            video_base_url: base_url(source, "TWILIO_VIDEO_BASE_URL", "https://video.twilio.com")?,
+            media_base_url: base_url(source, "TWILIO_MEDIA_BASE_URL", "https://media.twilio.com")?,
+            secret_id: read(source, "SECRET_ID"),
+            secrets_ttl: Duration::from_secs(number(source, "SECRETS_TTL_SECONDS", 300, 0..=86_400)?),
+            audience_cache_ttl: Duration::from_secs(number(source, "AUDIENCE_CACHE_SECONDS", 5, 0..=60)?),
+            live_extension: read(source, "LIVE_EXTENSION").unwrap_or_else(|| "video-composer-v2".to_owned()),
+            playback_grant_ttl: Duration::from_secs(number(source, "PLAYBACK_GRANT_TTL_SECONDS", 60, 10..=60)?),
+            media_path,
+        })
+    }
+}
+
+impl Secrets {
+    pub fn from_source(source: &dyn Source) -> Result<Secrets, ConfigError> {
+        let sid = |key: &'static str, prefix: &str| {
+            Sid::parse(prefix, &required(source, key)?).ok_or_else(|| {
+                ConfigError::new(key, format!("must be `{prefix}` followed by 32 hex digits"))
+            })
+        };
+        Ok(Secrets {
+            account_sid: sid("TWILIO_ACCOUNT_SID", "AC")?,
+            api_key_sid: sid("TWILIO_API_KEY_SID", "SK")?,
+            api_key_secret: required(source, "TWILIO_API_KEY_SECRET")?.into(),
+            host_password: required(source, "HOST_PASSWORD")?.into(),
+            auth_token: read(source, "TWILIO_AUTH_TOKEN").map(SecretString::from),
+        })
+    }
+
+    /// Parses the Secrets Manager secret: a JSON object with the same keys as the environment.
+    pub fn from_json(json: &str) -> Result<Secrets, ConfigError> {
+        let object: HashMap<String, serde_json::Value> = serde_json::from_str(json)
+            .map_err(|_| ConfigError::new("SECRET_ID", "the secret is not a JSON object"))?;
+        let strings: HashMap<String, String> = object
+            .into_iter()
+            .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned())))
+            .collect();
+        Secrets::from_source(&strings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    const GOOD: &[(&str, &str)] = &[
+        ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+        ("TWILIO_API_KEY_SID", "SKfedcba9876543210fedcba9876543210"),
+        ("TWILIO_API_KEY_SECRET", "key-secret-value"),
+        ("HOST_PASSWORD", "pw-value"),
+    ];
+
+    #[test]
+    fn defaults_apply_when_settings_are_absent() {
+        let settings = Settings::from_source(&source(&[])).unwrap();
+        assert_eq!(settings.audience_mode, AudienceMode::Room);
+        assert_eq!(settings.host_identity.as_str(), "host");
+        assert_eq!(settings.stream_max, Duration::from_secs(7200));
+        assert_eq!(settings.video_base_url, "https://video.twilio.com");
+        assert_eq!(settings.media_base_url, "https://media.twilio.com");
+        assert_eq!(settings.media_path, MediaPath::Twilio);
+    }
+
+    #[test]
+    fn malformed_settings_name_their_key() {
+        for (key, value) in [
+            ("AUDIENCE_MODE", "broadcast"),
+            ("HOST_IDENTITY", "viewer-sneaky"),
+            ("HOST_IDENTITY", "two words"),
+            ("STREAM_MAX_MINUTES", "5"),
+            ("STREAM_MAX_MINUTES", "ten"),
+            ("TWILIO_VIDEO_BASE_URL", "video.twilio.com"),
+            ("MEDIA_PATH", "pigeon"),
+        ] {
+            let err = Settings::from_source(&source(&[(key, value)])).unwrap_err();
+            assert_eq!(err.key, key, "{key}={value}");
+        }
+    }
+
+    #[test]
+    fn the_whip_media_path_needs_its_base_url() {
+        let err = Settings::from_source(&source(&[("MEDIA_PATH", "whip")])).unwrap_err();
+        assert_eq!(err.key, "WHIP_BASE_URL");
+        let settings = Settings::from_source(&source(&[("MEDIA_PATH", "whip"), ("WHIP_BASE_URL", "http://127.0.0.1:4010/")])).unwrap();
+        assert_eq!(settings.media_path, MediaPath::Whip { base_url: "http://127.0.0.1:4010".into() });
+    }
+
+    #[test]
+    fn secrets_parse_and_name_the_missing_key() {
+        assert!(Secrets::from_source(&source(GOOD)).is_ok());
+        for missing in ["TWILIO_ACCOUNT_SID", "TWILIO_API_KEY_SID", "TWILIO_API_KEY_SECRET", "HOST_PASSWORD"] {
+            let pairs: Vec<_> = GOOD.iter().copied().filter(|(k, _)| *k != missing).collect();
+            assert_eq!(Secrets::from_source(&source(&pairs)).unwrap_err().key, missing);
+        }
+        let mut bad = GOOD.to_vec();
+        bad[0] = ("TWILIO_ACCOUNT_SID", "SK0123456789abcdef0123456789abcdef");
+        assert_eq!(Secrets::from_source(&source(&bad)).unwrap_err().key, "TWILIO_ACCOUNT_SID");
+    }
+
+    #[test]
+    fn errors_and_debug_never_show_secret_values() {
+        let secrets = Secrets::from_source(&source(GOOD)).unwrap();
+        let shown = format!("{secrets:?}");
+        assert!(!shown.contains("key-secret-value") && !shown.contains("pw-value"));
+        let json = r#"{"TWILIO_ACCOUNT_SID":"nonsense-value","TWILIO_API_KEY_SID":"x","TWILIO_API_KEY_SECRET":"s","HOST_PASSWORD":"p"}"#;
+        let err = Secrets::from_json(json).unwrap_err();
+        assert!(!err.to_string().contains("nonsense-value"));
+        assert!(Secrets::from_json("not json").is_err());
+    }
+}

@@ -1,0 +1,20 @@
+//! Random values from the operating system: names, identities and retry jitter.
+
+/// `bytes` random bytes as lowercase hex.
+pub fn hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    fill(&mut buf);
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A random number in `0..bound` (bound > 0), for jitter; slight modulo bias is harmless there.
+pub fn below(bound: u64) -> u64 {
+    let mut buf = [0u8; 8];
+    fill(&mut buf);
+    u64::from_le_bytes(buf) % bound.max(1)
+}
+
+fn fill(buf: &mut [u8]) {
+    // The OS random source failing is not something a request can recover from or explain.
+    getrandom::fill(buf).expect("the operating system's random source failed");
+}

@@ -1,0 +1,217 @@
+//! The stream's life in Twilio terms, shared by the endpoints and the reaper: which room is
+//! live, starting the Live resources of a room (idempotent, compensating), and stopping exactly
+//! one room's resources (idempotent).
+//!
+//! Twilio keeps no other state: a room is live while it is in progress and its host is
+//! connected; a room's Live resources are the started MediaProcessors whose context names the
+//! room, and the PlayerStreamers those feed.
+
+use crate::app::App;
+use crate::config::AudienceMode;
+use crate::error::ApiError;
+use crate::ids::{Identity, RoomName};
+use crate::auth::HostSession;
+use crate::config::Settings;
+use crate::twilio::{MediaProcessor, Room, RoomBounds, RoomStatus, Twilio, TwilioError};
+
+/// How many of the newest in-progress rooms are checked for a connected host.
+const ROOMS_CHECKED: usize = 5;
+
+/// Twilio's "room is not in progress" and "not found": completing such a room is already done.
+const ROOM_NOT_IN_PROGRESS: u32 = 53112;
+
+impl From<TwilioError> for ApiError {
+    fn from(err: TwilioError) -> ApiError {
+        match err {
+            TwilioError::Secrets(err) => crate::auth::unavailable(err),
+            TwilioError::Api { status: 429, .. } => {
+                ApiError::Upstream("Twilio is busy right now; try again in a moment".into())
+            }
+            TwilioError::Api { code, .. } => ApiError::Upstream(match code {
+                Some(code) => format!("Twilio refused the request (Twilio error {code})"),
+                None => "Twilio refused the request".into(),
+            }),
+            TwilioError::Transport(_) => ApiError::Upstream("Twilio could not be reached".into()),
+            TwilioError::Decode(_) => ApiError::Upstream("Twilio's answer could not be read".into()),
+        }
+    }
+}
+
+/// The bounds every OnAir room is created with: it closes a minute after everyone left, two
+/// minutes after creation if nobody joined, and nobody stays longer than the longest stream.
+pub fn room_bounds(settings: &Settings) -> RoomBounds {
+    RoomBounds {
+        empty_room_timeout_min: 1,
+        unused_room_timeout_min: 2,
+        max_participant_duration_secs: settings.stream_max.as_secs(),
+        max_participants: 50,
+    }
+}
+
+/// The room a host request is about, in progress with the host connected: the room of the
+/// host's token, or (password callers) the live room.
+pub async fn host_live_room(app: &App, host: &HostSession) -> Result<(Room, RoomName), ApiError> {
+    let host_identity = &app.settings.host_identity;
+    match &host.room {
+        Some(name) => Ok((require_live_room(&app.twilio, name, host_identity).await?, name.clone())),
+        None => find_live_room(&app.twilio, host_identity).await?.ok_or_else(|| {
+            ApiError::Conflict("no room has the host connected; connect first".into())
+        }),
+    }
+}
+
+/// The newest in-progress OnAir room whose host is connected.
+pub async fn find_live_room(twilio: &Twilio, host: &Identity) -> Result<Option<(Room, RoomName)>, TwilioError> {
+    let mut rooms: Vec<(Room, RoomName)> = twilio
+        .list_rooms_in_progress()
+        .await?
+        .into_iter()
+        .filter_map(|room| room.onair_name().map(|name| (room, name)))
+        .collect();
+    // ISO 8601 UTC dates of one format sort as text.
+    rooms.sort_by(|a, b| b.0.date_created.cmp(&a.0.date_created));
+    for (room, name) in rooms.into_iter().take(ROOMS_CHECKED) {
+        if !twilio.connected_participants(&room.sid, Some(host)).await?.is_empty() {
+            return Ok(Some((room, name)));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether `name` is in progress with its host connected.
+pub async fn require_live_room(twilio: &Twilio, name: &RoomName, host: &Identity) -> Result<Room, ApiError> {
+    let room = match twilio.fetch_room(name.as_str()).await {
+        Ok(room) if room.status == RoomStatus::InProgress => room,
+        Ok(_) => return Err(not_in_progress(name)),
+        Err(err) if err.is_not_found() => return Err(not_in_progress(name)),
+        Err(err) => return Err(err.into()),
+    };
+    if twilio.connected_participants(&room.sid, Some(host)).await?.is_empty() {
+        return Err(ApiError::Conflict(
+            "the host is not connected to the room yet; connect, then start the stream".into(),
+        ));
+    }
+    Ok(room)
+}
+
+fn not_in_progress(name: &RoomName) -> ApiError {
+    ApiError::Conflict(format!("room {name} is not in progress; get a new host token"))
+}
+
+/// The Live resources of one room.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+pub struct LiveResources {
+    pub media_processor_sid: String,
+    pub player_streamer_sid: String,
+}
+
+/// Started MediaProcessors whose context names `room`.
+pub async fn media_processors_of(twilio: &Twilio, room: &RoomName) -> Result<Vec<MediaProcessor>, TwilioError> {
+    Ok(twilio
+        .list_started_media_processors()
+        .await?
+        .into_iter()
+        .filter(|mp| mp.room_name().as_deref() == Some(room.as_str()))
+        .collect())
+}
+
+/// Starts Twilio Live for `room`: a PlayerStreamer, then a MediaProcessor feeding it, each with
+/// a MaxDuration. Returns the running pair if the room has one already. If the MediaProcessor
+/// cannot be created, the PlayerStreamer just created is ended before the error is returned.
+pub async fn start_live(app: &App, room: &RoomName) -> Result<LiveResources, ApiError> {
+    let twilio = &app.twilio;
+    if let Some(existing) = media_processors_of(twilio, room).await?.into_iter().next()
+        && let Some(streamer) = existing.outputs().into_iter().next()
+    {
+        return Ok(LiveResources {
+            media_processor_sid: existing.sid,
+            player_streamer_sid: streamer,
+        });
+    }
+    let max = app.settings.stream_max.as_secs();
+    let streamer = twilio.create_player_streamer(max).await?;
+    let processor = twilio
+        .create_media_processor(&app.settings.live_extension, room, &streamer.sid, max)
+        .await;
+    match processor {
+        Ok(processor) => {
+            tracing::info!(room = %room, player_streamer = %streamer.sid, media_processor = %processor.sid, "live stream started");
+            Ok(LiveResources {
+                media_processor_sid: processor.sid,
+                player_streamer_sid: streamer.sid,
+            })
+        }
+        Err(err) => {
+            match twilio.end_player_streamer(&streamer.sid).await {
+                Ok(_) => tracing::warn!(room = %room, player_streamer = %streamer.sid, "MediaProcessor failed; PlayerStreamer ended"),
+                // Its MaxDuration and the reaper still bound it.
+                Err(end_err) => tracing::error!(room = %room, player_streamer = %streamer.sid, error = %end_err, "MediaProcessor failed and the PlayerStreamer could not be ended"),
+            }
+            Err(err.into())
+        }
+    }
+}
+
+/// What stopping a room ended.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Stopped {
+    pub media_processors: Vec<String>,
+    pub player_streamers: Vec<String>,
+    pub room_completed: bool,
+}
+
+impl Stopped {
+    pub fn anything(&self) -> bool {
+        self.room_completed || !self.media_processors.is_empty() || !self.player_streamers.is_empty()
+    }
+}
+
+/// Ends exactly `room`'s Live resources (in `live` mode), then completes the room. Stopping a
+/// stopped room ends nothing and is not an error. Every step is attempted even if one fails;
+/// the first failure is returned after the others ran.
+pub async fn stop_room(app: &App, room: &RoomName) -> Result<Stopped, TwilioError> {
+    let twilio = &app.twilio;
+    let mut stopped = Stopped::default();
+    let mut first_error = None;
+    if app.settings.audience_mode == AudienceMode::Live {
+        match media_processors_of(twilio, room).await {
+            Ok(processors) => {
+                for processor in processors {
+                    record(twilio.end_media_processor(&processor.sid).await, &mut first_error, || {
+                        stopped.media_processors.push(processor.sid.clone())
+                    });
+                    for streamer in processor.outputs() {
+                        record(twilio.end_player_streamer(&streamer).await, &mut first_error, || {
+                            stopped.player_streamers.push(streamer.clone())
+                        });
+                    }
+                }
+            }
+            Err(err) => first_error = Some(err),
+        }
+    }
+    match twilio.complete_room(room.as_str()).await {
+        Ok(_) => stopped.room_completed = true,
+        Err(err) if err.is_not_found() || err.code() == Some(ROOM_NOT_IN_PROGRESS) => {}
+        Err(err) => first_error = first_error.or(Some(err)),
+    }
+    if stopped.anything() {
+        tracing::info!(room = %room, media_processors = ?stopped.media_processors, player_streamers = ?stopped.player_streamers, room_completed = stopped.room_completed, "stream stopped");
+    }
+    match first_error {
+        Some(err) => Err(err),
+        None => Ok(stopped),
+    }
+}
+
+/// Notes an ending call: success runs `ended`; "not found" counts as already ended; any other
+/// failure is kept if it is the first.
+fn record<T>(outcome: Result<T, TwilioError>, first_error: &mut Option<TwilioError>, ended: impl FnOnce()) {
+    match outcome {
+        Ok(_) => ended(),
+        Err(err) if err.is_not_found() => {}
+        Err(err) => {
+            first_error.get_or_insert(err);
+        }
+    }
+}

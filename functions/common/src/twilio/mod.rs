@@ -1,0 +1,261 @@
+//! The Twilio REST client (DESIGN §6): form-encoded requests with Basic auth, Twilio's error
+//! bodies parsed into [`TwilioError`], lists paged through `meta.next_page_url`, retries with
+//! jittered backoff on 429 and 5xx for calls that are safe to repeat, and a request timeout well
+//! under the Lambda timeout. `video` and `live` hold the calls themselves.
+
+mod video;
+mod live;
+
+pub use live::{MediaProcessor, PlaybackGrant, PlayerStreamer};
+pub use video::{Participant, Room, RoomBounds, RoomStatus};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use crate::secret::ExposeSecret;
+use crate::secret_store::{SecretStore, SecretsError};
+
+/// A request to Twilio never waits longer than this (the functions' timeout is 15 s).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(4);
+/// Attempts for a call that may be repeated (the first try included).
+const MAX_ATTEMPTS: u32 = 3;
+/// The first backoff step; each retry doubles it, with full jitter.
+const BACKOFF_BASE: Duration = Duration::from_millis(100);
+/// Pages followed at most when listing, so a runaway list cannot run out the clock.
+pub const MAX_PAGES: usize = 10;
+
+/// How a Twilio call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TwilioError {
+    /// Twilio answered with an error body; `code` is Twilio's own (e.g. 20404, 53113).
+    #[error("Twilio answered {status} (code {code:?}): {message}")]
+    Api { status: u16, code: Option<u32>, message: String },
+    #[error("Twilio could not be reached: {0}")]
+    Transport(String),
+    #[error("Twilio's answer could not be read: {0}")]
+    Decode(String),
+    #[error("Twilio credentials are unavailable: {0}")]
+    Secrets(#[from] SecretsError),
+}
+
+impl TwilioError {
+    /// Twilio's error code, when it sent one.
+    pub fn code(&self) -> Option<u32> {
+        match self {
+            TwilioError::Api { code, .. } => *code,
+            _ => None,
+        }
+    }
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, TwilioError::Api { status: 404, .. }) || self.code() == Some(20404)
+    }
+}
+
+/// Whether a call may be sent again after a 429, a 5xx or a timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    /// Reads, and updates to a final status: repeating changes nothing.
+    Safe,
+    /// Creates: a repeat could create a second billable resource.
+    Once,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Api {
+    Video,
+    Media,
+}
+
+/// The client; cheap to share, built once per container.
+pub struct Twilio {
+    http: reqwest::Client,
+    video_base: String,
+    media_base: String,
+    secrets: Arc<SecretStore>,
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorBody {
+    code: Option<u32>,
+    message: Option<String>,
+    detail: Option<String>,
+    title: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct Meta {
+    next_page_url: Option<String>,
+}
+
+impl Twilio {
+    pub fn new(video_base: &str, media_base: &str, secrets: Arc<SecretStore>) -> Twilio {
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(Duration::from_secs(2))
+            .user_agent(concat!("onair/", env!("CARGO_PKG_VERSION")))
+            .build()
+            // Building fails only if the TLS backend cannot initialise: nothing would work then.
+            .expect("the HTTP client could not be built");
+        Twilio {
+            http,
+            video_base: video_base.trim_end_matches('/').to_owned(),
+            media_base: media_base.trim_end_matches('/').to_owned(),
+            secrets,
+        }
+    }
+
+    fn url(&self, api: Api, path: &str) -> String {
+        let base = match api {
+            Api::Video => &self.video_base,
+            Api::Media => &self.media_base,
+        };
+        format!("{base}{path}")
+    }
+
+    async fn get<T: DeserializeOwned>(&self, api: Api, path: &str, query: &[(&str, String)]) -> Result<T, TwilioError> {
+        self.send(reqwest::Method::GET, self.url(api, path), query, &[], Repeat::Safe).await
+    }
+
+    async fn post<T: DeserializeOwned>(&self, api: Api, path: &str, form: &[(&str, String)], repeat: Repeat) -> Result<T, TwilioError> {
+        self.send(reqwest::Method::POST, self.url(api, path), &[], form, repeat).await
+    }
+
+    /// Every item of a list, following `meta.next_page_url` for at most [`MAX_PAGES`] pages.
+    async fn list<T: DeserializeOwned>(&self, api: Api, path: &str, key: &str, query: &[(&str, String)]) -> Result<Vec<T>, TwilioError> {
+        let mut items = Vec::new();
+        let mut url = self.url(api, path);
+        let mut query = query.to_vec();
+        for _ in 0..MAX_PAGES {
+            let mut page: serde_json::Map<String, serde_json::Value> =
+                self.send(reqwest::Method::GET, url.clone(), &query, &[], Repeat::Safe).await?;
+            let batch = page
+                .remove(key)
+                .ok_or_else(|| TwilioError::Decode(format!("the list has no `{key}`")))?;
+            let batch: Vec<T> = serde_json::from_value(batch).map_err(|e| TwilioError::Decode(e.to_string()))?;
+            items.extend(batch);
+            let next = page
+                .remove("meta")
+                .and_then(|meta| serde_json::from_value::<Meta>(meta).ok())
+                .and_then(|meta| meta.next_page_url);
+            match next {
+                Some(next) => {
+                    url = next;
+                    query.clear();
+                }
+                None => return Ok(items),
+            }
+        }
+        tracing::warn!(path, pages = MAX_PAGES, "list truncated at the page bound");
+        Ok(items)
+    }
+
+    /// Sends one call: Basic auth with the API key, retries per `repeat`, and one retry with
+    /// freshly fetched secrets after a 401 (the key may have been rotated).
+    async fn send<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        url: String,
+        query: &[(&str, String)],
+        form: &[(&str, String)],
+        repeat: Repeat,
+    ) -> Result<T, TwilioError> {
+        let mut secrets = self.secrets.current().await?;
+        let mut refreshed = false;
+        let mut attempt = 1;
+        loop {
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .basic_auth(secrets.api_key_sid.as_str(), Some(secrets.api_key_secret.expose_secret()));
+            if !query.is_empty() {
+                request = request.query(query);
+            }
+            if method == reqwest::Method::POST {
+                request = request.form(form);
+            }
+            let outcome = match request.send().await {
+                Ok(response) => read_response(response).await,
+                Err(err) => Err(TwilioError::Transport(describe_transport(&err))),
+            };
+            let retryable = match &outcome {
+                Ok(_) => false,
+                Err(TwilioError::Api { status: 401, .. }) if !refreshed && self.secrets.can_refresh() => {
+                    refreshed = true;
+                    secrets = self.secrets.refresh().await?;
+                    continue;
+                }
+                Err(TwilioError::Api { status, .. }) => *status == 429 || *status >= 500,
+                Err(TwilioError::Transport(_)) => true,
+                Err(_) => false,
+            };
+            if !retryable || repeat == Repeat::Once || attempt >= MAX_ATTEMPTS {
+                if let Err(err) = &outcome {
+                    tracing::warn!(method = %method, path = path_of(&url), error = %err, attempt, "Twilio call failed");
+                }
+                return outcome;
+            }
+            let ceiling = BACKOFF_BASE * 2u32.pow(attempt - 1);
+            let pause = Duration::from_millis(crate::random::below(ceiling.as_millis() as u64 + 1));
+            tracing::info!(method = %method, path = path_of(&url), attempt, pause_ms = pause.as_millis() as u64, "retrying Twilio call");
+            tokio::time::sleep(pause).await;
+            attempt += 1;
+        }
+    }
+}
+
+async fn read_response<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, TwilioError> {
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|err| TwilioError::Transport(describe_transport(&err)))?;
+    if status.is_success() {
+        // 204 and friends: decode `null` so `()` and `Option` work.
+        let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+        return serde_json::from_slice(bytes).map_err(|err| TwilioError::Decode(err.to_string()));
+    }
+    let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
+    let (code, message) = match body {
+        Some(body) => (
+            body.code,
+            body.message.or(body.detail).or(body.title).unwrap_or_default(),
+        ),
+        None => (None, String::new()),
+    };
+    let message = if message.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        message.chars().take(300).collect()
+    };
+    Err(TwilioError::Api {
+        status: status.as_u16(),
+        code,
+        message,
+    })
+}
+
+/// A transport error without the URL's query (reqwest's `Display` includes the URL).
+fn describe_transport(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        "timed out".to_owned()
+    } else if err.is_connect() {
+        "connection failed".to_owned()
+    } else {
+        "request failed".to_owned()
+    }
+}
+
+/// Seconds from an ISO 8601 date (Twilio's `date_created`) to `now_unix`.
+pub fn age_secs(date: Option<&str>, now_unix: u64) -> Option<u64> {
+    let created = time::OffsetDateTime::parse(date?, &time::format_description::well_known::Rfc3339).ok()?;
+    Some(now_unix.saturating_sub(created.unix_timestamp().max(0) as u64))
+}
+
+/// The path of a URL, for logs.
+fn path_of(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    path.split('?').next().unwrap_or(path)
+}

@@ -1,0 +1,113 @@
+//! Video v1 calls: rooms, participants and subscribe rules.
+
+use serde::Deserialize;
+
+use super::{Api, Repeat, Twilio, TwilioError};
+use crate::ids::{Identity, RoomName};
+
+/// Room status; anything Twilio adds later reads as `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RoomStatus {
+    InProgress,
+    Completed,
+    Failed,
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Room {
+    pub sid: String,
+    pub unique_name: Option<String>,
+    pub status: RoomStatus,
+    /// ISO 8601, UTC.
+    pub date_created: Option<String>,
+}
+
+impl Room {
+    /// The unique name, when it is one of ours.
+    pub fn onair_name(&self) -> Option<RoomName> {
+        self.unique_name.as_deref().and_then(RoomName::parse)
+    }
+    /// Seconds since the room was created, `None` when Twilio gave no parsable date.
+    pub fn age_secs(&self, now_unix: u64) -> Option<u64> {
+        super::age_secs(self.date_created.as_deref(), now_unix)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Participant {
+    pub sid: String,
+    pub identity: String,
+    pub status: String,
+}
+
+/// The limits a room is created with, so an abandoned room stops costing money by itself.
+#[derive(Debug, Clone)]
+pub struct RoomBounds {
+    /// Minutes an empty room stays open after its last participant left.
+    pub empty_room_timeout_min: u32,
+    /// Minutes a room nobody joined stays open.
+    pub unused_room_timeout_min: u32,
+    /// Seconds any participant may stay connected.
+    pub max_participant_duration_secs: u64,
+    pub max_participants: u32,
+}
+
+impl Twilio {
+    pub async fn create_room(&self, name: &RoomName, bounds: &RoomBounds, status_callback: Option<&str>) -> Result<Room, TwilioError> {
+        let mut form = vec![
+            ("UniqueName", name.as_str().to_owned()),
+            ("Type", "group".to_owned()),
+            ("EmptyRoomTimeout", bounds.empty_room_timeout_min.to_string()),
+            ("UnusedRoomTimeout", bounds.unused_room_timeout_min.to_string()),
+            ("MaxParticipantDuration", bounds.max_participant_duration_secs.to_string()),
+            ("MaxParticipants", bounds.max_participants.to_string()),
+        ];
+        if let Some(url) = status_callback {
+            form.push(("StatusCallback", url.to_owned()));
+            form.push(("StatusCallbackMethod", "POST".to_owned()));
+        }
+        self.post(Api::Video, "/v1/Rooms", &form, Repeat::Once).await
+    }
+
+    /// A room by SID or by the unique name of an in-progress room.
+    pub async fn fetch_room(&self, sid_or_name: &str) -> Result<Room, TwilioError> {
+        self.get(Api::Video, &format!("/v1/Rooms/{sid_or_name}"), &[]).await
+    }
+
+    pub async fn complete_room(&self, sid_or_name: &str) -> Result<Room, TwilioError> {
+        let form = [("Status", "completed".to_owned())];
+        self.post(Api::Video, &format!("/v1/Rooms/{sid_or_name}"), &form, Repeat::Safe).await
+    }
+
+    /// In-progress rooms, newest first as Twilio lists them.
+    pub async fn list_rooms_in_progress(&self) -> Result<Vec<Room>, TwilioError> {
+        let query = [("Status", "in-progress".to_owned()), ("PageSize", "50".to_owned())];
+        self.list(Api::Video, "/v1/Rooms", "rooms", &query).await
+    }
+
+    /// Connected participants of a room, optionally only those with `identity`.
+    pub async fn connected_participants(&self, room_sid: &str, identity: Option<&Identity>) -> Result<Vec<Participant>, TwilioError> {
+        let mut query = vec![("Status", "connected".to_owned()), ("PageSize", "50".to_owned())];
+        if let Some(identity) = identity {
+            query.push(("Identity", identity.as_str().to_owned()));
+        }
+        self.list(Api::Video, &format!("/v1/Rooms/{room_sid}/Participants"), "participants", &query).await
+    }
+
+    /// Replaces a participant's subscribe rules; returns the rules Twilio now holds.
+    pub async fn set_subscribe_rules(&self, room: &str, participant: &Identity, rules: &serde_json::Value) -> Result<serde_json::Value, TwilioError> {
+        let form = [("Rules", rules.to_string())];
+        let path = format!("/v1/Rooms/{room}/Participants/{}/SubscribeRules", participant.as_str());
+        let answer: serde_json::Value = self.post(Api::Video, &path, &form, Repeat::Safe).await?;
+        Ok(answer.get("rules").cloned().unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn subscribe_rules(&self, room: &str, participant: &Identity) -> Result<serde_json::Value, TwilioError> {
+        let path = format!("/v1/Rooms/{room}/Participants/{}/SubscribeRules", participant.as_str());
+        let answer: serde_json::Value = self.get(Api::Video, &path, &[]).await?;
+        Ok(answer.get("rules").cloned().unwrap_or(serde_json::Value::Null))
+    }
+}

@@ -1,0 +1,131 @@
+//! The reaper: scheduled clean-up (EventBridge, every few minutes), so nothing billable outlives
+//! its purpose even when a host never called `stream_stop`.
+//!
+//! 1. Completes OnAir rooms past the longest stream, and rooms whose host has been gone for
+//!    longer than a grace period (each with its Live resources, through `stream::stop_room`).
+//! 2. In `live` mode, ends MediaProcessors whose OnAir room is no longer in progress, with the
+//!    PlayerStreamers they feed, and PlayerStreamers still `created` (never fed) after the grace
+//!    period: those were left by a start that failed half-way.
+
+use std::collections::HashSet;
+
+use onair_common::config::AudienceMode;
+use onair_common::ids::{ROOM_PREFIX, RoomName};
+use onair_common::token::unix_now;
+use onair_common::twilio::TwilioError;
+use onair_common::{App, stream};
+use serde::Serialize;
+
+/// How long a room may be without its host (connecting, reconnecting) before it is completed,
+/// and how old an unfed PlayerStreamer must be before it counts as abandoned.
+pub const GRACE_SECS: u64 = 120;
+
+/// What one run ended; logged and returned to the scheduler.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Report {
+    pub rooms_completed: Vec<String>,
+    pub media_processors_ended: Vec<String>,
+    pub player_streamers_ended: Vec<String>,
+    /// Steps that failed; the next run tries again.
+    pub errors: Vec<String>,
+}
+
+pub async fn reap(app: &App) -> Report {
+    let mut report = Report::default();
+    let now = unix_now();
+    let live_rooms = match reap_rooms(app, now, &mut report).await {
+        Ok(rooms) => rooms,
+        Err(err) => {
+            report.errors.push(format!("listing rooms: {err}"));
+            return report;
+        }
+    };
+    if app.settings.audience_mode == AudienceMode::Live
+        && let Err(err) = reap_live_resources(app, now, &live_rooms, &mut report).await
+    {
+        report.errors.push(format!("listing Live resources: {err}"));
+    }
+    tracing::info!(
+        rooms_completed = ?report.rooms_completed,
+        media_processors_ended = ?report.media_processors_ended,
+        player_streamers_ended = ?report.player_streamers_ended,
+        errors = ?report.errors,
+        "reaper run finished"
+    );
+    report
+}
+
+/// Completes rooms past their bounds; returns the OnAir rooms still in progress afterwards.
+async fn reap_rooms(app: &App, now: u64, report: &mut Report) -> Result<HashSet<String>, TwilioError> {
+    let mut still_live = HashSet::new();
+    let max_secs = app.settings.stream_max.as_secs();
+    for room in app.twilio.list_rooms_in_progress().await? {
+        let Some(name) = room.onair_name() else { continue };
+        // A room without a readable date is treated as old: better to end it than to leak it.
+        let age = room.age_secs(now).unwrap_or(u64::MAX);
+        let reason = if age >= max_secs {
+            Some("past the longest stream")
+        } else if age >= GRACE_SECS
+            && app.twilio.connected_participants(&room.sid, Some(&app.settings.host_identity)).await?.is_empty()
+        {
+            Some("host gone")
+        } else {
+            None
+        };
+        match reason {
+            None => {
+                still_live.insert(name.as_str().to_owned());
+            }
+            Some(reason) => stop(app, &name, reason, report).await,
+        }
+    }
+    Ok(still_live)
+}
+
+async fn stop(app: &App, room: &RoomName, reason: &str, report: &mut Report) {
+    match stream::stop_room(app, room).await {
+        Ok(stopped) => {
+            tracing::info!(room = %room, reason, "reaper stopped a room");
+            if stopped.room_completed {
+                report.rooms_completed.push(room.as_str().to_owned());
+            }
+            report.media_processors_ended.extend(stopped.media_processors);
+            report.player_streamers_ended.extend(stopped.player_streamers);
+        }
+        Err(err) => report.errors.push(format!("stopping {room}: {err}")),
+    }
+}
+
+async fn reap_live_resources(app: &App, now: u64, live_rooms: &HashSet<String>, report: &mut Report) -> Result<(), TwilioError> {
+    let twilio = &app.twilio;
+    let mut fed = HashSet::new();
+    for processor in twilio.list_started_media_processors().await? {
+        let room = processor.room_name().unwrap_or_default();
+        if !room.starts_with(ROOM_PREFIX) || live_rooms.contains(&room) {
+            fed.extend(processor.outputs());
+            continue;
+        }
+        match twilio.end_media_processor(&processor.sid).await {
+            Ok(_) => report.media_processors_ended.push(processor.sid.clone()),
+            Err(err) => report.errors.push(format!("ending {}: {err}", processor.sid)),
+        }
+        for streamer in processor.outputs() {
+            end_streamer(app, &streamer, report).await;
+        }
+    }
+    for streamer in twilio.list_player_streamers("created").await? {
+        let age = streamer.age_secs(now).unwrap_or(u64::MAX);
+        if !fed.contains(&streamer.sid) && age >= GRACE_SECS {
+            end_streamer(app, &streamer.sid, report).await;
+        }
+    }
+    Ok(())
+}
+
+async fn end_streamer(app: &App, sid: &str, report: &mut Report) {
+    match app.twilio.end_player_streamer(sid).await {
+        Ok(_) => report.player_streamers_ended.push(sid.to_owned()),
+        Err(err) if err.is_not_found() => {}
+        Err(err) => report.errors.push(format!("ending {sid}: {err}")),
+    }
+}
