@@ -38,9 +38,20 @@ async fn audience_token(app: &App, req: &Request) -> Result<AudienceToken, ApiEr
     request::body(req)?;
     let mode = app.settings.audience_mode;
 
-    let Some(LiveStream { room, player_streamer_sid }) = app.audience.live_stream(app).await? else {
+    let Some(LiveStream {
+        room,
+        player_streamer_sid,
+    }) = app.audience.live_stream(app).await?
+    else {
         return Ok(AudienceToken {
-            live: false, mode, token: None, room: None, identity: None, presenter: None, media: None, expires_at: None,
+            live: false,
+            mode,
+            token: None,
+            room: None,
+            identity: None,
+            presenter: None,
+            media: None,
+            expires_at: None,
         });
     };
     let (grant, ttl) = match (mode, player_streamer_sid) {

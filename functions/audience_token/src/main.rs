@@ -2,5 +2,8 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    onair_common::lambda::run_http(|app, req| async move { audience_token::handle(&app, req).await }).await
+    onair_common::lambda::run_http(
+        |app, req| async move { audience_token::handle(&app, req).await },
+    )
+    .await
 }

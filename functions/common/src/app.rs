@@ -39,7 +39,12 @@ impl App {
 
     pub fn new(settings: Settings, secrets: SecretStore) -> App {
         let secrets = Arc::new(secrets);
-        let twilio = Twilio::new(&settings.video_base_url, &settings.media_base_url, secrets.clone());
+        let twilio = Twilio::new(
+            &settings.video_base_url,
+            &settings.media_base_url,
+            settings.twilio_timeout,
+            secrets.clone(),
+        );
         App {
             settings,
             secrets,
@@ -57,7 +62,17 @@ impl App {
         grant: &crate::token::Grant,
         ttl: std::time::Duration,
     ) -> Result<crate::token::MintedToken, crate::ApiError> {
-        let secrets = self.secrets.current().await.map_err(crate::auth::unavailable)?;
-        Ok(crate::token::mint(&secrets, identity, grant, crate::token::unix_now(), ttl.as_secs()))
+        let secrets = self
+            .secrets
+            .current()
+            .await
+            .map_err(crate::auth::unavailable)?;
+        Ok(crate::token::mint(
+            &secrets,
+            identity,
+            grant,
+            crate::token::unix_now(),
+            ttl.as_secs(),
+        ))
     }
 }

@@ -50,7 +50,11 @@ impl AudienceCache {
     }
 
     /// A PlaybackGrant for `player_streamer_sid`: the cached one while it is usable, else a new one.
-    pub async fn playback_grant(&self, app: &App, player_streamer_sid: &str) -> Result<serde_json::Value, TwilioError> {
+    pub async fn playback_grant(
+        &self,
+        app: &App,
+        player_streamer_sid: &str,
+    ) -> Result<serde_json::Value, TwilioError> {
         let mut cached = self.grant.lock().await;
         if let Some(grant) = &*cached
             && grant.player_streamer_sid == player_streamer_sid
@@ -60,7 +64,10 @@ impl AudienceCache {
         }
         let ttl = app.settings.playback_grant_ttl;
         let created = Instant::now();
-        let grant = app.twilio.create_playback_grant(player_streamer_sid, ttl.as_secs()).await?;
+        let grant = app
+            .twilio
+            .create_playback_grant(player_streamer_sid, ttl.as_secs())
+            .await?;
         *cached = Some(CachedGrant {
             player_streamer_sid: player_streamer_sid.to_owned(),
             grant: grant.grant.clone(),
@@ -71,16 +78,25 @@ impl AudienceCache {
 }
 
 async fn look_up(app: &App) -> Result<Option<LiveStream>, TwilioError> {
-    let Some((_, room)) = stream::find_live_room(&app.twilio, &app.settings.host_identity).await? else {
+    let Some((_, room)) = stream::find_live_room(&app.twilio, &app.settings.host_identity).await?
+    else {
         return Ok(None);
     };
     match app.settings.audience_mode {
-        AudienceMode::Room => Ok(Some(LiveStream { room, player_streamer_sid: None })),
+        AudienceMode::Room => Ok(Some(LiveStream {
+            room,
+            player_streamer_sid: None,
+        })),
         AudienceMode::Live => {
             // Live only once the host started the stream: a started processor feeding a streamer.
             let processors = stream::media_processors_of(&app.twilio, &room).await?;
-            let streamer = processors.into_iter().find_map(|mp| mp.outputs().into_iter().next());
-            Ok(streamer.map(|sid| LiveStream { room, player_streamer_sid: Some(sid) }))
+            let streamer = processors
+                .into_iter()
+                .find_map(|mp| mp.outputs().into_iter().next());
+            Ok(streamer.map(|sid| LiveStream {
+                room,
+                player_streamer_sid: Some(sid),
+            }))
         }
     }
 }

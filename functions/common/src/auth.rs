@@ -29,7 +29,10 @@ impl std::fmt::Debug for PasswordInput {
 #[derive(Debug)]
 pub enum HostCredentials {
     Token(String),
-    Password { password: PasswordInput, room: Option<String> },
+    Password {
+        password: PasswordInput,
+        room: Option<String>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -50,12 +53,20 @@ pub fn host_credentials(req: &Request) -> Result<HostCredentials, ApiError> {
     let body: HostBody = match raw {
         RawBody::Empty => return Err(missing_credentials()),
         RawBody::Json(bytes) => request::json(bytes)?,
-        RawBody::Text(text) if text.trim_start().starts_with('{') => request::json(text.as_bytes())?,
+        RawBody::Text(text) if text.trim_start().starts_with('{') => {
+            request::json(text.as_bytes())?
+        }
         RawBody::Text(text) => return Ok(HostCredentials::Token(text.trim().to_owned())),
     };
     match body {
-        HostBody { token: Some(token), .. } => Ok(HostCredentials::Token(token)),
-        HostBody { password: Some(password), room, .. } => Ok(HostCredentials::Password { password, room }),
+        HostBody {
+            token: Some(token), ..
+        } => Ok(HostCredentials::Token(token)),
+        HostBody {
+            password: Some(password),
+            room,
+            ..
+        } => Ok(HostCredentials::Password { password, room }),
         _ => Err(missing_credentials()),
     }
 }
@@ -68,7 +79,8 @@ fn missing_credentials() -> ApiError {
 pub async fn check_host_password(app: &App, password: &PasswordInput) -> Result<(), ApiError> {
     let secrets = app.secrets.current().await.map_err(unavailable)?;
     let candidate = password.0.as_str();
-    if candidate.len() <= MAX_CREDENTIAL_LEN && constant_time_eq(candidate, &secrets.host_password) {
+    if candidate.len() <= MAX_CREDENTIAL_LEN && constant_time_eq(candidate, &secrets.host_password)
+    {
         Ok(())
     } else {
         Err(ApiError::Unauthorized("the password is not right".into()))
@@ -82,7 +94,10 @@ pub struct HostSession {
     pub room: Option<RoomName>,
 }
 
-pub async fn authenticate_host(app: &App, credentials: &HostCredentials) -> Result<HostSession, ApiError> {
+pub async fn authenticate_host(
+    app: &App,
+    credentials: &HostCredentials,
+) -> Result<HostSession, ApiError> {
     match credentials {
         HostCredentials::Token(jwt) => {
             let verified = verify(app, jwt).await?;
@@ -119,10 +134,17 @@ pub async fn authenticate_viewer(app: &App, req: &Request) -> Result<Viewer, Api
     })?;
     let verified = verify(app, jwt).await?;
     match verified.grant {
-        Grant::VideoRoom(room) if verified.identity.is_viewer() && verified.identity != app.settings.host_identity => {
-            Ok(Viewer { identity: verified.identity, room })
+        Grant::VideoRoom(room)
+            if verified.identity.is_viewer() && verified.identity != app.settings.host_identity =>
+        {
+            Ok(Viewer {
+                identity: verified.identity,
+                room,
+            })
         }
-        _ => Err(ApiError::Unauthorized("this is not an audience token".into())),
+        _ => Err(ApiError::Unauthorized(
+            "this is not an audience token".into(),
+        )),
     }
 }
 

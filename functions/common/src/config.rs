@@ -58,6 +58,8 @@ pub struct Settings {
     pub playback_grant_ttl: Duration,
     /// How the pages carry media: Twilio's SDKs, or the stand-in's WHIP/WHEP relay.
     pub media_path: MediaPath,
+    /// The longest one Twilio request may take (kept well under the functions' 15 s timeout).
+    pub twilio_timeout: Duration,
 }
 
 /// How the pages send and receive media; told to them in every token response.
@@ -65,7 +67,9 @@ pub struct Settings {
 pub enum MediaPath {
     Twilio,
     /// WHIP/WHEP on the local stand-in at this base URL (development only).
-    Whip { base_url: String },
+    Whip {
+        base_url: String,
+    },
 }
 
 impl MediaPath {
@@ -73,7 +77,9 @@ impl MediaPath {
     pub fn describe(&self) -> serde_json::Value {
         match self {
             MediaPath::Twilio => serde_json::json!({ "kind": "twilio" }),
-            MediaPath::Whip { base_url } => serde_json::json!({ "kind": "whip", "base_url": base_url }),
+            MediaPath::Whip { base_url } => {
+                serde_json::json!({ "kind": "whip", "base_url": base_url })
+            }
         }
     }
 }
@@ -131,14 +137,22 @@ impl Source for HashMap<String, String> {
 
 /// Reads `key`, treating an empty value like a missing one.
 fn read(source: &dyn Source, key: &str) -> Option<String> {
-    source.get(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    source
+        .get(key)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 fn required(source: &dyn Source, key: &'static str) -> Result<String, ConfigError> {
     read(source, key).ok_or_else(|| ConfigError::new(key, "is missing"))
 }
 
-fn number(source: &dyn Source, key: &'static str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64, ConfigError> {
+fn number(
+    source: &dyn Source,
+    key: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
     let Some(raw) = read(source, key) else {
         return Ok(default);
     };
@@ -169,7 +183,12 @@ impl Settings {
         let audience_mode = match read(source, "AUDIENCE_MODE").as_deref() {
             None | Some("room") => AudienceMode::Room,
             Some("live") => AudienceMode::Live,
-            Some(_) => return Err(ConfigError::new("AUDIENCE_MODE", "must be `room` or `live`")),
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "AUDIENCE_MODE",
+                    "must be `room` or `live`",
+                ));
+            }
         };
         let host_identity = read(source, "HOST_IDENTITY").unwrap_or_else(|| "host".to_owned());
         let host_identity = Identity::parse(&host_identity)
@@ -196,11 +215,33 @@ impl Settings {
             video_base_url: base_url(source, "TWILIO_VIDEO_BASE_URL", "https://video.twilio.com")?,
             media_base_url: base_url(source, "TWILIO_MEDIA_BASE_URL", "https://media.twilio.com")?,
             secret_id: read(source, "SECRET_ID"),
-            secrets_ttl: Duration::from_secs(number(source, "SECRETS_TTL_SECONDS", 300, 0..=86_400)?),
-            audience_cache_ttl: Duration::from_secs(number(source, "AUDIENCE_CACHE_SECONDS", 5, 0..=60)?),
-            live_extension: read(source, "LIVE_EXTENSION").unwrap_or_else(|| "video-composer-v2".to_owned()),
-            playback_grant_ttl: Duration::from_secs(number(source, "PLAYBACK_GRANT_TTL_SECONDS", 60, 10..=60)?),
+            secrets_ttl: Duration::from_secs(number(
+                source,
+                "SECRETS_TTL_SECONDS",
+                300,
+                0..=86_400,
+            )?),
+            audience_cache_ttl: Duration::from_secs(number(
+                source,
+                "AUDIENCE_CACHE_SECONDS",
+                5,
+                0..=60,
+            )?),
+            live_extension: read(source, "LIVE_EXTENSION")
+                .unwrap_or_else(|| "video-composer-v2".to_owned()),
+            playback_grant_ttl: Duration::from_secs(number(
+                source,
+                "PLAYBACK_GRANT_TTL_SECONDS",
+                60,
+                10..=60,
+            )?),
             media_path,
+            twilio_timeout: Duration::from_millis(number(
+                source,
+                "TWILIO_TIMEOUT_MS",
+                4000,
+                100..=10_000,
+            )?),
         })
     }
 }
@@ -238,7 +279,10 @@ mod tests {
     use super::*;
 
     fn source(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     const GOOD: &[(&str, &str)] = &[
@@ -279,20 +323,44 @@ mod tests {
     fn the_whip_media_path_needs_its_base_url() {
         let err = Settings::from_source(&source(&[("MEDIA_PATH", "whip")])).unwrap_err();
         assert_eq!(err.key, "WHIP_BASE_URL");
-        let settings = Settings::from_source(&source(&[("MEDIA_PATH", "whip"), ("WHIP_BASE_URL", "http://127.0.0.1:4010/")])).unwrap();
-        assert_eq!(settings.media_path, MediaPath::Whip { base_url: "http://127.0.0.1:4010".into() });
+        let settings = Settings::from_source(&source(&[
+            ("MEDIA_PATH", "whip"),
+            ("WHIP_BASE_URL", "http://127.0.0.1:4010/"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            settings.media_path,
+            MediaPath::Whip {
+                base_url: "http://127.0.0.1:4010".into()
+            }
+        );
     }
 
     #[test]
     fn secrets_parse_and_name_the_missing_key() {
         assert!(Secrets::from_source(&source(GOOD)).is_ok());
-        for missing in ["TWILIO_ACCOUNT_SID", "TWILIO_API_KEY_SID", "TWILIO_API_KEY_SECRET", "HOST_PASSWORD"] {
-            let pairs: Vec<_> = GOOD.iter().copied().filter(|(k, _)| *k != missing).collect();
-            assert_eq!(Secrets::from_source(&source(&pairs)).unwrap_err().key, missing);
+        for missing in [
+            "TWILIO_ACCOUNT_SID",
+            "TWILIO_API_KEY_SID",
+            "TWILIO_API_KEY_SECRET",
+            "HOST_PASSWORD",
+        ] {
+            let pairs: Vec<_> = GOOD
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            assert_eq!(
+                Secrets::from_source(&source(&pairs)).unwrap_err().key,
+                missing
+            );
         }
         let mut bad = GOOD.to_vec();
         bad[0] = ("TWILIO_ACCOUNT_SID", "SK0123456789abcdef0123456789abcdef");
-        assert_eq!(Secrets::from_source(&source(&bad)).unwrap_err().key, "TWILIO_ACCOUNT_SID");
+        assert_eq!(
+            Secrets::from_source(&source(&bad)).unwrap_err().key,
+            "TWILIO_ACCOUNT_SID"
+        );
     }
 
     #[test]

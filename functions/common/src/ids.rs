@@ -64,8 +64,10 @@ pub struct RoomName(String);
 
 impl RoomName {
     pub fn parse(value: &str) -> Option<RoomName> {
-        (bounded_name(value, b"-_") && value.len() > ROOM_PREFIX.len() && value.starts_with(ROOM_PREFIX))
-            .then(|| RoomName(value.to_owned()))
+        (bounded_name(value, b"-_")
+            && value.len() > ROOM_PREFIX.len()
+            && value.starts_with(ROOM_PREFIX))
+        .then(|| RoomName(value.to_owned()))
     }
     /// Any name, unchecked: only for tests that must reproduce Twilio's own examples.
     #[cfg(test)]

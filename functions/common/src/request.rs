@@ -41,7 +41,12 @@ pub fn body(req: &Request) -> Result<RawBody<'_>, ApiError> {
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match essence.as_str() {
         "application/json" => Ok(RawBody::Json(bytes)),
         "text/plain" => std::str::from_utf8(bytes)
@@ -59,12 +64,24 @@ pub fn body(req: &Request) -> Result<RawBody<'_>, ApiError> {
 /// Parses a JSON body into `T`; a wrong shape is a 400 that says what is wrong, without echoing
 /// the body (it may hold a password).
 pub fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every body is an object; serde would otherwise also read a struct from an array.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::BadRequest(
+            "the body must be a JSON object".into(),
+        ));
+    }
     serde_json::from_slice(bytes).map_err(|err| {
         let what = match err.classify() {
-            serde_json::error::Category::Data => "the JSON does not have the expected fields and types",
+            serde_json::error::Category::Data => {
+                "the JSON does not have the expected fields and types"
+            }
             _ => "the body is not valid JSON",
         };
-        ApiError::BadRequest(format!("{what} (line {}, column {})", err.line(), err.column()))
+        ApiError::BadRequest(format!(
+            "{what} (line {}, column {})",
+            err.line(),
+            err.column()
+        ))
     })
 }
 
@@ -88,7 +105,9 @@ pub fn bearer_token(req: &Request) -> Result<Option<&str>, ApiError> {
         .to_str()
         .map_err(|_| ApiError::Unauthorized("the Authorization header is malformed".into()))?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(Some(token.trim()))
         }
         _ => Err(ApiError::Unauthorized(

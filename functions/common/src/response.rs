@@ -21,14 +21,19 @@ pub fn respond<T: Serialize>(endpoint: &str, result: Result<T, ApiError>) -> Res
     match result {
         Ok(value) => match serde_json::to_value(&value) {
             Ok(body) => json_response(http::StatusCode::OK, &body),
-            Err(_) => respond::<()>(endpoint, Err(ApiError::Unavailable("the answer could not be written".into()))),
+            Err(_) => respond::<()>(
+                endpoint,
+                Err(ApiError::Unavailable(
+                    "the answer could not be written".into(),
+                )),
+            ),
         },
         Err(err) => {
             let status = err.status();
             if status.is_server_error() {
-                tracing::warn!(endpoint, status = status.as_u16(), code = err.code(), message = %err, "request failed");
+                tracing::warn!(endpoint, status = status.as_u16(), code = err.code(), reason = %err, "request failed");
             } else {
-                tracing::info!(endpoint, status = status.as_u16(), code = err.code(), message = %err, "request refused");
+                tracing::info!(endpoint, status = status.as_u16(), code = err.code(), reason = %err, "request refused");
             }
             json_response(status, &err.body())
         }

@@ -33,7 +33,10 @@ pub struct ManagedSecret {
 impl SecretStore {
     /// Secrets from `SECRET_ID` when it is set (fetched now, so a bad secret fails the cold
     /// start), otherwise from the same source as the settings.
-    pub async fn load(settings: &Settings, source: &dyn Source) -> Result<SecretStore, SecretsError> {
+    pub async fn load(
+        settings: &Settings,
+        source: &dyn Source,
+    ) -> Result<SecretStore, SecretsError> {
         match &settings.secret_id {
             None => Ok(SecretStore::Fixed(Arc::new(Secrets::from_source(source)?))),
             Some(secret_id) => {

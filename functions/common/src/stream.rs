@@ -7,11 +7,11 @@
 //! room, and the PlayerStreamers those feed.
 
 use crate::app::App;
+use crate::auth::HostSession;
 use crate::config::AudienceMode;
+use crate::config::Settings;
 use crate::error::ApiError;
 use crate::ids::{Identity, RoomName};
-use crate::auth::HostSession;
-use crate::config::Settings;
 use crate::twilio::{MediaProcessor, Room, RoomBounds, RoomStatus, Twilio, TwilioError};
 
 /// How many of the newest in-progress rooms are checked for a connected host.
@@ -32,7 +32,9 @@ impl From<TwilioError> for ApiError {
                 None => "Twilio refused the request".into(),
             }),
             TwilioError::Transport(_) => ApiError::Upstream("Twilio could not be reached".into()),
-            TwilioError::Decode(_) => ApiError::Upstream("Twilio's answer could not be read".into()),
+            TwilioError::Decode(_) => {
+                ApiError::Upstream("Twilio's answer could not be read".into())
+            }
         }
     }
 }
@@ -53,15 +55,23 @@ pub fn room_bounds(settings: &Settings) -> RoomBounds {
 pub async fn host_live_room(app: &App, host: &HostSession) -> Result<(Room, RoomName), ApiError> {
     let host_identity = &app.settings.host_identity;
     match &host.room {
-        Some(name) => Ok((require_live_room(&app.twilio, name, host_identity).await?, name.clone())),
-        None => find_live_room(&app.twilio, host_identity).await?.ok_or_else(|| {
-            ApiError::Conflict("no room has the host connected; connect first".into())
-        }),
+        Some(name) => Ok((
+            require_live_room(&app.twilio, name, host_identity).await?,
+            name.clone(),
+        )),
+        None => find_live_room(&app.twilio, host_identity)
+            .await?
+            .ok_or_else(|| {
+                ApiError::Conflict("no room has the host connected; connect first".into())
+            }),
     }
 }
 
 /// The newest in-progress OnAir room whose host is connected.
-pub async fn find_live_room(twilio: &Twilio, host: &Identity) -> Result<Option<(Room, RoomName)>, TwilioError> {
+pub async fn find_live_room(
+    twilio: &Twilio,
+    host: &Identity,
+) -> Result<Option<(Room, RoomName)>, TwilioError> {
     let mut rooms: Vec<(Room, RoomName)> = twilio
         .list_rooms_in_progress()
         .await?
@@ -71,7 +81,11 @@ pub async fn find_live_room(twilio: &Twilio, host: &Identity) -> Result<Option<(
     // ISO 8601 UTC dates of one format sort as text.
     rooms.sort_by(|a, b| b.0.date_created.cmp(&a.0.date_created));
     for (room, name) in rooms.into_iter().take(ROOMS_CHECKED) {
-        if !twilio.connected_participants(&room.sid, Some(host)).await?.is_empty() {
+        if !twilio
+            .connected_participants(&room.sid, Some(host))
+            .await?
+            .is_empty()
+        {
             return Ok(Some((room, name)));
         }
     }
@@ -79,14 +93,22 @@ pub async fn find_live_room(twilio: &Twilio, host: &Identity) -> Result<Option<(
 }
 
 /// Whether `name` is in progress with its host connected.
-pub async fn require_live_room(twilio: &Twilio, name: &RoomName, host: &Identity) -> Result<Room, ApiError> {
+pub async fn require_live_room(
+    twilio: &Twilio,
+    name: &RoomName,
+    host: &Identity,
+) -> Result<Room, ApiError> {
     let room = match twilio.fetch_room(name.as_str()).await {
         Ok(room) if room.status == RoomStatus::InProgress => room,
         Ok(_) => return Err(not_in_progress(name)),
         Err(err) if err.is_not_found() => return Err(not_in_progress(name)),
         Err(err) => return Err(err.into()),
     };
-    if twilio.connected_participants(&room.sid, Some(host)).await?.is_empty() {
+    if twilio
+        .connected_participants(&room.sid, Some(host))
+        .await?
+        .is_empty()
+    {
         return Err(ApiError::Conflict(
             "the host is not connected to the room yet; connect, then start the stream".into(),
         ));
@@ -95,7 +117,9 @@ pub async fn require_live_room(twilio: &Twilio, name: &RoomName, host: &Identity
 }
 
 fn not_in_progress(name: &RoomName) -> ApiError {
-    ApiError::Conflict(format!("room {name} is not in progress; get a new host token"))
+    ApiError::Conflict(format!(
+        "room {name} is not in progress; get a new host token"
+    ))
 }
 
 /// The Live resources of one room.
@@ -106,7 +130,10 @@ pub struct LiveResources {
 }
 
 /// Started MediaProcessors whose context names `room`.
-pub async fn media_processors_of(twilio: &Twilio, room: &RoomName) -> Result<Vec<MediaProcessor>, TwilioError> {
+pub async fn media_processors_of(
+    twilio: &Twilio,
+    room: &RoomName,
+) -> Result<Vec<MediaProcessor>, TwilioError> {
     Ok(twilio
         .list_started_media_processors()
         .await?
@@ -143,9 +170,13 @@ pub async fn start_live(app: &App, room: &RoomName) -> Result<LiveResources, Api
         }
         Err(err) => {
             match twilio.end_player_streamer(&streamer.sid).await {
-                Ok(_) => tracing::warn!(room = %room, player_streamer = %streamer.sid, "MediaProcessor failed; PlayerStreamer ended"),
+                Ok(_) => {
+                    tracing::warn!(room = %room, player_streamer = %streamer.sid, "MediaProcessor failed; PlayerStreamer ended")
+                }
                 // Its MaxDuration and the reaper still bound it.
-                Err(end_err) => tracing::error!(room = %room, player_streamer = %streamer.sid, error = %end_err, "MediaProcessor failed and the PlayerStreamer could not be ended"),
+                Err(end_err) => {
+                    tracing::error!(room = %room, player_streamer = %streamer.sid, error = %end_err, "MediaProcessor failed and the PlayerStreamer could not be ended")
+                }
             }
             Err(err.into())
         }
@@ -162,7 +193,9 @@ pub struct Stopped {
 
 impl Stopped {
     pub fn anything(&self) -> bool {
-        self.room_completed || !self.media_processors.is_empty() || !self.player_streamers.is_empty()
+        self.room_completed
+            || !self.media_processors.is_empty()
+            || !self.player_streamers.is_empty()
     }
 }
 
@@ -177,13 +210,17 @@ pub async fn stop_room(app: &App, room: &RoomName) -> Result<Stopped, TwilioErro
         match media_processors_of(twilio, room).await {
             Ok(processors) => {
                 for processor in processors {
-                    record(twilio.end_media_processor(&processor.sid).await, &mut first_error, || {
-                        stopped.media_processors.push(processor.sid.clone())
-                    });
+                    record(
+                        twilio.end_media_processor(&processor.sid).await,
+                        &mut first_error,
+                        || stopped.media_processors.push(processor.sid.clone()),
+                    );
                     for streamer in processor.outputs() {
-                        record(twilio.end_player_streamer(&streamer).await, &mut first_error, || {
-                            stopped.player_streamers.push(streamer.clone())
-                        });
+                        record(
+                            twilio.end_player_streamer(&streamer).await,
+                            &mut first_error,
+                            || stopped.player_streamers.push(streamer.clone()),
+                        );
                     }
                 }
             }
@@ -206,7 +243,11 @@ pub async fn stop_room(app: &App, room: &RoomName) -> Result<Stopped, TwilioErro
 
 /// Notes an ending call: success runs `ended`; "not found" counts as already ended; any other
 /// failure is kept if it is the first.
-fn record<T>(outcome: Result<T, TwilioError>, first_error: &mut Option<TwilioError>, ended: impl FnOnce()) {
+fn record<T>(
+    outcome: Result<T, TwilioError>,
+    first_error: &mut Option<TwilioError>,
+    ended: impl FnOnce(),
+) {
     match outcome {
         Ok(_) => ended(),
         Err(err) if err.is_not_found() => {}

@@ -68,9 +68,20 @@ pub fn unix_now() -> u64 {
 }
 
 /// Mints an access token valid from `now` for `ttl_secs`.
-pub fn mint(secrets: &Secrets, identity: &Identity, grant: &Grant, now: u64, ttl_secs: u64) -> MintedToken {
+pub fn mint(
+    secrets: &Secrets,
+    identity: &Identity,
+    grant: &Grant,
+    now: u64,
+    ttl_secs: u64,
+) -> MintedToken {
     let (video, player) = match grant {
-        Grant::VideoRoom(room) => (Some(VideoGrant { room: Some(room.as_str().to_owned()) }), None),
+        Grant::VideoRoom(room) => (
+            Some(VideoGrant {
+                room: Some(room.as_str().to_owned()),
+            }),
+            None,
+        ),
         Grant::Playback(grant) => (None, Some(grant.clone())),
     };
     let claims = Claims {
@@ -181,7 +192,9 @@ mod tests {
     }
 
     fn decode_part(part: &str) -> Value {
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap();
         serde_json::from_slice(&bytes).unwrap()
     }
 
@@ -204,19 +217,39 @@ mod tests {
             } else {
                 Grant::Playback(inputs["player"].clone())
             };
-            let minted = mint(&secrets, &identity, &grant, now, inputs["ttl"].as_u64().unwrap());
+            let minted = mint(
+                &secrets,
+                &identity,
+                &grant,
+                now,
+                inputs["ttl"].as_u64().unwrap(),
+            );
             let parts: Vec<&str> = minted.jwt.split('.').collect();
             assert_eq!(parts.len(), 3);
-            assert_eq!(decode_part(parts[0]), vector["header"], "{}", vector["made_by"]);
+            assert_eq!(
+                decode_part(parts[0]),
+                vector["header"],
+                "{}",
+                vector["made_by"]
+            );
             let mut expected = vector["payload"].clone();
             if let Some(iat) = expected.as_object_mut().unwrap().remove("iat") {
                 expected["nbf"] = iat;
             }
-            assert_eq!(decode_part(parts[1]), expected, "{} {}", vector["made_by"], vector["name"]);
+            assert_eq!(
+                decode_part(parts[1]),
+                expected,
+                "{} {}",
+                vector["made_by"],
+                vector["name"]
+            );
             assert_eq!(minted.expires_at, expected["exp"].as_u64().unwrap());
             // The libraries' own tokens verify with our verifier where they carry a room we own
             // or a playback grant; and ours verify too.
-            assert!(matches!(verify(&secrets, &minted.jwt, now), Ok(_) | Err(TokenError::NoGrant)));
+            assert!(matches!(
+                verify(&secrets, &minted.jwt, now),
+                Ok(_) | Err(TokenError::NoGrant)
+            ));
             compared += 1;
         }
         assert!(compared >= 4, "only {compared} vectors compared");
@@ -231,17 +264,29 @@ mod tests {
             .as_array()
             .unwrap()
             .iter()
-            .find(|v| v["made_by"].as_str().unwrap().starts_with("twilio-python") && v["name"] == "live-playback")
+            .find(|v| {
+                v["made_by"].as_str().unwrap().starts_with("twilio-python")
+                    && v["name"] == "live-playback"
+            })
             .unwrap();
         let identity = Identity::parse("viewer-bob").unwrap();
-        let minted = mint(&secrets, &identity, &Grant::Playback(vector["inputs"]["player"].clone()), 1_700_000_000, 600);
+        let minted = mint(
+            &secrets,
+            &identity,
+            &Grant::Playback(vector["inputs"]["player"].clone()),
+            1_700_000_000,
+            600,
+        );
         let ours: Vec<&str> = minted.jwt.split('.').collect();
         let theirs: Vec<&str> = vector["jwt"].as_str().unwrap().split('.').collect();
         assert_eq!(decode_part(ours[1]), decode_part(theirs[1]));
         // And the library's token passes our verifier, with its grant intact.
         let verified = verify(&secrets, vector["jwt"].as_str().unwrap(), 1_700_000_001).unwrap();
         assert_eq!(verified.identity.as_str(), "viewer-bob");
-        assert_eq!(verified.grant, Grant::Playback(vector["inputs"]["player"].clone()));
+        assert_eq!(
+            verified.grant,
+            Grant::Playback(vector["inputs"]["player"].clone())
+        );
     }
 
     fn test_secrets(key: &str) -> Secrets {
@@ -264,29 +309,61 @@ mod tests {
         assert_eq!(ok.grant, Grant::VideoRoom(room.clone()));
         assert_eq!(verify(&secrets, &good.jwt, 1060), Err(TokenError::Expired));
 
-        let other_key = mint(&test_secrets("their-key"), &viewer, &Grant::VideoRoom(room.clone()), 1000, 60);
-        assert_eq!(verify(&secrets, &other_key.jwt, 1030), Err(TokenError::Invalid));
+        let other_key = mint(
+            &test_secrets("their-key"),
+            &viewer,
+            &Grant::VideoRoom(room.clone()),
+            1000,
+            60,
+        );
+        assert_eq!(
+            verify(&secrets, &other_key.jwt, 1030),
+            Err(TokenError::Invalid)
+        );
 
         let mut other_account = test_secrets("our-key");
         other_account.account_sid = Sid::parse("AC", "ACffffffffffffffffffffffffffffffff").unwrap();
-        let foreign = mint(&other_account, &viewer, &Grant::VideoRoom(room.clone()), 1000, 60);
-        assert_eq!(verify(&secrets, &foreign.jwt, 1030), Err(TokenError::Invalid));
+        let foreign = mint(
+            &other_account,
+            &viewer,
+            &Grant::VideoRoom(room.clone()),
+            1000,
+            60,
+        );
+        assert_eq!(
+            verify(&secrets, &foreign.jwt, 1030),
+            Err(TokenError::Invalid)
+        );
 
         // alg none, with the claims of a valid token.
         let payload = good.jwt.split('.').nth(1).unwrap();
         let none_header = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(json!({"alg": "none", "typ": "JWT", "cty": TWILIO_CTY}).to_string());
-        assert_eq!(verify(&secrets, &format!("{none_header}.{payload}."), 1030), Err(TokenError::Invalid));
+        assert_eq!(
+            verify(&secrets, &format!("{none_header}.{payload}."), 1030),
+            Err(TokenError::Invalid)
+        );
 
         // A tampered payload keeps the old signature.
         let mut claims = decode_part(payload);
         claims["grants"]["identity"] = json!("host");
         let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string());
         let parts: Vec<&str> = good.jwt.split('.').collect();
-        assert_eq!(verify(&secrets, &format!("{}.{forged}.{}", parts[0], parts[2]), 1030), Err(TokenError::Invalid));
+        assert_eq!(
+            verify(
+                &secrets,
+                &format!("{}.{forged}.{}", parts[0], parts[2]),
+                1030
+            ),
+            Err(TokenError::Invalid)
+        );
 
         for junk in ["", "a.b.c", "not a token", "....."] {
-            assert_eq!(verify(&secrets, junk, 1030), Err(TokenError::Invalid), "{junk:?}");
+            assert_eq!(
+                verify(&secrets, junk, 1030),
+                Err(TokenError::Invalid),
+                "{junk:?}"
+            );
         }
     }
 }

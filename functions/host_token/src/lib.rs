@@ -40,7 +40,11 @@ async fn host_token(app: &App, req: &Request) -> Result<HostToken, ApiError> {
 
     let identity = &app.settings.host_identity;
     let token = app
-        .mint_token(identity, &Grant::VideoRoom(room.clone()), app.settings.stream_max)
+        .mint_token(
+            identity,
+            &Grant::VideoRoom(room.clone()),
+            app.settings.stream_max,
+        )
         .await?;
     Ok(HostToken {
         token: token.jwt,

@@ -4,14 +4,14 @@
 //! 1. Completes OnAir rooms past the longest stream, and rooms whose host has been gone for
 //!    longer than a grace period (each with its Live resources, through `stream::stop_room`).
 //! 2. In `live` mode, ends MediaProcessors whose OnAir room is no longer in progress, with the
-//!    PlayerStreamers they feed, and PlayerStreamers still `created` (never fed) after the grace
-//!    period: those were left by a start that failed half-way.
+//!    PlayerStreamers they feed, and PlayerStreamers that no running MediaProcessor feeds and
+//!    that are older than the grace period: those were left by a start that failed half-way, or
+//!    by a room that ended by itself (Twilio then ends the processor, but the streamer bills on).
 
 use std::collections::HashSet;
 
 use onair_common::config::AudienceMode;
 use onair_common::ids::{ROOM_PREFIX, RoomName};
-use onair_common::token::unix_now;
 use onair_common::twilio::TwilioError;
 use onair_common::{App, stream};
 use serde::Serialize;
@@ -30,9 +30,9 @@ pub struct Report {
     pub errors: Vec<String>,
 }
 
-pub async fn reap(app: &App) -> Report {
+/// One run, judging ages against `now` (unix seconds).
+pub async fn reap(app: &App, now: u64) -> Report {
     let mut report = Report::default();
-    let now = unix_now();
     let live_rooms = match reap_rooms(app, now, &mut report).await {
         Ok(rooms) => rooms,
         Err(err) => {
@@ -56,17 +56,27 @@ pub async fn reap(app: &App) -> Report {
 }
 
 /// Completes rooms past their bounds; returns the OnAir rooms still in progress afterwards.
-async fn reap_rooms(app: &App, now: u64, report: &mut Report) -> Result<HashSet<String>, TwilioError> {
+async fn reap_rooms(
+    app: &App,
+    now: u64,
+    report: &mut Report,
+) -> Result<HashSet<String>, TwilioError> {
     let mut still_live = HashSet::new();
     let max_secs = app.settings.stream_max.as_secs();
     for room in app.twilio.list_rooms_in_progress().await? {
-        let Some(name) = room.onair_name() else { continue };
+        let Some(name) = room.onair_name() else {
+            continue;
+        };
         // A room without a readable date is treated as old: better to end it than to leak it.
         let age = room.age_secs(now).unwrap_or(u64::MAX);
         let reason = if age >= max_secs {
             Some("past the longest stream")
         } else if age >= GRACE_SECS
-            && app.twilio.connected_participants(&room.sid, Some(&app.settings.host_identity)).await?.is_empty()
+            && app
+                .twilio
+                .connected_participants(&room.sid, Some(&app.settings.host_identity))
+                .await?
+                .is_empty()
         {
             Some("host gone")
         } else {
@@ -89,14 +99,23 @@ async fn stop(app: &App, room: &RoomName, reason: &str, report: &mut Report) {
             if stopped.room_completed {
                 report.rooms_completed.push(room.as_str().to_owned());
             }
-            report.media_processors_ended.extend(stopped.media_processors);
-            report.player_streamers_ended.extend(stopped.player_streamers);
+            report
+                .media_processors_ended
+                .extend(stopped.media_processors);
+            report
+                .player_streamers_ended
+                .extend(stopped.player_streamers);
         }
         Err(err) => report.errors.push(format!("stopping {room}: {err}")),
     }
 }
 
-async fn reap_live_resources(app: &App, now: u64, live_rooms: &HashSet<String>, report: &mut Report) -> Result<(), TwilioError> {
+async fn reap_live_resources(
+    app: &App,
+    now: u64,
+    live_rooms: &HashSet<String>,
+    report: &mut Report,
+) -> Result<(), TwilioError> {
     let twilio = &app.twilio;
     let mut fed = HashSet::new();
     for processor in twilio.list_started_media_processors().await? {
@@ -107,16 +126,20 @@ async fn reap_live_resources(app: &App, now: u64, live_rooms: &HashSet<String>, 
         }
         match twilio.end_media_processor(&processor.sid).await {
             Ok(_) => report.media_processors_ended.push(processor.sid.clone()),
-            Err(err) => report.errors.push(format!("ending {}: {err}", processor.sid)),
+            Err(err) => report
+                .errors
+                .push(format!("ending {}: {err}", processor.sid)),
         }
         for streamer in processor.outputs() {
             end_streamer(app, &streamer, report).await;
         }
     }
-    for streamer in twilio.list_player_streamers("created").await? {
-        let age = streamer.age_secs(now).unwrap_or(u64::MAX);
-        if !fed.contains(&streamer.sid) && age >= GRACE_SECS {
-            end_streamer(app, &streamer.sid, report).await;
+    for status in ["created", "started"] {
+        for streamer in twilio.list_player_streamers(status).await? {
+            let age = streamer.age_secs(now).unwrap_or(u64::MAX);
+            if !fed.contains(&streamer.sid) && age >= GRACE_SECS {
+                end_streamer(app, &streamer.sid, report).await;
+            }
         }
     }
     Ok(())

@@ -25,7 +25,12 @@ async fn stream_stop(app: &App, req: &Request) -> Result<StreamStopped, ApiError
         Some(room) => room,
         None => match stream::find_live_room(&app.twilio, &app.settings.host_identity).await? {
             Some((_, room)) => room,
-            None => return Ok(StreamStopped { stopped: false, room: None }),
+            None => {
+                return Ok(StreamStopped {
+                    stopped: false,
+                    room: None,
+                });
+            }
         },
     };
     let stopped = stream::stop_room(app, &room).await?;

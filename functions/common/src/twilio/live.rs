@@ -62,53 +62,112 @@ pub struct PlaybackGrant {
 }
 
 impl Twilio {
-    pub async fn create_player_streamer(&self, max_duration_secs: u64) -> Result<PlayerStreamer, TwilioError> {
-        let form = [("Video", "true".to_owned()), ("MaxDuration", max_duration_secs.to_string())];
-        self.post(Api::Media, "/v1/PlayerStreamers", &form, Repeat::Once).await
+    pub async fn create_player_streamer(
+        &self,
+        max_duration_secs: u64,
+    ) -> Result<PlayerStreamer, TwilioError> {
+        let form = [
+            ("Video", "true".to_owned()),
+            ("MaxDuration", max_duration_secs.to_string()),
+        ];
+        self.post(Api::Media, "/v1/PlayerStreamers", &form, Repeat::Once)
+            .await
     }
 
     pub async fn fetch_player_streamer(&self, sid: &str) -> Result<PlayerStreamer, TwilioError> {
-        self.get(Api::Media, &format!("/v1/PlayerStreamers/{sid}"), &[]).await
+        self.get(Api::Media, &format!("/v1/PlayerStreamers/{sid}"), &[])
+            .await
     }
 
     /// PlayerStreamers with `status` (`created` or `started`).
-    pub async fn list_player_streamers(&self, status: &str) -> Result<Vec<PlayerStreamer>, TwilioError> {
-        let query = [("Status", status.to_owned()), ("Order", "desc".to_owned()), ("PageSize", "50".to_owned())];
-        self.list(Api::Media, "/v1/PlayerStreamers", "player_streamers", &query).await
+    pub async fn list_player_streamers(
+        &self,
+        status: &str,
+    ) -> Result<Vec<PlayerStreamer>, TwilioError> {
+        let query = [
+            ("Status", status.to_owned()),
+            ("Order", "desc".to_owned()),
+            ("PageSize", "50".to_owned()),
+        ];
+        self.list(
+            Api::Media,
+            "/v1/PlayerStreamers",
+            "player_streamers",
+            &query,
+        )
+        .await
     }
 
     pub async fn end_player_streamer(&self, sid: &str) -> Result<PlayerStreamer, TwilioError> {
         let form = [("Status", "ended".to_owned())];
-        self.post(Api::Media, &format!("/v1/PlayerStreamers/{sid}"), &form, Repeat::Safe).await
+        self.post(
+            Api::Media,
+            &format!("/v1/PlayerStreamers/{sid}"),
+            &form,
+            Repeat::Safe,
+        )
+        .await
     }
 
-    pub async fn create_playback_grant(&self, player_streamer_sid: &str, ttl_secs: u64) -> Result<PlaybackGrant, TwilioError> {
+    pub async fn create_playback_grant(
+        &self,
+        player_streamer_sid: &str,
+        ttl_secs: u64,
+    ) -> Result<PlaybackGrant, TwilioError> {
         let form = [("Ttl", ttl_secs.to_string())];
         let path = format!("/v1/PlayerStreamers/{player_streamer_sid}/PlaybackGrant");
         self.post(Api::Media, &path, &form, Repeat::Safe).await
     }
 
     /// A MediaProcessor composing `room` into `player_streamer_sid`.
-    pub async fn create_media_processor(&self, extension: &str, room: &RoomName, player_streamer_sid: &str, max_duration_secs: u64) -> Result<MediaProcessor, TwilioError> {
+    pub async fn create_media_processor(
+        &self,
+        extension: &str,
+        room: &RoomName,
+        player_streamer_sid: &str,
+        max_duration_secs: u64,
+    ) -> Result<MediaProcessor, TwilioError> {
         let context = ExtensionContext {
-            room: RoomRef { name: room.as_str().to_owned() },
+            room: RoomRef {
+                name: room.as_str().to_owned(),
+            },
             outputs: vec![player_streamer_sid.to_owned()],
         };
         let form = [
             ("Extension", extension.to_owned()),
-            ("ExtensionContext", serde_json::to_string(&context).unwrap_or_default()),
+            (
+                "ExtensionContext",
+                serde_json::to_string(&context).unwrap_or_default(),
+            ),
             ("MaxDuration", max_duration_secs.to_string()),
         ];
-        self.post(Api::Media, "/v1/MediaProcessors", &form, Repeat::Once).await
+        self.post(Api::Media, "/v1/MediaProcessors", &form, Repeat::Once)
+            .await
     }
 
     pub async fn list_started_media_processors(&self) -> Result<Vec<MediaProcessor>, TwilioError> {
-        let query = [("Status", "started".to_owned()), ("Order", "desc".to_owned()), ("PageSize", "50".to_owned())];
-        self.list(Api::Media, "/v1/MediaProcessors", "media_processors", &query).await
+        let query = [
+            ("Status", "started".to_owned()),
+            ("Order", "desc".to_owned()),
+            ("PageSize", "50".to_owned()),
+        ];
+        self.list(
+            Api::Media,
+            "/v1/MediaProcessors",
+            "media_processors",
+            &query,
+        )
+        .await
     }
 
     pub async fn end_media_processor(&self, sid: &str) -> Result<MediaProcessor, TwilioError> {
         let form = [("Status", "ended".to_owned())];
-        self.post(Api::Media, &format!("/v1/MediaProcessors/{sid}"), &form, Repeat::Safe).await
+        self.post(
+            Api::Media,
+            &format!("/v1/MediaProcessors/{sid}"),
+            &form,
+            Repeat::Safe,
+        )
+        .await
     }
 }

@@ -3,8 +3,8 @@
 //! jittered backoff on 429 and 5xx for calls that are safe to repeat, and a request timeout well
 //! under the Lambda timeout. `video` and `live` hold the calls themselves.
 
-mod video;
 mod live;
+mod video;
 
 pub use live::{MediaProcessor, PlaybackGrant, PlayerStreamer};
 pub use video::{Participant, Room, RoomBounds, RoomStatus};
@@ -17,8 +17,6 @@ use serde::de::DeserializeOwned;
 use crate::secret::ExposeSecret;
 use crate::secret_store::{SecretStore, SecretsError};
 
-/// A request to Twilio never waits longer than this (the functions' timeout is 15 s).
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(4);
 /// Attempts for a call that may be repeated (the first try included).
 const MAX_ATTEMPTS: u32 = 3;
 /// The first backoff step; each retry doubles it, with full jitter.
@@ -31,7 +29,11 @@ pub const MAX_PAGES: usize = 10;
 pub enum TwilioError {
     /// Twilio answered with an error body; `code` is Twilio's own (e.g. 20404, 53113).
     #[error("Twilio answered {status} (code {code:?}): {message}")]
-    Api { status: u16, code: Option<u32>, message: String },
+    Api {
+        status: u16,
+        code: Option<u32>,
+        message: String,
+    },
     #[error("Twilio could not be reached: {0}")]
     Transport(String),
     #[error("Twilio's answer could not be read: {0}")]
@@ -90,10 +92,16 @@ struct Meta {
 }
 
 impl Twilio {
-    pub fn new(video_base: &str, media_base: &str, secrets: Arc<SecretStore>) -> Twilio {
+    /// A client for the two base URLs; each request gives up after `timeout`.
+    pub fn new(
+        video_base: &str,
+        media_base: &str,
+        timeout: Duration,
+        secrets: Arc<SecretStore>,
+    ) -> Twilio {
         let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(Duration::from_secs(2))
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(2)))
             .user_agent(concat!("onair/", env!("CARGO_PKG_VERSION")))
             .build()
             // Building fails only if the TLS backend cannot initialise: nothing would work then.
@@ -114,26 +122,59 @@ impl Twilio {
         format!("{base}{path}")
     }
 
-    async fn get<T: DeserializeOwned>(&self, api: Api, path: &str, query: &[(&str, String)]) -> Result<T, TwilioError> {
-        self.send(reqwest::Method::GET, self.url(api, path), query, &[], Repeat::Safe).await
+    async fn get<T: DeserializeOwned>(
+        &self,
+        api: Api,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, TwilioError> {
+        self.send(
+            reqwest::Method::GET,
+            self.url(api, path),
+            query,
+            &[],
+            Repeat::Safe,
+        )
+        .await
     }
 
-    async fn post<T: DeserializeOwned>(&self, api: Api, path: &str, form: &[(&str, String)], repeat: Repeat) -> Result<T, TwilioError> {
-        self.send(reqwest::Method::POST, self.url(api, path), &[], form, repeat).await
+    async fn post<T: DeserializeOwned>(
+        &self,
+        api: Api,
+        path: &str,
+        form: &[(&str, String)],
+        repeat: Repeat,
+    ) -> Result<T, TwilioError> {
+        self.send(
+            reqwest::Method::POST,
+            self.url(api, path),
+            &[],
+            form,
+            repeat,
+        )
+        .await
     }
 
     /// Every item of a list, following `meta.next_page_url` for at most [`MAX_PAGES`] pages.
-    async fn list<T: DeserializeOwned>(&self, api: Api, path: &str, key: &str, query: &[(&str, String)]) -> Result<Vec<T>, TwilioError> {
+    async fn list<T: DeserializeOwned>(
+        &self,
+        api: Api,
+        path: &str,
+        key: &str,
+        query: &[(&str, String)],
+    ) -> Result<Vec<T>, TwilioError> {
         let mut items = Vec::new();
         let mut url = self.url(api, path);
         let mut query = query.to_vec();
         for _ in 0..MAX_PAGES {
-            let mut page: serde_json::Map<String, serde_json::Value> =
-                self.send(reqwest::Method::GET, url.clone(), &query, &[], Repeat::Safe).await?;
+            let mut page: serde_json::Map<String, serde_json::Value> = self
+                .send(reqwest::Method::GET, url.clone(), &query, &[], Repeat::Safe)
+                .await?;
             let batch = page
                 .remove(key)
                 .ok_or_else(|| TwilioError::Decode(format!("the list has no `{key}`")))?;
-            let batch: Vec<T> = serde_json::from_value(batch).map_err(|e| TwilioError::Decode(e.to_string()))?;
+            let batch: Vec<T> =
+                serde_json::from_value(batch).map_err(|e| TwilioError::Decode(e.to_string()))?;
             items.extend(batch);
             let next = page
                 .remove("meta")
@@ -165,10 +206,10 @@ impl Twilio {
         let mut refreshed = false;
         let mut attempt = 1;
         loop {
-            let mut request = self
-                .http
-                .request(method.clone(), &url)
-                .basic_auth(secrets.api_key_sid.as_str(), Some(secrets.api_key_secret.expose_secret()));
+            let mut request = self.http.request(method.clone(), &url).basic_auth(
+                secrets.api_key_sid.as_str(),
+                Some(secrets.api_key_secret.expose_secret()),
+            );
             if !query.is_empty() {
                 request = request.query(query);
             }
@@ -181,7 +222,9 @@ impl Twilio {
             };
             let retryable = match &outcome {
                 Ok(_) => false,
-                Err(TwilioError::Api { status: 401, .. }) if !refreshed && self.secrets.can_refresh() => {
+                Err(TwilioError::Api { status: 401, .. })
+                    if !refreshed && self.secrets.can_refresh() =>
+                {
                     refreshed = true;
                     secrets = self.secrets.refresh().await?;
                     continue;
@@ -220,7 +263,10 @@ async fn read_response<T: DeserializeOwned>(response: reqwest::Response) -> Resu
     let (code, message) = match body {
         Some(body) => (
             body.code,
-            body.message.or(body.detail).or(body.title).unwrap_or_default(),
+            body.message
+                .or(body.detail)
+                .or(body.title)
+                .unwrap_or_default(),
         ),
         None => (None, String::new()),
     };
@@ -249,7 +295,8 @@ fn describe_transport(err: &reqwest::Error) -> String {
 
 /// Seconds from an ISO 8601 date (Twilio's `date_created`) to `now_unix`.
 pub fn age_secs(date: Option<&str>, now_unix: u64) -> Option<u64> {
-    let created = time::OffsetDateTime::parse(date?, &time::format_description::well_known::Rfc3339).ok()?;
+    let created =
+        time::OffsetDateTime::parse(date?, &time::format_description::well_known::Rfc3339).ok()?;
     Some(now_unix.saturating_sub(created.unix_timestamp().max(0) as u64))
 }
 

@@ -56,58 +56,117 @@ pub struct RoomBounds {
 }
 
 impl Twilio {
-    pub async fn create_room(&self, name: &RoomName, bounds: &RoomBounds, status_callback: Option<&str>) -> Result<Room, TwilioError> {
+    pub async fn create_room(
+        &self,
+        name: &RoomName,
+        bounds: &RoomBounds,
+        status_callback: Option<&str>,
+    ) -> Result<Room, TwilioError> {
         let mut form = vec![
             ("UniqueName", name.as_str().to_owned()),
             ("Type", "group".to_owned()),
-            ("EmptyRoomTimeout", bounds.empty_room_timeout_min.to_string()),
-            ("UnusedRoomTimeout", bounds.unused_room_timeout_min.to_string()),
-            ("MaxParticipantDuration", bounds.max_participant_duration_secs.to_string()),
+            (
+                "EmptyRoomTimeout",
+                bounds.empty_room_timeout_min.to_string(),
+            ),
+            (
+                "UnusedRoomTimeout",
+                bounds.unused_room_timeout_min.to_string(),
+            ),
+            (
+                "MaxParticipantDuration",
+                bounds.max_participant_duration_secs.to_string(),
+            ),
             ("MaxParticipants", bounds.max_participants.to_string()),
         ];
         if let Some(url) = status_callback {
             form.push(("StatusCallback", url.to_owned()));
             form.push(("StatusCallbackMethod", "POST".to_owned()));
         }
-        self.post(Api::Video, "/v1/Rooms", &form, Repeat::Once).await
+        self.post(Api::Video, "/v1/Rooms", &form, Repeat::Once)
+            .await
     }
 
     /// A room by SID or by the unique name of an in-progress room.
     pub async fn fetch_room(&self, sid_or_name: &str) -> Result<Room, TwilioError> {
-        self.get(Api::Video, &format!("/v1/Rooms/{sid_or_name}"), &[]).await
+        self.get(Api::Video, &format!("/v1/Rooms/{sid_or_name}"), &[])
+            .await
     }
 
     pub async fn complete_room(&self, sid_or_name: &str) -> Result<Room, TwilioError> {
         let form = [("Status", "completed".to_owned())];
-        self.post(Api::Video, &format!("/v1/Rooms/{sid_or_name}"), &form, Repeat::Safe).await
+        self.post(
+            Api::Video,
+            &format!("/v1/Rooms/{sid_or_name}"),
+            &form,
+            Repeat::Safe,
+        )
+        .await
     }
 
     /// In-progress rooms, newest first as Twilio lists them.
     pub async fn list_rooms_in_progress(&self) -> Result<Vec<Room>, TwilioError> {
-        let query = [("Status", "in-progress".to_owned()), ("PageSize", "50".to_owned())];
+        let query = [
+            ("Status", "in-progress".to_owned()),
+            ("PageSize", "50".to_owned()),
+        ];
         self.list(Api::Video, "/v1/Rooms", "rooms", &query).await
     }
 
     /// Connected participants of a room, optionally only those with `identity`.
-    pub async fn connected_participants(&self, room_sid: &str, identity: Option<&Identity>) -> Result<Vec<Participant>, TwilioError> {
-        let mut query = vec![("Status", "connected".to_owned()), ("PageSize", "50".to_owned())];
+    pub async fn connected_participants(
+        &self,
+        room_sid: &str,
+        identity: Option<&Identity>,
+    ) -> Result<Vec<Participant>, TwilioError> {
+        let mut query = vec![
+            ("Status", "connected".to_owned()),
+            ("PageSize", "50".to_owned()),
+        ];
         if let Some(identity) = identity {
             query.push(("Identity", identity.as_str().to_owned()));
         }
-        self.list(Api::Video, &format!("/v1/Rooms/{room_sid}/Participants"), "participants", &query).await
+        self.list(
+            Api::Video,
+            &format!("/v1/Rooms/{room_sid}/Participants"),
+            "participants",
+            &query,
+        )
+        .await
     }
 
     /// Replaces a participant's subscribe rules; returns the rules Twilio now holds.
-    pub async fn set_subscribe_rules(&self, room: &str, participant: &Identity, rules: &serde_json::Value) -> Result<serde_json::Value, TwilioError> {
+    pub async fn set_subscribe_rules(
+        &self,
+        room: &str,
+        participant: &Identity,
+        rules: &serde_json::Value,
+    ) -> Result<serde_json::Value, TwilioError> {
         let form = [("Rules", rules.to_string())];
-        let path = format!("/v1/Rooms/{room}/Participants/{}/SubscribeRules", participant.as_str());
+        let path = format!(
+            "/v1/Rooms/{room}/Participants/{}/SubscribeRules",
+            participant.as_str()
+        );
         let answer: serde_json::Value = self.post(Api::Video, &path, &form, Repeat::Safe).await?;
-        Ok(answer.get("rules").cloned().unwrap_or(serde_json::Value::Null))
+        Ok(answer
+            .get("rules")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null))
     }
 
-    pub async fn subscribe_rules(&self, room: &str, participant: &Identity) -> Result<serde_json::Value, TwilioError> {
-        let path = format!("/v1/Rooms/{room}/Participants/{}/SubscribeRules", participant.as_str());
+    pub async fn subscribe_rules(
+        &self,
+        room: &str,
+        participant: &Identity,
+    ) -> Result<serde_json::Value, TwilioError> {
+        let path = format!(
+            "/v1/Rooms/{room}/Participants/{}/SubscribeRules",
+            participant.as_str()
+        );
         let answer: serde_json::Value = self.get(Api::Video, &path, &[]).await?;
-        Ok(answer.get("rules").cloned().unwrap_or(serde_json::Value::Null))
+        Ok(answer
+            .get("rules")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null))
     }
 }

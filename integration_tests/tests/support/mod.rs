@@ -1,0 +1,231 @@
+//! Test support: a Twilio stand-in on an ephemeral port and an [`App`] pointed at it, plus
+//! request builders and a dispatcher to each endpoint's handler.
+
+#![allow(dead_code)]
+
+pub mod process;
+
+use std::collections::HashMap;
+
+use lambda_http::{Body, Request};
+use onair_common::App;
+use onair_common::config::{Secrets, Settings};
+use onair_common::secret_store::SecretStore;
+use serde_json::{Value, json};
+use twilio_standin::{Account, StandIn};
+
+pub const HOST_PASSWORD: &str = "correct horse battery staple";
+
+/// The five HTTP endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    HostToken,
+    StreamStart,
+    StreamStop,
+    AudienceToken,
+    Subscribe,
+}
+
+pub const ENDPOINTS: [Endpoint; 5] = [
+    Endpoint::HostToken,
+    Endpoint::StreamStart,
+    Endpoint::StreamStop,
+    Endpoint::AudienceToken,
+    Endpoint::Subscribe,
+];
+
+/// A stand-in and an App configured against it.
+pub struct Stack {
+    pub standin: StandIn,
+    pub app: App,
+}
+
+/// The settings every test uses, with `extra` on top (e.g. `AUDIENCE_MODE=live`).
+pub fn config(standin: &StandIn, extra: &[(&str, &str)]) -> HashMap<String, String> {
+    let account = standin.account();
+    let mut map: HashMap<String, String> = [
+        ("TWILIO_VIDEO_BASE_URL", standin.base_url()),
+        ("TWILIO_MEDIA_BASE_URL", standin.base_url()),
+        ("TWILIO_ACCOUNT_SID", account.account_sid.clone()),
+        ("TWILIO_API_KEY_SID", account.api_key_sid.clone()),
+        ("TWILIO_API_KEY_SECRET", account.api_key_secret.clone()),
+        ("HOST_PASSWORD", HOST_PASSWORD.to_owned()),
+        ("HOST_IDENTITY", "presenter".to_owned()),
+        ("AUDIENCE_CACHE_SECONDS", "0".to_owned()),
+        ("TWILIO_TIMEOUT_MS", "500".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (k, v) in extra {
+        map.insert((*k).to_owned(), (*v).to_owned());
+    }
+    map
+}
+
+impl Stack {
+    pub async fn start(extra: &[(&str, &str)]) -> Stack {
+        let standin = StandIn::start(Account::for_tests())
+            .await
+            .expect("the stand-in starts");
+        let source = config(&standin, extra);
+        let settings = Settings::from_source(&source).expect("test settings parse");
+        let secrets = Secrets::from_source(&source).expect("test secrets parse");
+        let app = App::new(settings, SecretStore::fixed(secrets));
+        Stack { standin, app }
+    }
+
+    pub async fn room() -> Stack {
+        Stack::start(&[]).await
+    }
+
+    pub async fn live() -> Stack {
+        Stack::start(&[("AUDIENCE_MODE", "live")]).await
+    }
+
+    /// Calls an endpoint's handler; returns status and JSON body.
+    pub async fn call(&self, endpoint: Endpoint, req: Request) -> (u16, Value) {
+        let response = match endpoint {
+            Endpoint::HostToken => host_token::handle(&self.app, req).await,
+            Endpoint::StreamStart => stream_start::handle(&self.app, req).await,
+            Endpoint::StreamStop => stream_stop::handle(&self.app, req).await,
+            Endpoint::AudienceToken => audience_token::handle(&self.app, req).await,
+            Endpoint::Subscribe => subscribe::handle(&self.app, req).await,
+        };
+        let status = response.status().as_u16();
+        assert_eq!(
+            response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json"),
+            "every answer is JSON"
+        );
+        let body: Value = match response.body() {
+            Body::Text(text) => serde_json::from_str(text).expect("the body is JSON"),
+            other => panic!("unexpected body {other:?}"),
+        };
+        if status >= 400 {
+            assert!(
+                body["error"]["code"].is_string() && body["error"]["message"].is_string(),
+                "error shape: {body}"
+            );
+        }
+        (status, body)
+    }
+
+    /// Logs the host in; returns the host token response.
+    pub async fn host_login(&self) -> Value {
+        let (status, body) = self
+            .call(
+                Endpoint::HostToken,
+                post_json(json!({ "password": HOST_PASSWORD })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Logs the host in and connects them to their room, as the host page would.
+    pub async fn host_connected(&self) -> Value {
+        let login = self.host_login().await;
+        self.standin
+            .connect_participant(login["room"].as_str().unwrap(), "presenter")
+            .expect("the host joins");
+        login
+    }
+
+    /// The stand-in's clock (real time plus what tests advanced), for the reaper's age checks.
+    pub fn twilio_now(&self) -> u64 {
+        self.standin.now_unix()
+    }
+
+    /// Twilio calls the stand-in received so far.
+    pub fn twilio_calls(&self) -> usize {
+        self.standin.calls().len()
+    }
+
+    /// How many calls matched `method` and a path containing `path`.
+    pub fn calls_to(&self, method: &str, path: &str) -> usize {
+        self.standin
+            .calls()
+            .iter()
+            .filter(|c| c.method == method && c.path.contains(path))
+            .count()
+    }
+
+    pub fn active_rooms(&self) -> usize {
+        self.standin
+            .rooms()
+            .iter()
+            .filter(|r| r.status == "in-progress")
+            .count()
+    }
+
+    pub fn running_streamers(&self) -> usize {
+        self.standin
+            .player_streamers()
+            .iter()
+            .filter(|p| p.status != "ended" && p.status != "failed")
+            .count()
+    }
+
+    pub fn running_processors(&self) -> usize {
+        self.standin
+            .media_processors()
+            .iter()
+            .filter(|p| p.status == "started")
+            .count()
+    }
+}
+
+pub fn request(method: &str, content_type: Option<&str>, body: Body) -> Request {
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri("https://onair.test/endpoint");
+    if let Some(content_type) = content_type {
+        builder = builder.header("content-type", content_type);
+    }
+    builder.body(body).unwrap()
+}
+
+pub fn post_json(body: Value) -> Request {
+    request(
+        "POST",
+        Some("application/json"),
+        Body::Text(body.to_string()),
+    )
+}
+
+pub fn post_empty() -> Request {
+    request("POST", None, Body::Empty)
+}
+
+pub fn with_bearer(mut req: Request, token: &str) -> Request {
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    req
+}
+
+pub fn bearer(token: &str) -> Request {
+    with_bearer(post_empty(), token)
+}
+
+/// The claims of a JWT, without checking anything.
+pub fn claims(jwt: &str) -> Value {
+    use base64::Engine;
+    let part = jwt.split('.').nth(1).expect("a JWT has three parts");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+pub fn header(jwt: &str) -> Value {
+    use base64::Engine;
+    let part = jwt.split('.').next().unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}

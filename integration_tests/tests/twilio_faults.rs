@@ -1,0 +1,160 @@
+//! Twilio failing: errors become 502 `upstream_error` with nothing left running; safe calls are
+//! retried through 429s and 5xx, creates never are; slow answers time out.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::json;
+use support::*;
+use twilio_standin::{Fault, FaultAction};
+
+fn fault(method: &str, path: &str, times: u32, action: FaultAction) -> Fault {
+    Fault {
+        method: Some(method.into()),
+        path_contains: path.into(),
+        nth: 1,
+        times,
+        action,
+    }
+}
+
+#[tokio::test]
+async fn a_failed_room_create_is_502_and_is_not_retried() {
+    let stack = Stack::room().await;
+    stack
+        .standin
+        .inject(fault("POST", "/v1/Rooms", 1, FaultAction::Status(503)));
+    let (status, body) = stack
+        .call(
+            Endpoint::HostToken,
+            post_json(json!({ "password": HOST_PASSWORD })),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (502, Some("upstream_error")),
+        "{body}"
+    );
+    assert_eq!(
+        stack.calls_to("POST", "/v1/Rooms"),
+        1,
+        "a create is never repeated"
+    );
+    assert_eq!(stack.active_rooms(), 0);
+}
+
+#[tokio::test]
+async fn reads_are_retried_through_429_and_5xx() {
+    let stack = Stack::room().await;
+    stack.host_connected().await;
+    stack.standin.clear_calls();
+    stack
+        .standin
+        .inject(fault("GET", "/v1/Rooms", 1, FaultAction::Status(429)));
+    stack
+        .standin
+        .inject(fault("GET", "/Participants", 1, FaultAction::Status(500)));
+    let (status, body) = stack.call(Endpoint::AudienceToken, post_empty()).await;
+    assert_eq!(
+        (status, body["live"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
+    assert_eq!(
+        stack.twilio_calls(),
+        4,
+        "two calls, each retried once: {:?}",
+        stack.standin.calls()
+    );
+}
+
+#[tokio::test]
+async fn persistent_429_gives_up_with_502() {
+    let stack = Stack::room().await;
+    stack
+        .standin
+        .inject(fault("GET", "/v1/Rooms", 10, FaultAction::Status(429)));
+    let (status, body) = stack.call(Endpoint::AudienceToken, post_empty()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (502, Some("upstream_error")),
+        "{body}"
+    );
+    assert_eq!(stack.twilio_calls(), 3, "three attempts in all");
+}
+
+#[tokio::test]
+async fn a_slow_twilio_times_out_into_502() {
+    let stack = Stack::room().await; // client timeout 500 ms in tests
+    stack.standin.inject(fault(
+        "GET",
+        "/v1/Rooms",
+        10,
+        FaultAction::Delay(Duration::from_millis(1500)),
+    ));
+    let (status, body) = stack.call(Endpoint::AudienceToken, post_empty()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (502, Some("upstream_error")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn stop_keeps_going_when_one_ending_call_fails_and_the_reaper_finishes() {
+    let stack = Stack::live().await;
+    let login = stack.host_connected().await;
+    let token = login["token"].as_str().unwrap();
+    stack.call(Endpoint::StreamStart, bearer(token)).await;
+
+    // Ending the streamer fails for all three attempts: the room is still completed and the
+    // caller hears 502.
+    stack.standin.inject(fault(
+        "POST",
+        "/v1/PlayerStreamers/VJ",
+        3,
+        FaultAction::Status(500),
+    ));
+    let (status, _) = stack.call(Endpoint::StreamStop, bearer(token)).await;
+    assert_eq!(status, 502);
+    assert_eq!((stack.active_rooms(), stack.running_processors()), (0, 0));
+    assert_eq!(stack.running_streamers(), 1);
+
+    // The processor is gone, so a second stop cannot find the streamer; once it is past the
+    // grace period, the reaper ends it as unfed.
+    let report = reaper::reap(&stack.app, stack.twilio_now()).await;
+    assert!(
+        report.errors.is_empty() && report.player_streamers_ended.is_empty(),
+        "{report:?}"
+    );
+    stack
+        .standin
+        .advance_clock(Duration::from_secs(reaper::GRACE_SECS + 1));
+    let report = reaper::reap(&stack.app, stack.twilio_now()).await;
+    assert_eq!(report.player_streamers_ended.len(), 1, "{report:?}");
+    assert_eq!(stack.running_streamers(), 0);
+}
+
+#[tokio::test]
+async fn twilio_refusing_our_credentials_is_502_without_leaking_them() {
+    let standin = twilio_standin::StandIn::start(twilio_standin::Account::for_tests())
+        .await
+        .unwrap();
+    let mut source = config(&standin, &[]);
+    source.insert(
+        "TWILIO_API_KEY_SECRET".into(),
+        "a-rotated-away-secret".into(),
+    );
+    let app = onair_common::App::new(
+        onair_common::config::Settings::from_source(&source).unwrap(),
+        onair_common::secret_store::SecretStore::fixed(
+            onair_common::config::Secrets::from_source(&source).unwrap(),
+        ),
+    );
+    let response = host_token::handle(&app, post_json(json!({ "password": HOST_PASSWORD }))).await;
+    assert_eq!(response.status(), 502);
+    let body = format!("{:?}", response.body());
+    assert!(body.contains("20003"), "Twilio's code is passed on: {body}");
+    assert!(!body.contains("a-rotated-away-secret"));
+}

@@ -1,0 +1,176 @@
+//! The control API under `/__standin/` (no auth, JSON) for out-of-process users: call log,
+//! faults, clock, simulated clients joining and leaving, and a snapshot of all state.
+//!
+//! | route | body | does |
+//! |---|---|---|
+//! | `GET /__standin/calls` | | the call log: `[{method, path, params: [[name, value]...], status}]` |
+//! | `DELETE /__standin/calls` | | clears it (204) |
+//! | `POST /__standin/faults` | `{method?, path_contains, nth? = 1, times? = 1, status? , delay_ms?}` (exactly one of `status`, `delay_ms`) | adds a fault (201) |
+//! | `DELETE /__standin/faults` | | removes all faults (204) |
+//! | `POST /__standin/clock` | `{advance_secs}` | moves the clock forward; answers `{now}` |
+//! | `POST /__standin/rooms/{room}/participants` | `{identity}` | a client joins (201 `{sid}`; 404 no room; 409 room not in progress or full; 400 bad identity) |
+//! | `DELETE /__standin/rooms/{room}/participants/{identity}` | | that client leaves (204; 404 if not connected) |
+//! | `GET /__standin/state` | | `{now, rooms: [{..., participants: [{..., subscribe_rules}]}], player_streamers, media_processors}` |
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::clock::iso;
+use crate::faults::{Fault, FaultAction};
+use crate::shared::Shared;
+use crate::state::JoinError;
+
+type AppState = State<Arc<Shared>>;
+
+pub(crate) fn router() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/calls", get(calls).delete(clear_calls))
+        .route("/faults", post(add_fault).delete(clear_faults))
+        .route("/clock", post(advance_clock))
+        .route("/rooms/{room}/participants", post(join))
+        .route("/rooms/{room}/participants/{identity}", delete(leave))
+        .route("/state", get(state))
+        .fallback(not_found)
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "no such control route")
+}
+
+async fn calls(State(shared): AppState) -> Response {
+    Json(shared.calls()).into_response()
+}
+
+async fn clear_calls(State(shared): AppState) -> StatusCode {
+    shared.clear_calls();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultBody {
+    method: Option<String>,
+    path_contains: String,
+    nth: Option<u32>,
+    times: Option<u32>,
+    status: Option<u16>,
+    delay_ms: Option<u64>,
+}
+
+async fn add_fault(
+    State(shared): AppState,
+    body: Result<Json<FaultBody>, JsonRejection>,
+) -> Response {
+    let body = match body {
+        Ok(Json(b)) => b,
+        Err(rejection) => return error(StatusCode::BAD_REQUEST, rejection.body_text()),
+    };
+    let action = match (body.status, body.delay_ms) {
+        (Some(status), None) if (400..=599).contains(&status) => FaultAction::Status(status),
+        (Some(_), None) => return error(StatusCode::BAD_REQUEST, "status must be 400 to 599"),
+        (None, Some(ms)) => FaultAction::Delay(Duration::from_millis(ms)),
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "give exactly one of status and delay_ms",
+            );
+        }
+    };
+    let nth = body.nth.unwrap_or(1);
+    let times = body.times.unwrap_or(1);
+    if nth == 0 || times == 0 {
+        return error(StatusCode::BAD_REQUEST, "nth and times start at 1");
+    }
+    shared.inject(Fault {
+        method: body.method,
+        path_contains: body.path_contains,
+        nth,
+        times,
+        action,
+    });
+    (StatusCode::CREATED, Json(json!({}))).into_response()
+}
+
+async fn clear_faults(State(shared): AppState) -> StatusCode {
+    shared.clear_faults();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockBody {
+    advance_secs: u64,
+}
+
+async fn advance_clock(
+    State(shared): AppState,
+    body: Result<Json<ClockBody>, JsonRejection>,
+) -> Response {
+    match body {
+        Ok(Json(b)) => {
+            shared.advance_clock(Duration::from_secs(b.advance_secs));
+            Json(json!({ "now": iso(shared.now()) })).into_response()
+        }
+        Err(rejection) => error(StatusCode::BAD_REQUEST, rejection.body_text()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JoinBody {
+    identity: String,
+}
+
+async fn join(
+    State(shared): AppState,
+    Path(room): Path<String>,
+    body: Result<Json<JoinBody>, JsonRejection>,
+) -> Response {
+    let body = match body {
+        Ok(Json(b)) => b,
+        Err(rejection) => return error(StatusCode::BAD_REQUEST, rejection.body_text()),
+    };
+    match shared.join(&room, &body.identity) {
+        Ok(sid) => (StatusCode::CREATED, Json(json!({ "sid": sid }))).into_response(),
+        Err(e) => {
+            let status = match e {
+                JoinError::NoRoom => StatusCode::NOT_FOUND,
+                JoinError::BadIdentity => StatusCode::BAD_REQUEST,
+                JoinError::NotInProgress | JoinError::Full(_) => StatusCode::CONFLICT,
+            };
+            error(status, format!("{room}: {e}"))
+        }
+    }
+}
+
+async fn leave(
+    State(shared): AppState,
+    Path((room, identity)): Path<(String, String)>,
+) -> Response {
+    if shared.disconnect_participant(&room, &identity) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(
+            StatusCode::NOT_FOUND,
+            format!("{identity} is not connected to {room}"),
+        )
+    }
+}
+
+async fn state(State(shared): AppState) -> Response {
+    Json(shared.snapshot()).into_response()
+}

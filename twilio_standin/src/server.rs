@@ -1,0 +1,188 @@
+//! [`StandIn`]: a running stand-in (listener, router, shutdown) and the Rust API tests use to
+//! inspect and steer it.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::account::Account;
+use crate::calls::Call;
+use crate::control;
+use crate::faults::Fault;
+use crate::inspect::{MediaProcessorInfo, ParticipantInfo, PlayerStreamerInfo, RoomInfo};
+use crate::rest;
+use crate::shared::Shared;
+
+/// How long [`StandIn::shutdown`] waits for open connections before cutting them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// A running stand-in. Dropping it stops the server.
+pub struct StandIn {
+    shared: Arc<Shared>,
+    base_url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// The app: control routes under `/__standin`, everything else is Twilio REST.
+fn app(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .nest("/__standin", control::router())
+        .fallback(rest::handle)
+        .with_state(shared)
+}
+
+impl StandIn {
+    /// Starts on `127.0.0.1` with a free port.
+    pub async fn start(account: Account) -> std::io::Result<StandIn> {
+        Self::start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), account).await
+    }
+
+    /// Starts on `addr` (port 0 picks a free port).
+    pub async fn start_on(addr: SocketAddr, account: Account) -> std::io::Result<StandIn> {
+        let listener = TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        // A wildcard bind is reachable on loopback; name that in URLs.
+        let shown = if local.ip().is_unspecified() {
+            let loopback = match local.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            };
+            SocketAddr::new(loopback, local.port())
+        } else {
+            local
+        };
+        let base_url = format!("http://{shown}");
+        let shared = Arc::new(Shared::new(account, base_url.clone()));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let router = app(shared.clone());
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, router).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!("twilio stand-in stopped: {e}");
+            }
+        });
+        Ok(StandIn {
+            shared,
+            base_url,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash. Both Video and Media paths live here.
+    pub fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    pub fn account(&self) -> &Account {
+        &self.shared.account
+    }
+
+    /// Every REST call so far, in order (control endpoints excluded).
+    pub fn calls(&self) -> Vec<Call> {
+        self.shared.calls()
+    }
+
+    pub fn clear_calls(&self) {
+        self.shared.clear_calls();
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        self.shared.inject(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.shared.clear_faults();
+    }
+
+    /// Moves the stand-in's clock forward; timeouts that fall due apply at their exact times.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.advance_clock(by);
+    }
+
+    /// The stand-in's clock (real time plus every advance) as unix seconds, for code that
+    /// compares Twilio's `date_created` with "now".
+    pub fn now_unix(&self) -> u64 {
+        u64::try_from(self.shared.now().unix_timestamp()).unwrap_or(0)
+    }
+
+    /// A client joins `room` (RM sid or in-progress unique name) as `identity`; returns the new
+    /// participant's PA sid. An identity already connected there is disconnected first.
+    pub fn connect_participant(&self, room: &str, identity: &str) -> Result<String, String> {
+        self.shared.connect_participant(room, identity)
+    }
+
+    /// The client `identity` leaves `room`; false if it was not connected.
+    pub fn disconnect_participant(&self, room: &str, identity: &str) -> bool {
+        self.shared.disconnect_participant(room, identity)
+    }
+
+    /// All rooms, oldest first.
+    pub fn rooms(&self) -> Vec<RoomInfo> {
+        self.shared.rooms()
+    }
+
+    /// All player streamers, oldest first.
+    pub fn player_streamers(&self) -> Vec<PlayerStreamerInfo> {
+        self.shared.player_streamers()
+    }
+
+    /// All media processors, oldest first.
+    pub fn media_processors(&self) -> Vec<MediaProcessorInfo> {
+        self.shared.media_processors()
+    }
+
+    /// The rules last set over REST for `identity` in `room` (RM sid or unique name) as a JSON
+    /// array of normalised rules; `None` if there is no such participant or no rules were set.
+    pub fn subscribe_rules(&self, room: &str, identity: &str) -> Option<Value> {
+        self.shared.subscribe_rules(room, identity)
+    }
+
+    /// Participants of `room` (RM sid or unique name; the newest room of that name), oldest first.
+    pub fn participants(&self, room: &str) -> Vec<ParticipantInfo> {
+        self.shared.participants(room)
+    }
+
+    /// Stops accepting connections and waits (a few seconds at most) for open ones to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+                .await
+                .is_err()
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+impl std::fmt::Debug for StandIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StandIn")
+            .field("base_url", &self.base_url)
+            .field("account", &self.shared.account)
+            .finish()
+    }
+}

@@ -1,0 +1,219 @@
+//! The state one running stand-in shares between its REST API, its control API and the Rust
+//! inspection API: account, clock, resources, call log and faults. Every read first applies the
+//! timeouts that fell due, so expiry is exact however the clock moved. A media relay joins and
+//! leaves rooms through [`Shared::connect_participant`] and [`Shared::disconnect_participant`].
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::account::Account;
+use crate::calls::Call;
+use crate::clock::{Clock, iso};
+use crate::faults::{Fault, FaultAction, Faults};
+use crate::inspect::{
+    MediaProcessorInfo, ParticipantInfo, PlayerStreamerInfo, RoomInfo, participant_info,
+    processor_info, room_info, streamer_info,
+};
+use crate::state::{JoinError, ParticipantStatus, State};
+
+pub(crate) struct Shared {
+    pub(crate) account: Account,
+    /// `http://host:port` of the listener, used when a request carries no usable `Host`.
+    pub(crate) local_base: String,
+    clock: Clock,
+    state: Mutex<State>,
+    calls: Mutex<Vec<Call>>,
+    faults: Mutex<Faults>,
+}
+
+/// Locks without panicking: a poisoned lock still holds consistent data here, because no
+/// state change spans a panic point.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    pub(crate) fn new(account: Account, local_base: String) -> Self {
+        Shared {
+            account,
+            local_base,
+            clock: Clock::default(),
+            state: Mutex::new(State::default()),
+            calls: Mutex::new(Vec::new()),
+            faults: Mutex::new(Faults::default()),
+        }
+    }
+
+    /// Runs `f` on the state brought up to the current time.
+    pub(crate) fn with_state<R>(&self, f: impl FnOnce(&mut State, OffsetDateTime) -> R) -> R {
+        let now = self.clock.now();
+        let mut state = lock(&self.state);
+        state.advance(now);
+        f(&mut state, now)
+    }
+
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    pub(crate) fn advance_clock(&self, by: Duration) {
+        self.clock.advance(by);
+        // Apply what fell due now rather than at the next read, for log readers.
+        self.with_state(|_, _| ());
+    }
+
+    // ---- call log and faults -----------------------------------------------------------
+
+    pub(crate) fn record(&self, call: Call) {
+        lock(&self.calls).push(call);
+    }
+
+    pub(crate) fn calls(&self) -> Vec<Call> {
+        lock(&self.calls).clone()
+    }
+
+    pub(crate) fn clear_calls(&self) {
+        lock(&self.calls).clear();
+    }
+
+    pub(crate) fn inject(&self, fault: Fault) {
+        lock(&self.faults).add(fault);
+    }
+
+    pub(crate) fn clear_faults(&self) {
+        lock(&self.faults).clear();
+    }
+
+    pub(crate) fn fault_for(&self, method: &str, path: &str) -> Option<FaultAction> {
+        lock(&self.faults).on_call(method, path)
+    }
+
+    // ---- simulated clients -------------------------------------------------------------
+
+    /// A client joins `room` (RM sid or in-progress unique name) as `identity`.
+    pub(crate) fn join(&self, room: &str, identity: &str) -> Result<String, JoinError> {
+        self.with_state(|state, now| state.connect(now, room, identity))
+    }
+
+    pub(crate) fn connect_participant(&self, room: &str, identity: &str) -> Result<String, String> {
+        self.join(room, identity)
+            .map_err(|e| format!("{room}: {e}"))
+    }
+
+    /// The connected participant `identity` of `room` leaves; false if there was none.
+    pub(crate) fn disconnect_participant(&self, room: &str, identity: &str) -> bool {
+        self.with_state(|state, now| {
+            let Some(r) = state.find_room_any(room) else {
+                return false;
+            };
+            let room_sid = state.rooms[r].sid.clone();
+            let found = state.participants.iter().position(|p| {
+                p.room_sid == room_sid
+                    && p.identity == identity
+                    && p.status == ParticipantStatus::Connected
+            });
+            match found {
+                Some(i) => {
+                    state.disconnect(i, now);
+                    true
+                }
+                None => false,
+            }
+        })
+    }
+
+    // ---- inspection --------------------------------------------------------------------
+
+    pub(crate) fn rooms(&self) -> Vec<RoomInfo> {
+        self.with_state(|state, _| {
+            state
+                .rooms
+                .iter()
+                .map(|r| room_info(r, state.connected_count(&r.sid)))
+                .collect()
+        })
+    }
+
+    pub(crate) fn participants(&self, room: &str) -> Vec<ParticipantInfo> {
+        self.with_state(|state, _| {
+            let Some(r) = state.find_room_any(room) else {
+                return Vec::new();
+            };
+            let sid = &state.rooms[r].sid;
+            state
+                .participants
+                .iter()
+                .filter(|p| &p.room_sid == sid)
+                .map(participant_info)
+                .collect()
+        })
+    }
+
+    pub(crate) fn player_streamers(&self) -> Vec<PlayerStreamerInfo> {
+        self.with_state(|state, _| state.streamers.iter().map(streamer_info).collect())
+    }
+
+    pub(crate) fn media_processors(&self) -> Vec<MediaProcessorInfo> {
+        self.with_state(|state, _| state.processors.iter().map(processor_info).collect())
+    }
+
+    /// The rules last set over REST for `identity` in `room`, as the JSON array Twilio returns;
+    /// `None` if that participant does not exist or its rules were never set.
+    pub(crate) fn subscribe_rules(&self, room: &str, identity: &str) -> Option<Value> {
+        self.with_state(|state, _| {
+            let r = state.find_room_any(room)?;
+            let p = state.find_participant(&state.rooms[r].sid, identity)?;
+            let set = state.participants[p].rules.as_ref()?;
+            Some(Value::Array(set.rules.clone()))
+        })
+    }
+
+    /// Everything at once, consistently, for `GET /__standin/state`.
+    pub(crate) fn snapshot(&self) -> Value {
+        self.with_state(|state, now| {
+            let rooms: Vec<Value> = state
+                .rooms
+                .iter()
+                .map(|r| {
+                    let participants: Vec<Value> = state
+                        .participants
+                        .iter()
+                        .filter(|p| p.room_sid == r.sid)
+                        .map(|p| {
+                            let mut v =
+                                serde_json::to_value(participant_info(p)).unwrap_or(Value::Null);
+                            if let Some(obj) = v.as_object_mut() {
+                                obj.insert(
+                                    "subscribe_rules".to_owned(),
+                                    p.rules
+                                        .as_ref()
+                                        .map_or(Value::Null, |set| Value::Array(set.rules.clone())),
+                                );
+                            }
+                            v
+                        })
+                        .collect();
+                    let mut v = serde_json::to_value(room_info(r, state.connected_count(&r.sid)))
+                        .unwrap_or(Value::Null);
+                    if let Some(obj) = v.as_object_mut() {
+                        obj.insert("participants".to_owned(), Value::Array(participants));
+                    }
+                    v
+                })
+                .collect();
+            let streamers: Vec<PlayerStreamerInfo> =
+                state.streamers.iter().map(streamer_info).collect();
+            let processors: Vec<MediaProcessorInfo> =
+                state.processors.iter().map(processor_info).collect();
+            json!({
+                "now": iso(now),
+                "rooms": rooms,
+                "player_streamers": streamers,
+                "media_processors": processors,
+            })
+        })
+    }
+}

@@ -1,0 +1,193 @@
+//! Fault injection (nth/times windows, method and path matching, 429/5xx bodies, delays) and
+//! the call log that tests count Twilio calls with.
+
+use std::time::{Duration, Instant};
+
+use twilio_standin::{Fault, FaultAction};
+
+use crate::common::{self, Api};
+
+#[tokio::test]
+async fn a_status_fault_applies_to_calls_nth_through_nth_plus_times_minus_one() {
+    let standin = common::start().await;
+    let api = Api::new(&standin);
+    standin.inject(Fault {
+        method: Some("POST".to_owned()),
+        path_contains: "/v1/Rooms".to_owned(),
+        nth: 2,
+        times: 2,
+        action: FaultAction::Status(500),
+    });
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let reply = api
+            .post("/v1/Rooms", &[("UniqueName", &format!("room-{i}"))])
+            .await;
+        if reply.status == 500 {
+            assert_eq!(reply.code(), Some(20500));
+            assert_eq!(reply.body["status"], 500);
+            assert!(reply.str("message").contains("injected"));
+        }
+        statuses.push(reply.status);
+    }
+    assert_eq!(statuses, [201, 500, 500, 201]);
+    let names: Vec<String> = standin.rooms().into_iter().map(|r| r.unique_name).collect();
+    assert_eq!(names, ["room-0", "room-3"], "a faulted call does nothing");
+    let logged: Vec<u16> = standin.calls().iter().map(|c| c.status).collect();
+    assert_eq!(logged, [201, 500, 500, 201], "faulted calls are logged");
+    standin.shutdown().await;
+}
+
+#[tokio::test]
+async fn faults_match_on_method_and_path_and_count_only_matching_calls() {
+    let standin = common::start().await;
+    let api = Api::new(&standin);
+    standin.inject(Fault::once(
+        None,
+        "/v1/MediaProcessors",
+        FaultAction::Status(429),
+    ));
+    standin.inject(Fault::once(
+        Some("get"),
+        "/v1/PlayerStreamers",
+        FaultAction::Status(503),
+    ));
+
+    assert_eq!(api.get("/v1/Rooms").await.status, 200);
+    assert_eq!(
+        api.post("/v1/PlayerStreamers", &[]).await.status,
+        201,
+        "POST is not GET"
+    );
+    let limited = api.get("/v1/MediaProcessors").await;
+    assert_eq!((limited.status, limited.code()), (429, Some(20429)));
+    assert_eq!(
+        limited.body["more_info"],
+        "https://www.twilio.com/docs/errors/20429"
+    );
+    assert_eq!(
+        api.get("/v1/MediaProcessors").await.status,
+        200,
+        "once means once"
+    );
+    let unavailable = api.get("/v1/PlayerStreamers").await;
+    assert_eq!((unavailable.status, unavailable.code()), (503, Some(20500)));
+    assert_eq!(api.get("/v1/PlayerStreamers").await.status, 200);
+
+    // A fault counts from when it is added, and clear_faults removes pending ones.
+    standin.inject(Fault {
+        method: None,
+        path_contains: "/v1/Rooms".to_owned(),
+        nth: 1,
+        times: 100,
+        action: FaultAction::Status(500),
+    });
+    assert_eq!(api.get("/v1/Rooms").await.status, 500);
+    standin.clear_faults();
+    assert_eq!(api.get("/v1/Rooms").await.status, 200);
+    // A fault also beats auth: the product sees the injected status.
+    standin.inject(Fault::once(None, "/v1/Rooms", FaultAction::Status(429)));
+    let anonymous = Api::with(&standin, "nobody", "nothing");
+    assert_eq!(anonymous.get("/v1/Rooms").await.status, 429);
+    standin.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_delay_fault_answers_normally_but_late() {
+    let standin = common::start().await;
+    let api = Api::new(&standin);
+    let delay = Duration::from_millis(400);
+    standin.inject(Fault::once(
+        Some("POST"),
+        "/v1/PlayerStreamers",
+        FaultAction::Delay(delay),
+    ));
+    let started = Instant::now();
+    let slow = api.post("/v1/PlayerStreamers", &[]).await;
+    assert!(
+        started.elapsed() >= delay,
+        "answered after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(slow.status, 201);
+    assert_eq!(standin.player_streamers().len(), 1);
+
+    // A client that gives up still leaves the resource behind, as with a slow Twilio.
+    standin.inject(Fault::once(
+        Some("POST"),
+        "/v1/PlayerStreamers",
+        FaultAction::Delay(Duration::from_secs(2)),
+    ));
+    let gave_up = api
+        .http
+        .post(format!("{}/v1/PlayerStreamers", standin.base_url()))
+        .basic_auth(
+            &standin.account().account_sid,
+            Some(&standin.account().auth_token),
+        )
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await;
+    assert!(gave_up.is_err_and(|e| e.is_timeout()));
+    assert_eq!(standin.player_streamers().len(), 2);
+
+    let started = Instant::now();
+    assert_eq!(api.post("/v1/PlayerStreamers", &[]).await.status, 201);
+    assert!(started.elapsed() < delay, "only faulted calls are slow");
+    standin.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_call_log_records_every_rest_call_in_order() {
+    let standin = common::start().await;
+    let api = Api::new(&standin);
+    api.post(
+        "/v1/Rooms",
+        &[("UniqueName", "livestream-log"), ("EmptyRoomTimeout", "2")],
+    )
+    .await;
+    api.get("/v1/Rooms?Status=in-progress&PageSize=5").await;
+    api.get("/v1/Rooms/missing").await;
+    Api::with(&standin, "x", "y")
+        .get("/v1/PlayerStreamers")
+        .await;
+    api.get(&format!("{}/__standin/state", standin.base_url()))
+        .await;
+
+    let calls = standin.calls();
+    let summary: Vec<(&str, &str, u16)> = calls
+        .iter()
+        .map(|c| (c.method.as_str(), c.path.as_str(), c.status))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("POST", "/v1/Rooms", 201),
+            ("GET", "/v1/Rooms", 200),
+            ("GET", "/v1/Rooms/missing", 404),
+            ("GET", "/v1/PlayerStreamers", 401),
+        ],
+        "control endpoints are not logged"
+    );
+    let pair = |n: &str, v: &str| (n.to_owned(), v.to_owned());
+    assert_eq!(
+        calls[0].params,
+        [
+            pair("UniqueName", "livestream-log"),
+            pair("EmptyRoomTimeout", "2")
+        ]
+    );
+    assert_eq!(
+        calls[1].params,
+        [pair("Status", "in-progress"), pair("PageSize", "5")]
+    );
+    assert_eq!(calls[1].param("PageSize"), Some("5"));
+
+    standin.clear_calls();
+    assert!(standin.calls().is_empty());
+    // Bad input is still a call: it shows in the log with its 400.
+    api.post("/v1/Rooms", &[("Bogus", "1")]).await;
+    assert_eq!(standin.calls().len(), 1);
+    assert_eq!(standin.calls()[0].status, 400);
+    standin.shutdown().await;
+}
