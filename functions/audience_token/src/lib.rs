@@ -70,7 +70,7 @@ async fn audience_token(app: &App, req: &Request) -> Result<AudienceToken, ApiEr
         room: Some(room.as_str().to_owned()),
         identity: Some(identity.as_str().to_owned()),
         presenter: Some(app.settings.host_identity.as_str().to_owned()),
-        media: Some(app.settings.media_path.describe()),
+        media: Some(app.settings.media_path.for_viewer(&room)),
         expires_at: Some(token.expires_at),
     })
 }

@@ -66,19 +66,30 @@ pub struct Settings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaPath {
     Twilio,
-    /// WHIP/WHEP on the local stand-in at this base URL (development only).
+    /// WHIP/WHEP on the local stand-in's relay under this base: an absolute URL, or a path on
+    /// the pages' own origin such as `/media` (development only).
     Whip {
         base_url: String,
     },
 }
 
 impl MediaPath {
-    /// The `media` object of the token responses.
-    pub fn describe(&self) -> serde_json::Value {
+    /// The `media` object of the host token response: how to publish into `room`.
+    pub fn for_host(&self, room: &crate::ids::RoomName) -> serde_json::Value {
         match self {
             MediaPath::Twilio => serde_json::json!({ "kind": "twilio" }),
             MediaPath::Whip { base_url } => {
-                serde_json::json!({ "kind": "whip", "base_url": base_url })
+                serde_json::json!({ "kind": "whip", "publish_url": format!("{base_url}/whip/{room}") })
+            }
+        }
+    }
+
+    /// The `media` object of the audience token response: how to watch `room`.
+    pub fn for_viewer(&self, room: &crate::ids::RoomName) -> serde_json::Value {
+        match self {
+            MediaPath::Twilio => serde_json::json!({ "kind": "twilio" }),
+            MediaPath::Whip { base_url } => {
+                serde_json::json!({ "kind": "whip", "watch_url": format!("{base_url}/whep/{room}") })
             }
         }
     }
@@ -178,6 +189,23 @@ fn base_url(source: &dyn Source, key: &'static str, default: &str) -> Result<Str
     }
 }
 
+/// `WHIP_BASE_URL`: an http(s) URL or an absolute path on the pages' origin; default `/media`.
+fn whip_base(source: &dyn Source) -> Result<String, ConfigError> {
+    let base = read(source, "WHIP_BASE_URL").unwrap_or_else(|| "/media".to_owned());
+    let base = base.trim_end_matches('/').to_owned();
+    let ok = base.starts_with("https://")
+        || base.starts_with("http://")
+        || (base.starts_with('/') && !base.starts_with("//"));
+    if ok && !base.is_empty() {
+        Ok(base)
+    } else {
+        Err(ConfigError::new(
+            "WHIP_BASE_URL",
+            "must be an http(s) URL or a path starting with /",
+        ))
+    }
+}
+
 impl Settings {
     pub fn from_source(source: &dyn Source) -> Result<Settings, ConfigError> {
         let audience_mode = match read(source, "AUDIENCE_MODE").as_deref() {
@@ -204,7 +232,7 @@ impl Settings {
         let media_path = match read(source, "MEDIA_PATH").as_deref() {
             None | Some("twilio") => MediaPath::Twilio,
             Some("whip") => MediaPath::Whip {
-                base_url: base_url(source, "WHIP_BASE_URL", &required(source, "WHIP_BASE_URL")?)?,
+                base_url: whip_base(source)?,
             },
             Some(_) => return Err(ConfigError::new("MEDIA_PATH", "must be `twilio` or `whip`")),
         };
@@ -320,20 +348,34 @@ mod tests {
     }
 
     #[test]
-    fn the_whip_media_path_needs_its_base_url() {
-        let err = Settings::from_source(&source(&[("MEDIA_PATH", "whip")])).unwrap_err();
-        assert_eq!(err.key, "WHIP_BASE_URL");
+    fn the_whip_media_path_names_publish_and_watch_urls() {
+        let room = crate::ids::RoomName::parse("livestream-abc").unwrap();
+        let settings = Settings::from_source(&source(&[("MEDIA_PATH", "whip")])).unwrap();
+        assert_eq!(
+            settings.media_path.for_host(&room)["publish_url"],
+            "/media/whip/livestream-abc"
+        );
+        assert_eq!(
+            settings.media_path.for_viewer(&room)["watch_url"],
+            "/media/whep/livestream-abc"
+        );
         let settings = Settings::from_source(&source(&[
             ("MEDIA_PATH", "whip"),
-            ("WHIP_BASE_URL", "http://127.0.0.1:4010/"),
+            ("WHIP_BASE_URL", "http://127.0.0.1:4010/media/"),
         ]))
         .unwrap();
         assert_eq!(
             settings.media_path,
             MediaPath::Whip {
-                base_url: "http://127.0.0.1:4010".into()
+                base_url: "http://127.0.0.1:4010/media".into()
             }
         );
+        for bad in ["media", "//evil.example", "ftp://x"] {
+            let err =
+                Settings::from_source(&source(&[("MEDIA_PATH", "whip"), ("WHIP_BASE_URL", bad)]))
+                    .unwrap_err();
+            assert_eq!(err.key, "WHIP_BASE_URL", "{bad}");
+        }
     }
 
     #[test]

@@ -51,7 +51,7 @@ async fn host_token(app: &App, req: &Request) -> Result<HostToken, ApiError> {
         room: room.as_str().to_owned(),
         identity: identity.as_str().to_owned(),
         mode: app.settings.audience_mode,
-        media: app.settings.media_path.describe(),
+        media: app.settings.media_path.for_host(&room),
         expires_at: token.expires_at,
     })
 }
