@@ -6,7 +6,6 @@ mod support;
 
 use serde_json::json;
 use support::*;
-use twilio_standin::{Fault, FaultAction};
 
 #[tokio::test]
 async fn live_stream_start_share_and_stop() {
@@ -126,13 +125,12 @@ async fn stop_leaves_other_rooms_live_resources_alone() {
 async fn a_failed_media_processor_leaves_no_player_streamer_running() {
     let stack = Stack::live().await;
     let login = stack.host_connected().await;
-    stack.standin.inject(Fault {
-        method: Some("POST".into()),
-        path_contains: "/v1/MediaProcessors".into(),
-        nth: 1,
-        times: 1,
-        action: FaultAction::Status(500),
-    });
+    stack.standin.inject(fault(
+        "POST",
+        "/v1/MediaProcessors",
+        1,
+        twilio_standin::FaultAction::Status(500),
+    ));
     let (status, body) = stack
         .call(
             Endpoint::StreamStart,

@@ -135,20 +135,18 @@ async fn unfed_player_streamers_are_ended_after_the_grace_period() {
     let stack = Stack::live().await;
     let login = stack.host_connected().await;
     // A start cut off between its two creates: the streamer exists, no processor feeds it.
-    stack.standin.inject(twilio_standin::Fault {
-        method: Some("POST".into()),
-        path_contains: "/v1/PlayerStreamers/".into(),
-        nth: 1,
-        times: 3,
-        action: twilio_standin::FaultAction::Status(500),
-    });
-    stack.standin.inject(twilio_standin::Fault {
-        method: Some("POST".into()),
-        path_contains: "/v1/MediaProcessors".into(),
-        nth: 1,
-        times: 1,
-        action: twilio_standin::FaultAction::Status(500),
-    });
+    stack.standin.inject(fault(
+        "POST",
+        "/v1/PlayerStreamers/",
+        3,
+        twilio_standin::FaultAction::Status(500),
+    ));
+    stack.standin.inject(fault(
+        "POST",
+        "/v1/MediaProcessors",
+        1,
+        twilio_standin::FaultAction::Status(500),
+    ));
     let (status, _) = stack
         .call(
             Endpoint::StreamStart,

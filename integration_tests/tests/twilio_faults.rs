@@ -7,17 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use support::*;
-use twilio_standin::{Fault, FaultAction};
-
-fn fault(method: &str, path: &str, times: u32, action: FaultAction) -> Fault {
-    Fault {
-        method: Some(method.into()),
-        path_contains: path.into(),
-        nth: 1,
-        times,
-        action,
-    }
-}
+use twilio_standin::FaultAction;
 
 #[tokio::test]
 async fn a_failed_room_create_is_502_and_is_not_retried() {

@@ -79,7 +79,11 @@ impl MediaPath {
         match self {
             MediaPath::Twilio => serde_json::json!({ "kind": "twilio" }),
             MediaPath::Whip { base_url } => {
-                serde_json::json!({ "kind": "whip", "publish_url": format!("{base_url}/whip/{room}") })
+                serde_json::json!({
+                    "kind": "whip",
+                    "publish_url": format!("{base_url}/whip/{room}"),
+                    "status_url": format!("{base_url}/rooms/{room}"),
+                })
             }
         }
     }
@@ -89,7 +93,11 @@ impl MediaPath {
         match self {
             MediaPath::Twilio => serde_json::json!({ "kind": "twilio" }),
             MediaPath::Whip { base_url } => {
-                serde_json::json!({ "kind": "whip", "watch_url": format!("{base_url}/whep/{room}") })
+                serde_json::json!({
+                    "kind": "whip",
+                    "watch_url": format!("{base_url}/whep/{room}"),
+                    "status_url": format!("{base_url}/rooms/{room}"),
+                })
             }
         }
     }

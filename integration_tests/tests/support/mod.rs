@@ -135,6 +135,19 @@ impl Stack {
         login
     }
 
+    /// Logs the host in, connects them and starts the stream; returns the host token response.
+    pub async fn live_stream(&self) -> Value {
+        let login = self.host_connected().await;
+        let (status, body) = self
+            .call(
+                Endpoint::StreamStart,
+                bearer(login["token"].as_str().unwrap()),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        login
+    }
+
     /// The stand-in's clock (real time plus what tests advanced), for the reaper's age checks.
     pub fn twilio_now(&self) -> u64 {
         self.standin.now_unix()
@@ -176,6 +189,22 @@ impl Stack {
             .iter()
             .filter(|p| p.status == "started")
             .count()
+    }
+}
+
+/// A fault on the next `times` calls of `method` to paths containing `path`.
+pub fn fault(
+    method: &str,
+    path: &str,
+    times: u32,
+    action: twilio_standin::FaultAction,
+) -> twilio_standin::Fault {
+    twilio_standin::Fault {
+        method: Some(method.into()),
+        path_contains: path.into(),
+        nth: 1,
+        times,
+        action,
     }
 }
 

@@ -1,0 +1,69 @@
+// Debian's Chromium through playwright-core, with fake screen, camera and microphone and
+// loopback ICE allowed, as ../shared BROWSER-TESTING describes.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { root } from './stack.mjs';
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      '--allow-loopback-in-peer-connection',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+}
+
+export async function newPage(browser) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.grantPermissions(['camera', 'microphone']);
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
+  return page;
+}
+
+export async function screenshot(page, name) {
+  const dir = join(root, 'target', 'browser-screenshots');
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name}.png`) });
+}
+
+// Inbound RTP totals of the page's peer connections (the pages expose none: we read them from
+// every RTCPeerConnection the page created, captured by an init script).
+export const TRACK_PEER_CONNECTIONS = () => {
+  const Original = window.RTCPeerConnection;
+  window.__peerConnections = [];
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Original(...args);
+    window.__peerConnections.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Original.prototype;
+};
+
+export async function inboundStats(page) {
+  return page.evaluate(async () => {
+    const totals = { framesDecoded: 0, audioSamples: 0 };
+    for (const pc of window.__peerConnections ?? []) {
+      if (pc.connectionState === 'closed') continue;
+      const stats = await pc.getStats();
+      stats.forEach((s) => {
+        if (s.type !== 'inbound-rtp') return;
+        if (s.kind === 'video') totals.framesDecoded += s.framesDecoded ?? 0;
+        if (s.kind === 'audio') totals.audioSamples += s.totalSamplesReceived ?? 0;
+      });
+    }
+    return totals;
+  });
+}

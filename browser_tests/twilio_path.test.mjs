@@ -1,0 +1,106 @@
+// The Twilio media path of the pages, with `Twilio.Video.connect` replaced by a test double at
+// the SDK boundary (Twilio cannot be reached from tests). The double joins the stand-in's room
+// as Twilio would, so the real back end sees the host and the viewer connected.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HOST_PASSWORD, startStack } from './stack.mjs';
+import { launch, newPage } from './browser.mjs';
+
+let stack;
+let browser;
+
+before(async () => {
+  stack = await startStack({ name: 'twilio-path', env: { MEDIA_PATH: 'twilio' } });
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+// Runs in the page before its scripts: once the vendored SDK loaded, swap its connect().
+const INSTALL_DOUBLE = () => {
+  window.__connects = [];
+  document.addEventListener('DOMContentLoaded', () => {
+    window.Twilio.Video.connect = async (token, options) => {
+      const identity = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).grants.identity;
+      window.__connects.push({
+        token,
+        identity,
+        name: options.name,
+        automaticSubscription: options.automaticSubscription,
+        tracks: (options.tracks ?? []).map((t) => ({ kind: t.kind, name: t.name })),
+      });
+      await window.__joinRoom(options.name, identity);
+      const handlers = {};
+      return {
+        participants: new Map(),
+        on(event, handler) {
+          (handlers[event] ??= []).push(handler);
+        },
+        disconnect() {
+          window.__leaveRoom(options.name, identity);
+          for (const handler of handlers.disconnected ?? []) handler();
+        },
+      };
+    };
+  });
+};
+
+async function pageWithDouble(path, beforeLoad = () => null) {
+  const page = await newPage(browser);
+  await page.exposeFunction('__joinRoom', async (room, identity) => {
+    const response = await fetch(`${stack.standin}/__standin/rooms/${room}/participants`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ identity }),
+    });
+    assert.equal(response.status, 201);
+  });
+  await page.exposeFunction('__leaveRoom', async (room, identity) => {
+    await fetch(`${stack.standin}/__standin/rooms/${room}/participants/${identity}`, { method: 'DELETE' });
+  });
+  await page.addInitScript(INSTALL_DOUBLE);
+  const waiting = beforeLoad(page);
+  await page.goto(`${stack.base}${path}`);
+  return { page, waiting };
+}
+
+test('the pages use Twilio Video as the token response says: host with its tracks, viewer subscribe-only', async () => {
+  const { page: host } = await pageWithDouble('/host.html');
+  const login = host.waitForResponse((r) => r.url().endsWith('/host_token'));
+  await host.fill('#password', HOST_PASSWORD);
+  await host.check('#camera');
+  await host.click('#go-live');
+  const hostAnswer = await (await login).json();
+  assert.deepEqual(hostAnswer.media, { kind: 'twilio' });
+  await host.waitForFunction(() => document.getElementById('status').textContent === 'You are live', null, { timeout: 30000 });
+
+  const [hostConnect] = await host.evaluate(() => window.__connects);
+  assert.equal(hostConnect.token, hostAnswer.token);
+  assert.equal(hostConnect.name, hostAnswer.room);
+  assert.deepEqual(hostConnect.tracks, [
+    { kind: 'video', name: 'screen' },
+    { kind: 'audio', name: 'mic' },
+    { kind: 'video', name: 'camera' },
+  ]);
+
+  const { page, waiting } = await pageWithDouble('/', (p) =>
+    p.waitForResponse((r) => r.url().endsWith('/subscribe'), { timeout: 30000 }),
+  );
+  const answer = await waiting;
+  assert.equal(answer.status(), 200, 'subscribe succeeded');
+  const [viewerConnect] = await page.evaluate(() => window.__connects);
+  assert.equal(viewerConnect.name, hostAnswer.room);
+  assert.equal(viewerConnect.automaticSubscription, false);
+  assert.deepEqual(viewerConnect.tracks, []);
+  assert.match(viewerConnect.identity, /^viewer-/);
+  assert.equal(answer.request().headers().authorization, `Bearer ${viewerConnect.token}`);
+  const rules = (await answer.json()).rules;
+  assert.deepEqual(rules.map((r) => [r.type, r.publisher]), [['include', 'host']]);
+
+  await host.click('#go-live');
+  await host.waitForFunction(() => document.getElementById('status').textContent === 'Stream ended');
+  await Promise.all([host.close(), page.close()]);
+});
