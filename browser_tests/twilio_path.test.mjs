@@ -19,33 +19,32 @@ after(async () => {
   await stack?.stop();
 });
 
-// Runs in the page before its scripts: once the vendored SDK loaded, swap its connect().
-const INSTALL_DOUBLE = () => {
+// Appended to the vendored SDK as the page loads it: swaps `Twilio.Video.connect` for a double
+// that records what the page asked for and joins the stand-in's room as Twilio would.
+const DOUBLE = () => {
   window.__connects = [];
-  document.addEventListener('DOMContentLoaded', () => {
-    window.Twilio.Video.connect = async (token, options) => {
-      const identity = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).grants.identity;
-      window.__connects.push({
-        token,
-        identity,
-        name: options.name,
-        automaticSubscription: options.automaticSubscription,
-        tracks: (options.tracks ?? []).map((t) => ({ kind: t.kind, name: t.name })),
-      });
-      await window.__joinRoom(options.name, identity);
-      const handlers = {};
-      return {
-        participants: new Map(),
-        on(event, handler) {
-          (handlers[event] ??= []).push(handler);
-        },
-        disconnect() {
-          window.__leaveRoom(options.name, identity);
-          for (const handler of handlers.disconnected ?? []) handler();
-        },
-      };
+  window.Twilio.Video.connect = async (token, options) => {
+    const identity = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).grants.identity;
+    window.__connects.push({
+      token,
+      identity,
+      name: options.name,
+      automaticSubscription: options.automaticSubscription,
+      tracks: (options.tracks ?? []).map((t) => ({ kind: t.kind, name: t.name })),
+    });
+    await window.__joinRoom(options.name, identity);
+    const handlers = {};
+    return {
+      participants: new Map(),
+      on(event, handler) {
+        (handlers[event] ??= []).push(handler);
+      },
+      disconnect() {
+        window.__leaveRoom(options.name, identity);
+        for (const handler of handlers.disconnected ?? []) handler();
+      },
     };
-  });
+  };
 };
 
 async function pageWithDouble(path, beforeLoad = () => null) {
@@ -61,7 +60,10 @@ async function pageWithDouble(path, beforeLoad = () => null) {
   await page.exposeFunction('__leaveRoom', async (room, identity) => {
     await fetch(`${stack.standin}/__standin/rooms/${room}/participants/${identity}`, { method: 'DELETE' });
   });
-  await page.addInitScript(INSTALL_DOUBLE);
+  await page.route('**/vendor/twilio-video.min.js', async (route) => {
+    const response = await route.fetch();
+    await route.fulfill({ response, body: `${await response.text()}\n;(${DOUBLE})();` });
+  });
   const waiting = beforeLoad(page);
   await page.goto(`${stack.base}${path}`);
   return { page, waiting };

@@ -18,8 +18,6 @@ mkdir -p "$RUN_DIR"
 ENV_FILE="$RUN_DIR/functions.env"
 
 scripts/setup.sh >/dev/null
-[ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
-npm run --silent vendor >/dev/null
 
 pids=()
 cleanup() {

@@ -16,3 +16,5 @@ echo "== cargo build (function binaries and the stand-in)"
 cargo build --workspace --bins --locked
 echo "== cargo test"
 cargo test --workspace --locked "$@"
+echo "== browser tests (Chromium against scripts/dev.sh)"
+node --test --test-concurrency=1 browser_tests/

@@ -27,7 +27,8 @@ function resetStage() {
   screenVideo.muted = true;
   unmute.setAttribute('aria-pressed', 'false');
   unmute.textContent = 'Unmute';
-  screenVideo.srcObject = new MediaStream();
+  // No empty MediaStream here: a media element with one delays the page's load event forever.
+  screenVideo.srcObject = null;
   cameraVideo.srcObject = null;
   cameraVideo.hidden = true;
   stage.hidden = true;
@@ -46,6 +47,7 @@ function attach(kind, track) {
     if (!track.muted) show();
     return;
   }
+  if (!screenVideo.srcObject) screenVideo.srcObject = new MediaStream();
   screenVideo.srcObject.addTrack(track);
   screenVideo.play().catch(() => {});
 }

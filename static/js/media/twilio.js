@@ -2,12 +2,33 @@
 // and the Twilio Live Player (viewers in live mode), from the SDKs vendored into /vendor.
 // Same interface as whip.js: publish() for the host, watch() for a viewer.
 
-const sdk = () => window.Twilio.Video;
+// The SDKs are loaded only when this path is used, so the WHIP path never downloads them.
+const scripts = new Map();
+function load(src) {
+  if (!scripts.has(src)) {
+    scripts.set(
+      src,
+      new Promise((resolve, reject) => {
+        const script = document.createElement('script');
+        script.src = src;
+        script.onload = resolve;
+        script.onerror = () => reject(new Error('The video library could not be loaded.'));
+        document.head.append(script);
+      }),
+    );
+  }
+  return scripts.get(src);
+}
+
+async function sdk() {
+  await load('/vendor/twilio-video.min.js');
+  return window.Twilio.Video;
+}
 
 // Host: joins the room with the screen, the microphone and the optional webcam, named so
 // viewers can tell them apart.
 export async function publish({ token, room, tracks, onState, onViewers }) {
-  const Video = sdk();
+  const Video = await sdk();
   const local = [new Video.LocalVideoTrack(tracks.screen, { name: 'screen' })];
   if (tracks.mic) local.push(new Video.LocalAudioTrack(tracks.mic, { name: 'mic' }));
   if (tracks.camera) local.push(new Video.LocalVideoTrack(tracks.camera, { name: 'camera' }));
@@ -29,7 +50,7 @@ export async function publish({ token, room, tracks, onState, onViewers }) {
 // Viewer, room mode: joins subscribe-only (no tracks, no automatic subscription), then asks the
 // back end to subscribe it to the presenter.
 async function watchRoom({ token, room, presenter, onTrack, onViewers, onEnded, subscribe }) {
-  const Video = sdk();
+  const Video = await sdk();
   const connected = await Video.connect(token, { name: room, automaticSubscription: false, tracks: [] });
   let ended = false;
   const end = () => {
@@ -69,6 +90,7 @@ async function watchRoom({ token, room, presenter, onTrack, onViewers, onEnded, 
 
 // Viewer, live mode: the Twilio Live Player with the PlaybackGrant inside the token.
 async function watchLive({ token, onElement, onEnded }) {
+  await load('/vendor/live-player/twilio-live-player.min.js');
   const { Player } = window.Twilio.Live;
   const player = await Player.connect(token, { playerWasmAssetsPath: '/vendor/live-player' });
   player.on(Player.Event.StateChanged, (state) => {
