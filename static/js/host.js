@@ -30,6 +30,8 @@ const showViewers = (n) => {
   viewers.textContent = `${n} ${n === 1 ? 'viewer' : 'viewers'}`;
 };
 
+const isLive = () => button.getAttribute('aria-pressed') === 'true';
+
 function setLive(live) {
   button.setAttribute('aria-pressed', String(live));
   button.textContent = live ? 'Stop the stream' : 'Go live';
@@ -107,8 +109,8 @@ async function goLive() {
       tracks,
       onState: (state) => {
         if (state === 'reconnecting') say('Reconnecting…');
-        else if (state === 'live' && session) say('You are live');
-        else if (state === 'ended' && session) stop();
+        else if (state === 'live' && isLive()) say('You are live');
+        else if (state === 'ended' && isLive()) stop();
       },
       onViewers: showViewers,
     });

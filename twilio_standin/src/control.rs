@@ -11,6 +11,7 @@
 //! | `POST /__standin/rooms/{room}/participants` | `{identity}` | a client joins (201 `{sid}`; 404 no room; 409 room not in progress or full; 400 bad identity) |
 //! | `DELETE /__standin/rooms/{room}/participants/{identity}` | | that client leaves (204; 404 if not connected) |
 //! | `GET /__standin/state` | | `{now, rooms: [{..., participants: [{..., subscribe_rules}]}], player_streamers, media_processors}` |
+//! | `GET /__standin/media` | | the relay: `{udp: ["127.0.0.1:PORT"...], sessions: [{id, room_sid, room_name, role, mode, identity, participant_sid, player_streamer_sid}], stats: {sessions_opened, sessions_closed, packets_received, packets_forwarded, bytes_forwarded, keyframe_requests}}` |
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,13 +28,27 @@ use serde_json::json;
 
 use crate::clock::iso;
 use crate::faults::{Fault, FaultAction};
+use crate::media::Hub;
 use crate::shared::Shared;
 use crate::state::JoinError;
 
 type AppState = State<Arc<Shared>>;
 
-pub(crate) fn router() -> Router<Arc<Shared>> {
+pub(crate) fn router(hub: Arc<Hub>) -> Router<Arc<Shared>> {
     Router::new()
+        .route(
+            "/media",
+            get(move || {
+                let hub = hub.clone();
+                async move {
+                    Json(json!({
+                        "udp": hub.udp_addrs().iter().map(ToString::to_string).collect::<Vec<_>>(),
+                        "sessions": hub.sessions(),
+                        "stats": hub.stats(),
+                    }))
+                }
+            }),
+        )
         .route("/calls", get(calls).delete(clear_calls))
         .route("/faults", post(add_fault).delete(clear_faults))
         .route("/clock", post(advance_clock))

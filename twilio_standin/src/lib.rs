@@ -2,7 +2,8 @@
 //! every test of the project and by the local run. It serves rooms, participants, subscribe
 //! rules, player streamers, playback grants and media processors on one listener, checks HTTP
 //! Basic auth, answers with Twilio's JSON shapes and error bodies, expires resources on a clock
-//! tests can advance, injects faults, and logs every call.
+//! tests can advance, injects faults, and logs every call. It carries the media too: a WebRTC
+//! relay (WHIP to publish, WHEP to watch) for the rooms it knows.
 //!
 //! Module map:
 //!
@@ -18,6 +19,7 @@
 //! | `paging` | Twilio list paging (`meta`, page URLs, page tokens) |
 //! | `render` | resources as Twilio's JSON |
 //! | `error` | Twilio's error body and codes |
+//! | `media` | the media relay: WHIP/WHEP under `/media`, str0m sessions on one UDP socket, forwarding by subscribe rules |
 //! | `control` | the `/__standin/...` control API for out-of-process users |
 //! | `calls` | the call log entry type |
 //! | `faults` | fault injection types |
@@ -41,6 +43,7 @@ mod control;
 mod error;
 mod faults;
 mod inspect;
+mod media;
 mod paging;
 mod params;
 mod render;
@@ -54,4 +57,5 @@ pub use account::Account;
 pub use calls::Call;
 pub use faults::{Fault, FaultAction};
 pub use inspect::{MediaProcessorInfo, ParticipantInfo, PlayerStreamerInfo, RoomInfo};
+pub use media::{AccessToken, MediaSessionInfo, MediaSettings, MediaStats};
 pub use server::StandIn;

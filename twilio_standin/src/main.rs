@@ -1,22 +1,30 @@
-//! `twilio-standin [--bind 127.0.0.1] [--port 4010]`: runs the Twilio stand-in until Ctrl-C or
-//! SIGTERM. Credentials come from `STANDIN_ACCOUNT_SID`, `STANDIN_AUTH_TOKEN`,
-//! `STANDIN_API_KEY_SID` and `STANDIN_API_KEY_SECRET` (test defaults otherwise); `STANDIN_BIND`
-//! and `STANDIN_PORT` set the address when the flags are absent. One log line per request goes
-//! to stderr (never headers or secrets).
+//! `twilio-standin [--bind 127.0.0.1] [--port 4010] [--media-port 0] [--media-ip IP]...`: runs
+//! the Twilio stand-in (REST and the WHIP/WHEP media relay) until Ctrl-C or SIGTERM. Credentials
+//! come from `STANDIN_ACCOUNT_SID`, `STANDIN_AUTH_TOKEN`, `STANDIN_API_KEY_SID` and
+//! `STANDIN_API_KEY_SECRET` (test defaults otherwise); `STANDIN_BIND`, `STANDIN_PORT`,
+//! `STANDIN_MEDIA_PORT` and `STANDIN_MEDIA_IPS` apply when the flags are absent. One log line per
+//! request goes to stderr (never headers or secrets).
 
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 
-use twilio_standin::{Account, StandIn};
+use twilio_standin::{Account, MediaSettings, StandIn};
 
-const USAGE: &str = "usage: twilio-standin [--bind ADDR] [--port PORT]
-  --bind ADDR   address to listen on (env STANDIN_BIND, default 127.0.0.1)
-  --port PORT   port to listen on (env STANDIN_PORT, default 4010; 0 picks a free one)";
+const USAGE: &str =
+    "usage: twilio-standin [--bind ADDR] [--port PORT] [--media-port PORT] [--media-ip IP]...
+  --bind ADDR        address to listen on (env STANDIN_BIND, default 127.0.0.1)
+  --port PORT        port to listen on (env STANDIN_PORT, default 4010; 0 picks a free one)
+  --media-port PORT  UDP port of the media relay (env STANDIN_MEDIA_PORT, default 0: a free one)
+  --media-ip IP      also offer this address to browsers besides 127.0.0.1, e.g. the LAN
+                     address so a phone can watch; repeatable or comma-separated
+                     (env STANDIN_MEDIA_IPS, default none)";
 
-/// The listen address from flags, then environment, then defaults.
-fn address(args: &[String]) -> Result<SocketAddr, String> {
+/// The listen address and media settings from flags, then environment, then defaults.
+fn settings(args: &[String]) -> Result<(SocketAddr, MediaSettings), String> {
     let mut bind = std::env::var("STANDIN_BIND").unwrap_or_else(|_| "127.0.0.1".to_owned());
     let mut port = std::env::var("STANDIN_PORT").unwrap_or_else(|_| "4010".to_owned());
+    let mut media = MediaSettings::from_env()?;
+    let mut media_ips_from_flags: Option<Vec<IpAddr>> = None;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -32,8 +40,22 @@ fn address(args: &[String]) -> Result<SocketAddr, String> {
         match flag {
             "--bind" => bind = value()?,
             "--port" => port = value()?,
+            "--media-port" => {
+                media.udp_port = MediaSettings::parse_port(&value()?)
+                    .map_err(|e| format!("--media-port: {e}"))?;
+            }
+            "--media-ip" => {
+                let ips =
+                    MediaSettings::parse_ips(&value()?).map_err(|e| format!("--media-ip: {e}"))?;
+                media_ips_from_flags
+                    .get_or_insert_with(Vec::new)
+                    .extend(ips);
+            }
             other => return Err(format!("unknown argument {other}")),
         }
+    }
+    if let Some(ips) = media_ips_from_flags {
+        media.extra_ips = ips;
     }
     let ip: IpAddr = bind
         .parse()
@@ -41,7 +63,7 @@ fn address(args: &[String]) -> Result<SocketAddr, String> {
     let port: u16 = port
         .parse()
         .map_err(|_| format!("--port/STANDIN_PORT: not a port number: {port}"))?;
-    Ok(SocketAddr::new(ip, port))
+    Ok((SocketAddr::new(ip, port), media))
 }
 
 async fn stop_signal() {
@@ -71,8 +93,8 @@ fn main() -> ExitCode {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
-    let addr = match address(&args) {
-        Ok(a) => a,
+    let (addr, media) = match settings(&args) {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("twilio-standin: {e}\n{USAGE}");
             return ExitCode::from(2);
@@ -93,14 +115,24 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async {
-        let standin = match StandIn::start_on(addr, Account::from_env()).await {
+        let standin = match StandIn::start_with(addr, Account::from_env(), media).await {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("twilio-standin: cannot listen on {addr}: {e}");
+                eprintln!("twilio-standin: cannot listen on {addr} (HTTP) or bind the media UDP socket: {e}");
                 return ExitCode::FAILURE;
             }
         };
         println!("twilio stand-in listening on {}", standin.base_url());
+        let udp: Vec<String> = standin
+            .media_udp_addrs()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        eprintln!(
+            "twilio-standin: media relay (WHIP/WHEP under {}/media) on udp {}",
+            standin.base_url(),
+            udp.join(", ")
+        );
         stop_signal().await;
         eprintln!("twilio-standin: stopping");
         standin.shutdown().await;

@@ -16,6 +16,7 @@ use crate::calls::Call;
 use crate::control;
 use crate::faults::Fault;
 use crate::inspect::{MediaProcessorInfo, ParticipantInfo, PlayerStreamerInfo, RoomInfo};
+use crate::media::{self, Hub, Media, MediaSessionInfo, MediaSettings, MediaStats};
 use crate::rest;
 use crate::shared::Shared;
 
@@ -25,15 +26,18 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// A running stand-in. Dropping it stops the server.
 pub struct StandIn {
     shared: Arc<Shared>,
+    media: Option<Media>,
     base_url: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
 
-/// The app: control routes under `/__standin`, everything else is Twilio REST.
-fn app(shared: Arc<Shared>) -> Router {
+/// The app: control routes under `/__standin`, the media relay's WHIP/WHEP under `/media`,
+/// everything else is Twilio REST.
+fn app(shared: Arc<Shared>, hub: Arc<Hub>) -> Router {
     Router::new()
-        .nest("/__standin", control::router())
+        .nest("/__standin", control::router(hub.clone()))
+        .nest("/media", media::router(hub))
         .fallback(rest::handle)
         .with_state(shared)
 }
@@ -44,8 +48,18 @@ impl StandIn {
         Self::start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), account).await
     }
 
-    /// Starts on `addr` (port 0 picks a free port).
+    /// Starts on `addr` (port 0 picks a free port), the media relay on a free UDP port of
+    /// `127.0.0.1`.
     pub async fn start_on(addr: SocketAddr, account: Account) -> std::io::Result<StandIn> {
+        Self::start_with(addr, account, MediaSettings::default()).await
+    }
+
+    /// Starts on `addr` with the media relay where `media` says.
+    pub async fn start_with(
+        addr: SocketAddr,
+        account: Account,
+        media: MediaSettings,
+    ) -> std::io::Result<StandIn> {
         let listener = TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         // A wildcard bind is reachable on loopback; name that in URLs.
@@ -60,8 +74,9 @@ impl StandIn {
         };
         let base_url = format!("http://{shown}");
         let shared = Arc::new(Shared::new(account, base_url.clone()));
+        let media = Media::start(shared.clone(), &media).await?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let router = app(shared.clone());
+        let router = app(shared.clone(), media.hub.clone());
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, router).with_graceful_shutdown(async {
                 let _ = stopped.await;
@@ -72,6 +87,7 @@ impl StandIn {
         });
         Ok(StandIn {
             shared,
+            media: Some(media),
             base_url,
             stop: Some(stop),
             task: Some(task),
@@ -152,7 +168,32 @@ impl StandIn {
         self.shared.participants(room)
     }
 
-    /// Stops accepting connections and waits (a few seconds at most) for open ones to finish.
+    /// The media relay's UDP addresses (its ICE host candidates).
+    pub fn media_udp_addrs(&self) -> Vec<SocketAddr> {
+        self.media
+            .as_ref()
+            .map(|m| m.hub.udp_addrs().to_vec())
+            .unwrap_or_default()
+    }
+
+    /// The relay's counters since start.
+    pub fn media_stats(&self) -> MediaStats {
+        self.media
+            .as_ref()
+            .map(|m| m.hub.stats())
+            .unwrap_or_default()
+    }
+
+    /// The open WHIP/WHEP sessions, oldest first.
+    pub fn media_sessions(&self) -> Vec<MediaSessionInfo> {
+        self.media
+            .as_ref()
+            .map(|m| m.hub.sessions())
+            .unwrap_or_default()
+    }
+
+    /// Stops accepting connections, waits (a few seconds at most) for open ones to finish, and
+    /// closes every media session.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -163,6 +204,9 @@ impl StandIn {
                 .is_err()
         {
             task.abort();
+        }
+        if let Some(media) = self.media.take() {
+            media.shutdown().await;
         }
     }
 }

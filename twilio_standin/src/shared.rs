@@ -1,13 +1,15 @@
 //! The state one running stand-in shares between its REST API, its control API and the Rust
 //! inspection API: account, clock, resources, call log and faults. Every read first applies the
-//! timeouts that fell due, so expiry is exact however the clock moved. A media relay joins and
-//! leaves rooms through [`Shared::connect_participant`] and [`Shared::disconnect_participant`].
+//! timeouts that fell due, so expiry is exact however the clock moved. The media relay joins
+//! rooms through [`Shared::join`], leaves them through [`Shared::disconnect_participant_sid`],
+//! and waits on [`Shared::changed`] to react to REST writes at once.
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use tokio::sync::Notify;
 
 use crate::account::Account;
 use crate::calls::Call;
@@ -27,6 +29,9 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     calls: Mutex<Vec<Call>>,
     faults: Mutex<Faults>,
+    /// Signalled after anything that can change who is connected or subscribed (REST writes,
+    /// control API joins and leaves, clock advances), so the media relay reacts at once.
+    changes: Notify,
 }
 
 /// Locks without panicking: a poisoned lock still holds consistent data here, because no
@@ -44,6 +49,7 @@ impl Shared {
             state: Mutex::new(State::default()),
             calls: Mutex::new(Vec::new()),
             faults: Mutex::new(Faults::default()),
+            changes: Notify::new(),
         }
     }
 
@@ -63,6 +69,17 @@ impl Shared {
         self.clock.advance(by);
         // Apply what fell due now rather than at the next read, for log readers.
         self.with_state(|_, _| ());
+        self.touch();
+    }
+
+    /// Tells the media relay the state may have changed.
+    pub(crate) fn touch(&self) {
+        self.changes.notify_one();
+    }
+
+    /// Completes after the next [`Shared::touch`] (or at once if one is pending).
+    pub(crate) async fn changed(&self) {
+        self.changes.notified().await;
     }
 
     // ---- call log and faults -----------------------------------------------------------
@@ -95,7 +112,10 @@ impl Shared {
 
     /// A client joins `room` (RM sid or in-progress unique name) as `identity`.
     pub(crate) fn join(&self, room: &str, identity: &str) -> Result<String, JoinError> {
-        self.with_state(|state, now| state.connect(now, room, identity))
+        let joined = self.with_state(|state, now| state.connect(now, room, identity));
+        // Joining disconnects an earlier participant of the same identity.
+        self.touch();
+        joined
     }
 
     pub(crate) fn connect_participant(&self, room: &str, identity: &str) -> Result<String, String> {
@@ -103,9 +123,27 @@ impl Shared {
             .map_err(|e| format!("{room}: {e}"))
     }
 
+    /// The participant with PA sid `sid` leaves, if still connected; false otherwise.
+    pub(crate) fn disconnect_participant_sid(&self, sid: &str) -> bool {
+        let left = self.with_state(|state, now| {
+            let found = state
+                .participants
+                .iter()
+                .position(|p| p.sid == sid && p.status == ParticipantStatus::Connected);
+            if let Some(i) = found {
+                state.disconnect(i, now);
+            }
+            found.is_some()
+        });
+        if left {
+            self.touch();
+        }
+        left
+    }
+
     /// The connected participant `identity` of `room` leaves; false if there was none.
     pub(crate) fn disconnect_participant(&self, room: &str, identity: &str) -> bool {
-        self.with_state(|state, now| {
+        let left = self.with_state(|state, now| {
             let Some(r) = state.find_room_any(room) else {
                 return false;
             };
@@ -122,7 +160,9 @@ impl Shared {
                 }
                 None => false,
             }
-        })
+        });
+        self.touch();
+        left
     }
 
     // ---- inspection --------------------------------------------------------------------

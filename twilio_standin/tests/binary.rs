@@ -25,7 +25,7 @@ const TOKEN: &str = "binarytesttoken00000000000000000";
 #[tokio::test]
 async fn the_binary_serves_logs_and_stops_on_sigterm() {
     let child = Command::new(env!("CARGO_BIN_EXE_twilio-standin"))
-        .args(["--bind", "127.0.0.1", "--port", "0"])
+        .args(["--bind", "127.0.0.1", "--port", "0", "--media-port", "0"])
         .env("STANDIN_ACCOUNT_SID", SID)
         .env("STANDIN_AUTH_TOKEN", TOKEN)
         .stdout(Stdio::piped())
@@ -104,6 +104,11 @@ async fn the_binary_serves_logs_and_stops_on_sigterm() {
         .expect("readable log");
     assert_eq!(log.matches("GET /v1/Rooms -> 200").count(), 2, "{log}");
     assert_eq!(log.matches("GET /v1/Rooms -> 401").count(), 1, "{log}");
+    assert!(
+        log.contains("media relay (WHIP/WHEP under http://127.0.0.1:")
+            && log.contains("/media) on udp 127.0.0.1:"),
+        "the relay's addresses are logged: {log}"
+    );
     for secret in [
         TOKEN,
         defaults.auth_token.as_str(),
@@ -124,6 +129,9 @@ fn bad_arguments_exit_with_status_2() {
         &["--bind", "localhost:1"],
         &["--verbose"],
         &["--port"],
+        &["--media-port", "udp"],
+        &["--media-ip", "0.0.0.0"],
+        &["--media-ip", "phone.local"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_twilio-standin"))
             .args(args)

@@ -145,6 +145,10 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         Err(error) => error.into_response(),
     };
     let status = response.status().as_u16();
+    if method != Method::GET {
+        // Rooms completed, participants disconnected, rules set: the media relay looks again.
+        shared.touch();
+    }
     shared.record(Call {
         method: method.as_str().to_owned(),
         path: path.clone(),
