@@ -16,5 +16,7 @@ echo "== cargo build (function binaries and the stand-in)"
 cargo build --workspace --bins --locked
 echo "== cargo test"
 cargo test --workspace --locked "$@"
+echo "== deployment checks (template, arm64 build, sizes, smoke test under qemu)"
+scripts/check-deploy.sh
 echo "== browser tests (Chromium against scripts/dev.sh)"
 node --test --test-concurrency=1 browser_tests/
