@@ -211,3 +211,106 @@ async fn playback_tokens_cannot_subscribe() {
     );
     assert_eq!(stack.twilio_calls(), 0);
 }
+
+/// A live stack whose audience cache goes by a manual clock; viewers' "what is not live" is
+/// trusted for 5 s, as by default.
+async fn live_with_manual_clock() -> (Stack, onair_common::audience::Clock) {
+    let mut stack =
+        Stack::start(&[("AUDIENCE_MODE", "live"), ("AUDIENCE_CACHE_SECONDS", "5")]).await;
+    let clock = onair_common::audience::Clock::manual();
+    stack.app.audience = onair_common::audience::AudienceCache::with_clock(clock.clone());
+    (stack, clock)
+}
+
+#[tokio::test]
+async fn a_crowd_costs_one_lookup_and_one_grant_per_grant_lifetime() {
+    let (stack, clock) = live_with_manual_clock().await;
+    stack.live_stream().await;
+    stack.standin.clear_calls();
+
+    // 300 viewers over 150 s: grants of 60 s are handed out for 50 s, so three lifetimes
+    // start (at 0, 50 and 100 s), each with one list of started MediaProcessors and one grant.
+    for _ in 0..300 {
+        let (status, viewer) = stack.call(Endpoint::AudienceToken, post_empty()).await;
+        assert_eq!(
+            (status, viewer["live"].as_bool()),
+            (200, Some(true)),
+            "{viewer}"
+        );
+        clock.advance(std::time::Duration::from_millis(500));
+    }
+    assert_eq!(stack.calls_to("GET", "/v1/MediaProcessors"), 3);
+    assert_eq!(stack.calls_to("POST", "/PlaybackGrant"), 3);
+    assert_eq!(stack.twilio_calls(), 6, "{:?}", stack.standin.calls());
+}
+
+#[tokio::test]
+async fn not_live_is_trusted_only_for_the_audience_cache_window() {
+    let (stack, clock) = live_with_manual_clock().await;
+    let login = stack.host_connected().await;
+    let (_, waiting) = stack.call(Endpoint::AudienceToken, post_empty()).await;
+    assert_eq!(waiting["live"], false);
+    stack
+        .call(
+            Endpoint::StreamStart,
+            bearer(login["token"].as_str().unwrap()),
+        )
+        .await;
+    stack.standin.clear_calls();
+
+    // Still within the 5 s: the cached "not live", no call.
+    let (_, still_waiting) = stack.call(Endpoint::AudienceToken, post_empty()).await;
+    assert_eq!(still_waiting["live"], false);
+    assert_eq!(stack.twilio_calls(), 0);
+
+    clock.advance(std::time::Duration::from_secs(5));
+    let (_, viewer) = stack.call(Endpoint::AudienceToken, post_empty()).await;
+    assert_eq!(viewer["live"], true);
+    assert_eq!(viewer["room"], login["room"]);
+    assert_eq!(stack.twilio_calls(), 2, "{:?}", stack.standin.calls());
+}
+
+#[tokio::test]
+async fn a_refused_grant_is_not_kept_and_the_next_viewer_looks_again() {
+    let (stack, clock) = live_with_manual_clock().await;
+    stack.live_stream().await;
+    let (_, first) = stack.call(Endpoint::AudienceToken, post_empty()).await;
+    assert_eq!(first["live"], true);
+
+    // The streamer ends while its processor still runs: Twilio refuses the next grant.
+    let streamer = stack.standin.player_streamers()[0].sid.clone();
+    stack
+        .app
+        .twilio
+        .end_player_streamer(&streamer)
+        .await
+        .unwrap();
+    clock.advance(std::time::Duration::from_secs(50));
+    stack.standin.clear_calls();
+    let (status, body) = stack.call(Endpoint::AudienceToken, post_empty()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (502, Some("upstream_error")),
+        "{body}"
+    );
+
+    // Nothing was cached: once the processor is gone too, the next viewer hears "not live"
+    // without waiting for any lifetime to pass.
+    for processor in stack.standin.media_processors() {
+        stack
+            .app
+            .twilio
+            .end_media_processor(&processor.sid)
+            .await
+            .unwrap();
+    }
+    stack.standin.clear_calls();
+    let (status, after) = stack.call(Endpoint::AudienceToken, post_empty()).await;
+    assert_eq!(
+        (status, after["live"].as_bool()),
+        (200, Some(false)),
+        "{after}"
+    );
+    assert_eq!(stack.calls_to("GET", "/v1/MediaProcessors"), 1);
+    assert_eq!(stack.calls_to("POST", "/PlaybackGrant"), 0);
+}

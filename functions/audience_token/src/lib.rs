@@ -38,11 +38,7 @@ async fn audience_token(app: &App, req: &Request) -> Result<AudienceToken, ApiEr
     request::body(req)?;
     let mode = app.settings.audience_mode;
 
-    let Some(LiveStream {
-        room,
-        player_streamer_sid,
-    }) = app.audience.live_stream(app).await?
-    else {
+    let Some(LiveStream { room, playback }) = app.audience.live_stream(app).await? else {
         return Ok(AudienceToken {
             live: false,
             mode,
@@ -54,12 +50,12 @@ async fn audience_token(app: &App, req: &Request) -> Result<AudienceToken, ApiEr
             expires_at: None,
         });
     };
-    let (grant, ttl) = match (mode, player_streamer_sid) {
-        (AudienceMode::Live, Some(streamer)) => (
-            Grant::Playback(app.audience.playback_grant(app, &streamer).await?),
+    let (grant, ttl) = match playback {
+        Some(playback) => (
+            Grant::Playback(playback.grant),
             app.settings.playback_grant_ttl,
         ),
-        _ => (Grant::VideoRoom(room.clone()), app.settings.stream_max),
+        None => (Grant::VideoRoom(room.clone()), app.settings.stream_max),
     };
     let identity = Identity::new_viewer();
     let token = app.mint_token(&identity, &grant, ttl).await?;

@@ -103,6 +103,14 @@ impl Twilio {
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(2)))
             .user_agent(concat!("onair/", env!("CARGO_PKG_VERSION")))
+            // Mozilla's roots, compiled in: loading the system's trust store (a bundle and a
+            // directory of certificates) added milliseconds to every cold start
+            // (docs/PERFORMANCE.md). Only Twilio's public API is called with this client.
+            .tls_certs_only(
+                webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                    .iter()
+                    .filter_map(|der| reqwest::Certificate::from_der(der).ok()),
+            )
             .build()
             // Building fails only if the TLS backend cannot initialise: nothing would work then.
             .expect("the HTTP client could not be built");
