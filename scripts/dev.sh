@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 PORT="${PORT:-8080}"
 API_PORT="${API_PORT:-9000}"
 STANDIN_PORT="${STANDIN_PORT:-4010}"
+BIN_DIR="${CARGO_TARGET_DIR:-target}/debug"
 RUN_DIR="target/dev"
 mkdir -p "$RUN_DIR"
 ENV_FILE="$RUN_DIR/functions.env"
@@ -54,7 +55,7 @@ else
   export STANDIN_AUTH_TOKEN=standin-auth-token-0000000000000
   export STANDIN_API_KEY_SID=SK00000000000000000000000000000000
   export STANDIN_API_KEY_SECRET=standin-api-key-secret-000000000
-  start target/debug/twilio-standin --bind 127.0.0.1 --port "$STANDIN_PORT"
+  start "$BIN_DIR/twilio-standin" --bind 127.0.0.1 --port "$STANDIN_PORT"
   cat > "$ENV_FILE" <<ENV
 TWILIO_VIDEO_BASE_URL=http://127.0.0.1:$STANDIN_PORT
 TWILIO_MEDIA_BASE_URL=http://127.0.0.1:$STANDIN_PORT
@@ -71,7 +72,7 @@ ENV
 fi
 
 start cargo lambda watch --disable-cors -A 127.0.0.1 -P "$API_PORT" --env-file "$ENV_FILE"
-start target/debug/onair-dev-server --bind 127.0.0.1 --port "$PORT" --static static \
+start "$BIN_DIR/onair-dev-server" --bind 127.0.0.1 --port "$PORT" --static static \
   --api "http://127.0.0.1:$API_PORT" --media "http://127.0.0.1:$STANDIN_PORT"
 wait_port "$API_PORT"
 wait_port "$PORT"
