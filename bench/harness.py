@@ -19,15 +19,17 @@ and prints one table, which it also writes with the date and the machine to docs
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
+import collections
 import io
 import json
 import math
 import os
 import platform
-import queue
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -40,7 +42,6 @@ import uuid
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,108 +70,121 @@ MAX_RSS_BYTES = 20 * 1_000_000
 class Session:
     """One function process's invocations: events to hand out, answers received."""
 
-    events: "queue.Queue[dict | None]"
+    events: collections.deque
     expected: int
     answers: list = field(default_factory=list)  # (perf_counter_ns, request id, body bytes)
-    first_next_ns: int = 0  # when the runtime first asked for an invocation: its init is over
     errors: list = field(default_factory=list)
+    first_next_ns: int = 0  # when the runtime first asked for an invocation: its init is over
     done: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, request_id: str, body: bytes) -> None:
-        at = time.perf_counter_ns()
-        with self.lock:
-            self.answers.append((at, request_id, body))
-            if len(self.answers) >= self.expected:
-                self.done.set()
+        self.answers.append((time.perf_counter_ns(), request_id, body))
+        if len(self.answers) >= self.expected:
+            self.done.set()
 
     def fail(self, what: str) -> None:
-        with self.lock:
-            self.errors.append(what)
+        self.errors.append(what)
         self.done.set()
 
 
-class QuietServer(ThreadingHTTPServer):
-    """A killed function's connections end abruptly; that is expected, not worth a traceback."""
-
-    daemon_threads = True
-
-    def handle_error(self, request, client_address) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
+NEXT = "/2018-06-01/runtime/invocation/next"
+ANSWER = re.compile(r"/2018-06-01/runtime/invocation/([^/]+)/(response|error)")
 
 
 class RuntimeApi:
-    """`AWS_LAMBDA_RUNTIME_API` for one function process: a listener of its own, so that a killed
-    process's last `next` can never take an event meant for the next process."""
+    """`AWS_LAMBDA_RUNTIME_API` for one function process: a minimal HTTP/1.1 server (keep-alive,
+    Content-Length bodies, two routes) on an event loop of its own, so that it answers in tens of
+    microseconds; a listener per process, so that a killed process's last `next` can never take
+    an event meant for the next one."""
 
     def __init__(self, function: str, session: Session) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # One segment per answer, sent at once: headers and body written separately would
-            # meet Nagle's algorithm and the client's delayed ACK (tens of ms per request).
-            disable_nagle_algorithm = True
-            wbufsize = 1 << 16
+        self.function, self.session = function, session
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
 
-            def log_message(self, *args) -> None:  # quiet
-                pass
+        def serve() -> None:
+            asyncio.set_event_loop(self.loop)
+            self.server = self.loop.run_until_complete(
+                asyncio.start_server(self.connection, "127.0.0.1", 0))
+            ready.set()
+            self.loop.run_forever()
 
-            def send(self, status: int, body: bytes, headers: dict | None = None) -> None:
-                self.send_response(status)
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+        self.thread = threading.Thread(target=serve, daemon=True)
+        self.thread.start()
+        ready.wait()
+        self.address = f"127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
 
-            def do_GET(self) -> None:
-                if self.path != "/2018-06-01/runtime/invocation/next":
-                    return self.send(404, b'{"errorMessage":"not found"}')
-                if not session.first_next_ns:
-                    session.first_next_ns = time.perf_counter_ns()
-                event = session.events.get()
-                if event is None:  # the run is over: leave this runtime waiting
-                    self.close_connection = True
-                    return
-                request_id = str(uuid.uuid4())
-                deadline = int(time.time() * 1000) + 30_000
-                self.send(
-                    200,
-                    json.dumps(event).encode(),
-                    {
-                        "Lambda-Runtime-Aws-Request-Id": request_id,
-                        "Lambda-Runtime-Deadline-Ms": str(deadline),
-                        "Lambda-Runtime-Invoked-Function-Arn": f"arn:aws:lambda:us-east-1:123456789012:function:{function}",
-                        "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
-                    },
-                )
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                match = re.fullmatch(r"/2018-06-01/runtime/invocation/([^/]+)/(response|error)", self.path)
-                if match and match[2] == "response":
-                    session.answer(match[1], body)
+    async def connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        session = self.session
+        try:
+            while True:
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+                method, path, _ = head[0].split(" ", 2)
+                headers = dict((k.strip().lower(), v.strip()) for k, _, v in
+                               (line.partition(":") for line in head[1:] if line))
+                length = int(headers.get("content-length") or 0)
+                body = await reader.readexactly(length) if length else b""
+                if method == "GET" and path == NEXT:
+                    if not session.first_next_ns:
+                        session.first_next_ns = time.perf_counter_ns()
+                    if not session.events:  # the run is over: leave this runtime waiting
+                        await asyncio.Event().wait()
+                    now = time.time()
+                    self.respond(writer, 200, json.dumps(session.events.popleft()).encode(), {
+                        "Lambda-Runtime-Aws-Request-Id": str(uuid.uuid4()),
+                        "Lambda-Runtime-Deadline-Ms": str(int(now * 1000) + 30_000),
+                        "Lambda-Runtime-Invoked-Function-Arn":
+                            f"arn:aws:lambda:us-east-1:123456789012:function:{self.function}",
+                        "Lambda-Runtime-Trace-Id":
+                            f"Root=1-{int(now):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
+                    })
+                elif method == "POST" and (match := ANSWER.fullmatch(path)):
+                    if match[2] == "response":
+                        session.answer(match[1], body)
+                    else:
+                        session.fail(f"{path}: {body[:500].decode(errors='replace')}")
+                    self.respond(writer, 202, b'{"status":"OK"}')
                 else:
-                    session.fail(f"{self.path}: {body[:500].decode(errors='replace')}")
-                self.send(202, b'{"status":"OK"}')
+                    if path.endswith("/init/error"):
+                        session.fail(f"{path}: {body[:500].decode(errors='replace')}")
+                    self.respond(writer, 404, b'{"errorMessage":"not found"}')
+                await writer.drain()
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.CancelledError,
+                ConnectionError, ValueError):
+            pass
+        finally:
+            writer.close()
 
-        self.server = QuietServer(("127.0.0.1", 0), Handler)
-        self.address = f"127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    @staticmethod
+    def respond(writer: asyncio.StreamWriter, status: int, body: bytes, headers: dict | None = None) -> None:
+        reason = {200: "OK", 202: "Accepted", 404: "Not Found"}[status]
+        lines = [f"HTTP/1.1 {status} {reason}", "Content-Type: application/json",
+                 f"Content-Length: {len(body)}"] + [f"{k}: {v}" for k, v in (headers or {}).items()]
+        # One write: headers and body in one segment.
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        async def stop() -> None:
+            self.server.close()
+            # A connection accepted just before the close may start its task a moment later.
+            for _ in range(3):
+                tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                await asyncio.sleep(0)
+
+        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
 
 
 def run_function(function: str, argv: list[str], env: dict, events: list[dict], cwd: str) -> dict:
     """Starts `argv` under a fresh Runtime API, hands it `events` and waits for every answer;
     returns the time from process start to the first and to the last answer, and its VmHWM."""
-    session = Session(events=queue.Queue(), expected=len(events))
-    for event in events:
-        session.events.put(event)
+    session = Session(events=collections.deque(events), expected=len(events))
     api = RuntimeApi(function, session)
     env = {**env, "AWS_LAMBDA_RUNTIME_API": api.address, "AWS_LAMBDA_FUNCTION_NAME": function,
            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function}"}
@@ -184,10 +198,10 @@ def run_function(function: str, argv: list[str], env: dict, events: list[dict], 
                 if proc.poll() is not None or time.monotonic() > deadline:
                     session.fail(f"exited with {proc.returncode}" if proc.returncode is not None else "timed out")
             peak_kb = vm_hwm_kb(proc.pid) if not session.errors else 0
+            cpu_ns = cpu_time_ns(proc.pid) if not session.errors else 0
         finally:
             proc.kill()
             proc.wait()
-            session.events.put(None)
             api.close()
         if session.errors:
             stderr.seek(0)
@@ -199,8 +213,20 @@ def run_function(function: str, argv: list[str], env: dict, events: list[dict], 
         "first_answer_ns": first - started,
         "all_answers_ns": last - started,
         "peak_rss_bytes": peak_kb * 1024,
+        "cpu_ns": cpu_ns,
         "answers": [json.loads(body) for _, _, body in session.answers],
     }
+
+
+def cpu_time_ns(pid: int) -> int:
+    """CPU time the process's threads have run so far (`/proc/<pid>/task/*/schedstat`, in ns)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
 
 
 def vm_hwm_kb(pid: int) -> int:
@@ -369,37 +395,68 @@ def percentile(values: list, p: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def cold_starts(vs: list[Variant], runs: int) -> dict:
-    tmp = tempfile.mkdtemp(prefix="onair-bench-")  # no .env here
+def busy_fraction(seconds: float = 1.0) -> float:
+    """How busy all CPUs were over the next `seconds` (from /proc/stat)."""
+    def sample():
+        fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+        return fields[3] + fields[4], sum(fields)  # idle + iowait, total
+
+    idle0, total0 = sample()
+    time.sleep(seconds)
+    idle1, total1 = sample()
+    return 1 - (idle1 - idle0) / max(1, total1 - total0)
+
+
+def wait_for_quiet(max_wait: float, threshold: float = 0.25) -> float:
+    """Waits (at most `max_wait` s) until other work leaves the CPUs mostly idle; cold starts
+    are wall-clock times. Returns how busy the machine was when measuring began."""
+    waited = 0.0
+    busy = busy_fraction()
+    while busy > threshold and waited < max_wait:
+        print(f"\rbench: waiting for a quiet machine: CPUs {busy:.0%} busy ({waited:.0f} s)",
+              end="", file=sys.stderr, flush=True)
+        time.sleep(4)
+        waited += 5
+        busy = busy_fraction()
+    if waited:
+        print(file=sys.stderr)
+    return busy
+
+
+def cold_starts(vs: list[Variant], runs: int, cwd: str) -> dict:
     times = {v.key: [] for v in vs}
     inits = {v.key: [] for v in vs}
+    cpus = {v.key: [] for v in vs}
     for v in vs:  # one unmeasured start each: binaries and node_modules in the page cache
-        check_answer(v, run_function(v.function, v.argv, v.env, v.events(1), tmp)["answers"][0])
+        check_answer(v, run_function(v.function, v.argv, v.env, v.events(1), cwd)["answers"][0])
     for i in range(runs):
         for v in vs:
-            result = run_function(v.function, v.argv, v.env, v.events(1), tmp)
+            result = run_function(v.function, v.argv, v.env, v.events(1), cwd)
             check_answer(v, result["answers"][0])
             times[v.key].append(result["first_answer_ns"] / 1e6)
             inits[v.key].append(result["init_ns"] / 1e6)
+            cpus[v.key].append(result["cpu_ns"] / 1e6)
         print(f"\rbench: cold starts {i + 1}/{runs}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     return {key: {"runs": len(ms), "median_ms": statistics.median(ms), "p10_ms": percentile(ms, 0.1),
                   "p90_ms": percentile(ms, 0.9), "min_ms": min(ms), "max_ms": max(ms),
-                  "init_median_ms": statistics.median(inits[key]), "all_ms": ms}
+                  "init_median_ms": statistics.median(inits[key]),
+                  "cpu_median_ms": statistics.median(cpus[key]), "all_ms": ms}
             for key, ms in times.items()}
 
 
-def bursts(standin: StandIn, vs: list[Variant], n: int) -> dict:
-    tmp = tempfile.mkdtemp(prefix="onair-bench-")
+def bursts(standin: StandIn, vs: list[Variant], n: int, cwd: str) -> dict:
     out = {}
     for v in vs:
         standin.clear_calls()
-        result = run_function(v.function, v.argv, v.env, v.events(n), tmp)
+        result = run_function(v.function, v.argv, v.env, v.events(n), cwd)
         for answer in result["answers"]:
             check_answer(v, answer)
         out[v.key] = {"requests": n, "peak_rss_bytes": result["peak_rss_bytes"],
                       "twilio_calls": len(standin.calls()),
-                      "wall_ms_per_request": result["all_answers_ns"] / 1e6 / n}
+                      # After the first (cold) answer.
+                      "wall_ms_per_request": (result["all_answers_ns"] - result["first_answer_ns"])
+                      / 1e6 / max(1, n - 1)}
         print(f"bench: burst {v.key}: {out[v.key]['peak_rss_bytes'] / 1e6:.1f} MB peak RSS, "
               f"{out[v.key]['twilio_calls']} Twilio calls", file=sys.stderr)
     return out
@@ -501,6 +558,12 @@ def table(r: dict) -> tuple[list[str], list[str]]:
             f"{ms(nc['median_ms'])} ({ms(nc['p10_ms'])}–{ms(nc['p90_ms'])}; init {ms(nc['init_median_ms'])})",
             f"≥ {COLD_START_RATIO}× faster: **{ratio:.0f}×**", ratio >= COLD_START_RATIO)
 
+    for function in ("host_token", "audience_token"):
+        rc, nc = cold[f"rust:{function}"], cold[f"node:{function}"]
+        row(f"1. CPU time of that cold start `{function}` (all threads, until the answer), median",
+            ms(rc["cpu_median_ms"]), ms(nc["cpu_median_ms"]),
+            f"(not a target; little affected by other load): {nc['cpu_median_ms'] / rc['cpu_median_ms']:.0f}×")
+
     live, room, host, mint = warm["audience_live"], warm["audience_room"], warm["host"], warm["mint"]
     row("2. warm `audience_token`, live mode, lookup and grant cached (no Twilio call): CPU per request, median (95% CI)",
         f"{us(live['median_ns'])} ({us(live['ci_low_ns'])}–{us(live['ci_high_ns'])})", "—",
@@ -555,22 +618,24 @@ def render(r: dict, rows: list[str], missed: list[str]) -> str:
         date=r["date"], wall=r["wall"], runs=r["runs"], burst=r["burst_n"],
         cpu=m["cpu"], cores=m["cores"], memory=m["memory_gb"], os=m["os"], kernel=m["kernel"],
         arch=m["arch"], rustc=m["rustc"], node=m["node"], twilio=m["twilio_npm"], load=m["load_average"],
+        busy_before=f"{r['busy_before_cold']:.0%}", busy_after=f"{r['busy_after_cold']:.0%}",
         table=HEADER.format(twilio=m["twilio_npm"]) + "\n" + "\n".join(rows),
         missed=missed_text,
-        missed_detail=missed_detail(missed, m),
+        missed_detail=missed_detail(missed, r),
     )
 
 
-def missed_detail(missed: list[str], m: dict) -> str:
+def missed_detail(missed: list[str], r: dict) -> str:
     """What a reader should know about each missed target."""
     if not missed:
         return "Nothing: every target held in this run."
     notes = []
     for what in missed:
         if what.startswith("1."):
-            notes.append(f"- {what}: cold starts are wall-clock times; with a load average of "
-                         f"{m['load_average']} at the start, other processes shared the "
-                         f"{m['cores']} cores. Run the command again on a quiet machine.")
+            notes.append(f"- {what}: cold starts are wall-clock times, and other work kept the "
+                         f"{r['machine']['cores']} CPUs {r['busy_before_cold']:.0%} busy before "
+                         f"and {r['busy_after_cold']:.0%} after them; compare the CPU time row, "
+                         "and run the command again on a quiet machine.")
         elif what.startswith("2."):
             notes.append(f"- {what}: CPU time is little affected by other load, so this is the code.")
         else:
@@ -581,15 +646,19 @@ def missed_detail(missed: list[str], m: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--release-dir", type=Path, default=ROOT / "target" / "release")
-    parser.add_argument("--standin", type=Path, default=ROOT / "target" / "debug" / "twilio-standin")
+    parser.add_argument("--standin", type=Path, default=ROOT / "target" / "release" / "twilio-standin")
     parser.add_argument("--lambda-dir", type=Path, default=ROOT / "target" / "bench" / "lambda-arm64")
     parser.add_argument("--results", type=Path, default=ROOT / "target" / "bench" / "results")
     parser.add_argument("--criterion-home", type=Path, default=ROOT / "target" / "bench" / "criterion")
-    parser.add_argument("--runs", type=int, default=25)
+    parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--burst", type=int, default=1000)
+    parser.add_argument("--quiet-wait", type=float, default=300,
+                        help="seconds to wait at most for other work to stop before the cold starts")
     parser.add_argument("--started-at", type=float, default=time.time(), help="epoch seconds the command started")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "PERFORMANCE.md")
     args = parser.parse_args()
+    for name in ("release_dir", "standin", "lambda_dir", "results", "criterion_home", "out"):
+        setattr(args, name, getattr(args, name).resolve())
     if args.runs < 20:
         raise SystemExit("bench: at least 20 runs")
 
@@ -609,13 +678,18 @@ def main() -> None:
     }
 
     standin = StandIn(args.standin)
+    cwd = tempfile.TemporaryDirectory(prefix="onair-bench-")  # the functions' cwd: no .env there
     try:
         standin.start_live_stream()
         vs = variants(args, standin)
-        r["cold"] = cold_starts(vs, args.runs)
-        r["burst"] = bursts(standin, vs, args.burst)
+        r["busy_before_cold"] = wait_for_quiet(args.quiet_wait)
+        r["machine"]["load_average"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        r["cold"] = cold_starts(vs, args.runs, cwd.name)
+        r["busy_after_cold"] = busy_fraction()
+        r["burst"] = bursts(standin, vs, args.burst, cwd.name)
     finally:
         standin.stop()
+        cwd.cleanup()
 
     elapsed = time.time() - args.started_at
     r["wall"] = f"{int(elapsed // 60)} min {int(elapsed % 60)} s"

@@ -77,6 +77,7 @@ function runtimeApi(method, urlPath, body) {
     req.on('error', reject);
     if (body !== undefined) {
       req.setHeader('Content-Type', 'application/json');
+      req.setHeader('Content-Length', Buffer.byteLength(body));
       req.end(body);
     } else {
       req.end();
