@@ -78,6 +78,7 @@ elif name == "rustup":
 def project(tmp_path):
     (tmp_path / "scripts").mkdir()
     shutil.copy(ROOT / "scripts" / "deploy.sh", tmp_path / "scripts" / "deploy.sh")
+    shutil.copy(ROOT / "scripts" / "lambdas.sh", tmp_path / "scripts" / "lambdas.sh")
     for key in STATIC:
         path = tmp_path / "static" / key
         path.parent.mkdir(parents=True, exist_ok=True)

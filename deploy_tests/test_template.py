@@ -429,7 +429,8 @@ def test_the_deploy_script_reads_the_outputs_the_template_has(raw):
 
 @pytest.mark.parametrize("script", ["deploy.sh", "check-deploy.sh"])
 def test_the_scripts_build_and_check_every_function_of_the_template(script):
-    text = (ROOT / "scripts" / script).read_text()
+    assert "source scripts/lambdas.sh" in (ROOT / "scripts" / script).read_text()
+    text = (ROOT / "scripts" / "lambdas.sh").read_text()
 
     def bash_array(name):
         return re.search(rf"^{name}=\(([^)]*)\)", text, re.M)[1].split()

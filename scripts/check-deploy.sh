@@ -19,9 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export SAM_CLI_TELEMETRY=0
 
-CRATES=(host_token stream_start stream_stop audience_token subscribe reaper)
-# Their logical ids in template.yaml, same order (deploy_tests checks both lists against it).
-LOGICAL_IDS=(HostTokenFunction StreamStartFunction StreamStopFunction AudienceTokenFunction SubscribeFunction ReaperFunction)
+source scripts/lambdas.sh
 # A zipped function above this is a mistake (debug build, a default feature pulling in a second
 # TLS stack...): today they are about 2 MB. Lambda's own limit is 50 MB.
 MAX_ZIP_BYTES=$((6 * 1024 * 1024))
@@ -107,9 +105,7 @@ target_dir="$(cargo metadata --format-version 1 --no-deps --locked \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 
 stage "cargo lambda build --release --arm64 (six functions)"
-packages=()
-for crate in "${CRATES[@]}"; do packages+=(--package "$crate"); done
-cargo lambda build --release --arm64 --locked "${packages[@]}"
+build_lambdas
 
 stage "sam build"
 rm -rf .aws-sam/build

@@ -16,10 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 STACK_NAME="${STACK_NAME:-onair}"
-# The functions: crates under functions/ and their logical ids in template.yaml (same order;
-# deploy_tests checks these lists against the template).
-CRATES=(host_token stream_start stream_stop audience_token subscribe reaper)
-LOGICAL_IDS=(HostTokenFunction StreamStartFunction StreamStopFunction AudienceTokenFunction SubscribeFunction ReaperFunction)
+source scripts/lambdas.sh
 export SAM_CLI_TELEMETRY=0
 mode=deploy
 aws_args=()    # --region/--profile, for both aws and sam
@@ -73,12 +70,8 @@ if [ "$mode" = deploy ]; then
   need cargo-lambda "pip install -r requirements-dev.txt"
   rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$' \
     || rustup target add aarch64-unknown-linux-gnu
-  # All functions in one cargo run first: shared crates compile once and two fat-LTO links run
-  # at a time; sam build (one cargo-lambda run per function) then finds them up to date.
   echo "== cargo lambda build --release --arm64 (from clean about 10 to 15 minutes on 2 cores)"
-  packages=()
-  for crate in "${CRATES[@]}"; do packages+=(--package "$crate"); done
-  cargo lambda build --release --arm64 --locked "${packages[@]}"
+  build_lambdas
   echo "== sam build"
   rm -rf .aws-sam/build
   sam build
