@@ -172,13 +172,7 @@ async fn a_new_grant_is_made_when_the_old_one_is_spent() {
         ("PLAYBACK_GRANT_TTL_SECONDS", "10"),
     ])
     .await;
-    let login = stack.host_connected().await;
-    stack
-        .call(
-            Endpoint::StreamStart,
-            bearer(login["token"].as_str().unwrap()),
-        )
-        .await;
+    stack.live_stream().await;
     for _ in 0..3 {
         let (status, _) = stack.call(Endpoint::AudienceToken, post_empty()).await;
         assert_eq!(status, 200);
@@ -189,13 +183,7 @@ async fn a_new_grant_is_made_when_the_old_one_is_spent() {
 #[tokio::test]
 async fn playback_tokens_cannot_subscribe() {
     let stack = Stack::live().await;
-    let login = stack.host_connected().await;
-    stack
-        .call(
-            Endpoint::StreamStart,
-            bearer(login["token"].as_str().unwrap()),
-        )
-        .await;
+    stack.live_stream().await;
     let (_, viewer) = stack.call(Endpoint::AudienceToken, post_empty()).await;
     stack.standin.clear_calls();
     let (status, body) = stack

@@ -11,13 +11,7 @@ use support::*;
 #[tokio::test]
 async fn the_reaper_leaves_a_healthy_stream_alone() {
     let stack = Stack::live().await;
-    let login = stack.host_connected().await;
-    stack
-        .call(
-            Endpoint::StreamStart,
-            bearer(login["token"].as_str().unwrap()),
-        )
-        .await;
+    stack.live_stream().await;
     stack.standin.advance_clock(Duration::from_secs(600));
     let report = reaper::reap(&stack.app, stack.twilio_now()).await;
     assert_eq!(report, reaper::Report::default());
@@ -34,14 +28,8 @@ async fn the_reaper_leaves_a_healthy_stream_alone() {
 #[tokio::test]
 async fn rooms_without_their_host_are_completed_after_the_grace_period() {
     let stack = Stack::live().await;
-    let login = stack.host_connected().await;
+    let login = stack.live_stream().await;
     let room = login["room"].as_str().unwrap();
-    stack
-        .call(
-            Endpoint::StreamStart,
-            bearer(login["token"].as_str().unwrap()),
-        )
-        .await;
     // The host's tab crashed; a viewer keeps the room from emptying.
     stack.standin.connect_participant(room, "viewer-1").unwrap();
     stack.standin.disconnect_participant(room, "presenter");
@@ -97,14 +85,8 @@ async fn rooms_past_the_longest_stream_are_completed_even_with_the_host() {
 #[tokio::test]
 async fn live_resources_of_a_room_that_ended_by_itself_are_ended() {
     let stack = Stack::live().await;
-    let login = stack.host_connected().await;
+    let login = stack.live_stream().await;
     let room = login["room"].as_str().unwrap();
-    stack
-        .call(
-            Endpoint::StreamStart,
-            bearer(login["token"].as_str().unwrap()),
-        )
-        .await;
     // Everyone leaves: Twilio completes the room after EmptyRoomTimeout; the streamer bills on.
     stack.standin.disconnect_participant(room, "presenter");
     stack.standin.advance_clock(Duration::from_secs(61));
