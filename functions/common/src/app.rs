@@ -55,6 +55,13 @@ impl App {
 }
 
 impl App {
+    /// The secrets to use now; unreadable secrets are a 503 `unavailable` for the caller.
+    pub async fn current_secrets(
+        &self,
+    ) -> Result<Arc<crate::config::Secrets>, crate::ApiError> {
+        self.secrets.current().await.map_err(crate::auth::unavailable)
+    }
+
     /// Mints an access token for `identity` with the current secrets, valid for `ttl`.
     pub async fn mint_token(
         &self,
@@ -62,11 +69,7 @@ impl App {
         grant: &crate::token::Grant,
         ttl: std::time::Duration,
     ) -> Result<crate::token::MintedToken, crate::ApiError> {
-        let secrets = self
-            .secrets
-            .current()
-            .await
-            .map_err(crate::auth::unavailable)?;
+        let secrets = self.current_secrets().await?;
         Ok(crate::token::mint(
             &secrets,
             identity,

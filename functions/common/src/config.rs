@@ -60,6 +60,9 @@ pub struct Settings {
     pub media_path: MediaPath,
     /// The longest one Twilio request may take (kept well under the functions' 15 s timeout).
     pub twilio_timeout: Duration,
+    /// `ROOM_EVENTS_URL`: the URL Twilio posts room status callbacks to, exactly as it signs it;
+    /// `None`: derived from the API's own domain name (see [`crate::webhook::callback_url`]).
+    pub room_events_url: Option<String>,
 }
 
 /// How the pages send and receive media; told to them in every token response.
@@ -278,6 +281,10 @@ impl Settings {
                 4000,
                 100..=10_000,
             )?),
+            room_events_url: match read(source, "ROOM_EVENTS_URL") {
+                Some(_) => Some(base_url(source, "ROOM_EVENTS_URL", "")?),
+                None => None,
+            },
         })
     }
 }
@@ -337,6 +344,7 @@ mod tests {
         assert_eq!(settings.video_base_url, "https://video.twilio.com");
         assert_eq!(settings.media_base_url, "https://media.twilio.com");
         assert_eq!(settings.media_path, MediaPath::Twilio);
+        assert_eq!(settings.room_events_url, None);
     }
 
     #[test]
@@ -349,6 +357,7 @@ mod tests {
             ("STREAM_MAX_MINUTES", "ten"),
             ("TWILIO_VIDEO_BASE_URL", "video.twilio.com"),
             ("MEDIA_PATH", "pigeon"),
+            ("ROOM_EVENTS_URL", "example.com/room_events"),
         ] {
             let err = Settings::from_source(&source(&[(key, value)])).unwrap_err();
             assert_eq!(err.key, key, "{key}={value}");

@@ -10,6 +10,7 @@
 //! - [`twilio`]: the Twilio REST client (Video and Media), retries, paging, typed errors.
 //! - [`stream`]: which room is live; starting and stopping a room's resources.
 //! - [`audience`]: the cached live-stream lookup and the shared PlaybackGrant.
+//! - [`webhook`]: Twilio's webhook signatures and the room status callback URL.
 //! - [`error`], [`response`]: the JSON errors and responses of DESIGN §3.
 //! - [`app`]: what a function builds once per container; [`lambda`]: the shared `main`.
 //! - [`logging`]: JSON logs with the request id; [`random`]: names and jitter.
@@ -30,6 +31,7 @@ pub mod secret_store;
 pub mod stream;
 pub mod token;
 pub mod twilio;
+pub mod webhook;
 
 pub use app::App;
 pub use error::ApiError;

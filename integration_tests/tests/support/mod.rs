@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod events_server;
 pub mod process;
 
 use std::collections::HashMap;
@@ -16,7 +17,7 @@ use twilio_standin::{Account, StandIn};
 
 pub const HOST_PASSWORD: &str = "correct horse battery staple";
 
-/// The five HTTP endpoints.
+/// The HTTP endpoints: the five the pages call and `room_events`, which Twilio calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     HostToken,
@@ -24,14 +25,16 @@ pub enum Endpoint {
     StreamStop,
     AudienceToken,
     Subscribe,
+    RoomEvents,
 }
 
-pub const ENDPOINTS: [Endpoint; 5] = [
+pub const ENDPOINTS: [Endpoint; 6] = [
     Endpoint::HostToken,
     Endpoint::StreamStart,
     Endpoint::StreamStop,
     Endpoint::AudienceToken,
     Endpoint::Subscribe,
+    Endpoint::RoomEvents,
 ];
 
 /// A stand-in and an App configured against it.
@@ -63,15 +66,20 @@ pub fn config(standin: &StandIn, extra: &[(&str, &str)]) -> HashMap<String, Stri
     map
 }
 
+/// An App against `standin` with the test settings and `extra` on top.
+pub fn app_for(standin: &StandIn, extra: &[(&str, &str)]) -> App {
+    let source = config(standin, extra);
+    let settings = Settings::from_source(&source).expect("test settings parse");
+    let secrets = Secrets::from_source(&source).expect("test secrets parse");
+    App::new(settings, SecretStore::fixed(secrets))
+}
+
 impl Stack {
     pub async fn start(extra: &[(&str, &str)]) -> Stack {
         let standin = StandIn::start(Account::for_tests())
             .await
             .expect("the stand-in starts");
-        let source = config(&standin, extra);
-        let settings = Settings::from_source(&source).expect("test settings parse");
-        let secrets = Secrets::from_source(&source).expect("test secrets parse");
-        let app = App::new(settings, SecretStore::fixed(secrets));
+        let app = app_for(&standin, extra);
         Stack { standin, app }
     }
 
@@ -91,6 +99,7 @@ impl Stack {
             Endpoint::StreamStop => stream_stop::handle(&self.app, req).await,
             Endpoint::AudienceToken => audience_token::handle(&self.app, req).await,
             Endpoint::Subscribe => subscribe::handle(&self.app, req).await,
+            Endpoint::RoomEvents => room_events::handle(&self.app, req).await,
         };
         let status = response.status().as_u16();
         assert_eq!(
@@ -224,6 +233,21 @@ pub fn post_json(body: Value) -> Request {
         Some("application/json"),
         Body::Text(body.to_string()),
     )
+}
+
+/// A form POST as Twilio sends a callback, with `X-Twilio-Signature: signature` if given.
+pub fn post_form(params: &[(String, String)], signature: Option<&str>) -> Request {
+    let body = serde_urlencoded::to_string(params).unwrap();
+    let mut req = request(
+        "POST",
+        Some("application/x-www-form-urlencoded; charset=utf-8"),
+        Body::Text(body),
+    );
+    if let Some(signature) = signature {
+        req.headers_mut()
+            .insert("x-twilio-signature", signature.parse().unwrap());
+    }
+    req
 }
 
 pub fn post_empty() -> Request {
