@@ -592,9 +592,8 @@ impl State {
             end_time: None,
             rules: None,
         });
-        if let Some(r) = self.rooms.iter().position(|r| r.sid == room_sid) {
-            self.queue_callback(r, "participant-connected", self.participants.last().cloned(), now);
-        }
+        let joined = self.participants.last().cloned();
+        self.queue_callback(idx, "participant-connected", joined, now);
         Ok(sid)
     }
 
