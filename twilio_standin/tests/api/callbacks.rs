@@ -74,7 +74,7 @@ async fn a_rooms_life_is_posted_in_order_and_signed_with_the_auth_token() {
     let done = api
         .post(&format!("/v1/Rooms/{room_sid}"), &[("Status", "completed")])
         .await;
-    assert_eq!(done.status, 200);
+    assert!((200..300).contains(&done.status), "{:?}", done.body);
     wait_for(&received, 4).await;
 
     let token = &standin.account().auth_token;
