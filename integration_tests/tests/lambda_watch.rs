@@ -51,9 +51,9 @@ async fn every_function_answers_at_its_production_path() {
             ("ROOM_EVENTS_URL", &events_url),
         ],
     )
-        .into_iter()
-        .map(|(k, v)| format!("{k}=\"{v}\""))
-        .collect();
+    .into_iter()
+    .map(|(k, v)| format!("{k}=\"{v}\""))
+    .collect();
     std::fs::write(&env_file, lines.join("\n")).unwrap();
 
     let mut command =

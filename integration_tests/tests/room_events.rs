@@ -84,7 +84,10 @@ async fn a_signed_room_ended_ends_the_rooms_live_resources_at_once() {
     let room = login["room"].as_str().unwrap();
     // Another room's stream must survive.
     let other = stack.live_stream().await;
-    assert_eq!((stack.running_processors(), stack.running_streamers()), (2, 2));
+    assert_eq!(
+        (stack.running_processors(), stack.running_streamers()),
+        (2, 2)
+    );
     let processor = stack
         .standin
         .media_processors()
@@ -93,14 +96,26 @@ async fn a_signed_room_ended_ends_the_rooms_live_resources_at_once() {
         .unwrap();
 
     let (status, body) = stack
-        .call(Endpoint::RoomEvents, signed(EVENTS_URL, &event("room-ended", room)))
+        .call(
+            Endpoint::RoomEvents,
+            signed(EVENTS_URL, &event("room-ended", room)),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["event"], "room-ended");
     assert_eq!(body["room"], room);
-    assert_eq!(body["ended"]["media_processors"], serde_json::json!([processor.sid]));
-    assert_eq!(body["ended"]["player_streamers"], serde_json::json!(processor.outputs));
-    assert_eq!((stack.running_processors(), stack.running_streamers()), (1, 1));
+    assert_eq!(
+        body["ended"]["media_processors"],
+        serde_json::json!([processor.sid])
+    );
+    assert_eq!(
+        body["ended"]["player_streamers"],
+        serde_json::json!(processor.outputs)
+    );
+    assert_eq!(
+        (stack.running_processors(), stack.running_streamers()),
+        (1, 1)
+    );
     let survivor = stack
         .standin
         .media_processors()
@@ -120,15 +135,24 @@ async fn the_player_streamer_is_ended_even_when_twilio_already_stopped_the_proce
     assert!(stack.standin.disconnect_participant(room, "presenter"));
     stack.standin.advance_clock(Duration::from_secs(61));
     assert_eq!(stack.active_rooms(), 0);
-    assert_eq!((stack.running_processors(), stack.running_streamers()), (0, 1));
+    assert_eq!(
+        (stack.running_processors(), stack.running_streamers()),
+        (0, 1)
+    );
     let streamer = running_streamer_sids(&stack);
 
     let (status, body) = stack
-        .call(Endpoint::RoomEvents, signed(EVENTS_URL, &event("room-ended", room)))
+        .call(
+            Endpoint::RoomEvents,
+            signed(EVENTS_URL, &event("room-ended", room)),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["ended"]["media_processors"], serde_json::json!([]));
-    assert_eq!(body["ended"]["player_streamers"], serde_json::json!(streamer));
+    assert_eq!(
+        body["ended"]["player_streamers"],
+        serde_json::json!(streamer)
+    );
     assert_eq!(stack.running_streamers(), 0);
 }
 
@@ -199,7 +223,10 @@ async fn unsigned_mis_signed_or_misaddressed_callbacks_are_refused_without_a_twi
         );
     }
     assert_eq!(stack.twilio_calls(), 0, "{:?}", stack.standin.calls());
-    assert_eq!((stack.running_processors(), stack.running_streamers()), (1, 1));
+    assert_eq!(
+        (stack.running_processors(), stack.running_streamers()),
+        (1, 1)
+    );
 }
 
 #[tokio::test]
@@ -208,12 +235,18 @@ async fn bad_bodies_are_refused_before_anything_else() {
     stack.standin.clear_calls();
     let json = post_json(serde_json::json!({ "StatusCallbackEvent": "room-ended" }));
     let (status, body) = stack.call(Endpoint::RoomEvents, json).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (415, Some("unsupported_media_type")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (415, Some("unsupported_media_type"))
+    );
     let huge = vec![("Filler".to_owned(), "x".repeat(20 * 1024))];
     let (status, body) = stack
         .call(Endpoint::RoomEvents, signed(EVENTS_URL, &huge))
         .await;
-    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("too_large")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (413, Some("too_large"))
+    );
     assert_eq!(stack.twilio_calls(), 0);
 }
 
@@ -224,7 +257,10 @@ async fn without_an_auth_token_callbacks_are_unavailable() {
     let room = stack.standin.rooms()[0].unique_name.clone();
     stack.standin.clear_calls();
     let (status, body) = stack
-        .call(Endpoint::RoomEvents, signed(EVENTS_URL, &event("room-ended", &room)))
+        .call(
+            Endpoint::RoomEvents,
+            signed(EVENTS_URL, &event("room-ended", &room)),
+        )
         .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
@@ -256,18 +292,27 @@ async fn other_events_rooms_and_modes_are_acknowledged_and_change_nothing() {
         assert_eq!(body["ended"]["player_streamers"], serde_json::json!([]));
     }
     assert_eq!(stack.twilio_calls(), 0);
-    assert_eq!((stack.running_processors(), stack.running_streamers()), (1, 1));
+    assert_eq!(
+        (stack.running_processors(), stack.running_streamers()),
+        (1, 1)
+    );
 
     // Room mode has no Live resources: a room-ended costs no Twilio call.
     let token = auth_token();
-    let stack = Stack::start(&[("TWILIO_AUTH_TOKEN", &token), ("ROOM_EVENTS_URL", EVENTS_URL)])
-        .await;
+    let stack = Stack::start(&[
+        ("TWILIO_AUTH_TOKEN", &token),
+        ("ROOM_EVENTS_URL", EVENTS_URL),
+    ])
+    .await;
     let login = stack.host_connected().await;
     stack.standin.clear_calls();
     let (status, body) = stack
         .call(
             Endpoint::RoomEvents,
-            signed(EVENTS_URL, &event("room-ended", login["room"].as_str().unwrap())),
+            signed(
+                EVENTS_URL,
+                &event("room-ended", login["room"].as_str().unwrap()),
+            ),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -326,7 +371,10 @@ async fn the_stand_ins_own_signed_callbacks_end_the_stream_end_to_end() {
     for (i, callback) in callbacks.iter().enumerate() {
         assert_eq!(callback.url, url);
         assert_eq!(callback.param("RoomName"), Some(room.as_str()));
-        assert_eq!(callback.param("SequenceNumber"), Some(i.to_string().as_str()));
+        assert_eq!(
+            callback.param("SequenceNumber"),
+            Some(i.to_string().as_str())
+        );
         assert_eq!(callback.status, Some(200), "{callback:?}");
     }
     let ended = stack

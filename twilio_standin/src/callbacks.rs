@@ -143,7 +143,13 @@ pub(crate) async fn deliver(shared: Arc<Shared>) {
             () = tokio::time::sleep(TICK) => {}
         }
         for pending in shared.take_callbacks() {
-            let sent = send(&http, &shared.account.account_sid, &shared.account.auth_token, pending).await;
+            let sent = send(
+                &http,
+                &shared.account.account_sid,
+                &shared.account.auth_token,
+                pending,
+            )
+            .await;
             shared.record_callback(sent);
         }
     }
@@ -256,7 +262,11 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         assert_eq!(
-            signature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", &params),
+            signature(
+                "12345",
+                "https://mycompany.com/myapp.php?foo=1&bar=2",
+                &params
+            ),
             "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
         );
     }

@@ -56,10 +56,11 @@ impl App {
 
 impl App {
     /// The secrets to use now; unreadable secrets are a 503 `unavailable` for the caller.
-    pub async fn current_secrets(
-        &self,
-    ) -> Result<Arc<crate::config::Secrets>, crate::ApiError> {
-        self.secrets.current().await.map_err(crate::auth::unavailable)
+    pub async fn current_secrets(&self) -> Result<Arc<crate::config::Secrets>, crate::ApiError> {
+        self.secrets
+            .current()
+            .await
+            .map_err(crate::auth::unavailable)
     }
 
     /// Mints an access token for `identity` with the current secrets, valid for `ttl`.

@@ -47,7 +47,10 @@ pub fn verify(
     candidate: &str,
 ) -> bool {
     let expected = signature(auth_token, url, params);
-    expected.as_bytes().ct_eq(candidate.trim().as_bytes()).into()
+    expected
+        .as_bytes()
+        .ct_eq(candidate.trim().as_bytes())
+        .into()
 }
 
 /// The URL Twilio posts room status callbacks to: `ROOM_EVENTS_URL` when set, else
@@ -107,7 +110,10 @@ mod tests {
     #[test]
     fn matches_twilios_documented_example() {
         let (token, url, params) = twilio_example();
-        assert_eq!(signature(&token, url, &params), "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
+        assert_eq!(
+            signature(&token, url, &params),
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+        );
         assert!(verify(&token, url, &params, "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
     }
 
@@ -117,7 +123,12 @@ mod tests {
         params.reverse();
         let good = "0/KCTR6DLpKmkAf8muzZqo1nDgQ=";
         assert!(verify(&token, url, &params, good));
-        assert!(!verify(&token, "https://mycompany.com/myapp.php", &params, good));
+        assert!(!verify(
+            &token,
+            "https://mycompany.com/myapp.php",
+            &params,
+            good
+        ));
         assert!(!verify(&SecretString::from("12346"), url, &params, good));
         let mut changed = params.clone();
         changed[0].1.push('9');
@@ -153,11 +164,17 @@ mod tests {
     fn the_callback_url_is_the_setting_or_the_apis_own_domain() {
         let derived = settings(&[]);
         assert_eq!(
-            callback_url(&derived, &request_on(Some("abc123.execute-api.eu-west-1.amazonaws.com"))),
+            callback_url(
+                &derived,
+                &request_on(Some("abc123.execute-api.eu-west-1.amazonaws.com"))
+            ),
             Some("https://abc123.execute-api.eu-west-1.amazonaws.com/room_events".into())
         );
         assert_eq!(callback_url(&derived, &request_on(None)), None);
-        assert_eq!(callback_url(&derived, &request_on(Some("evil/path?x="))), None);
+        assert_eq!(
+            callback_url(&derived, &request_on(Some("evil/path?x="))),
+            None
+        );
         let plain = http::Request::builder()
             .body(lambda_http::Body::Empty)
             .unwrap();
@@ -165,7 +182,10 @@ mod tests {
 
         let set = settings(&[("ROOM_EVENTS_URL", "http://127.0.0.1:9000/room_events")]);
         assert_eq!(
-            callback_url(&set, &request_on(Some("abc123.execute-api.eu-west-1.amazonaws.com"))),
+            callback_url(
+                &set,
+                &request_on(Some("abc123.execute-api.eu-west-1.amazonaws.com"))
+            ),
             Some("http://127.0.0.1:9000/room_events".into())
         );
     }

@@ -37,16 +37,24 @@ async fn record(State((received, base)): State<(Received, String)>, req: Request
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let body = axum::body::to_bytes(req.into_body(), 1 << 16).await.unwrap();
+    let body = axum::body::to_bytes(req.into_body(), 1 << 16)
+        .await
+        .unwrap();
     let params: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap();
-    received.lock().unwrap().push((method, url, signature, params));
+    received
+        .lock()
+        .unwrap()
+        .push((method, url, signature, params));
     "ok"
 }
 
 async fn wait_for(received: &Received, count: usize) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while received.lock().unwrap().len() < count {
-        assert!(Instant::now() < deadline, "fewer than {count} callbacks arrived");
+        assert!(
+            Instant::now() < deadline,
+            "fewer than {count} callbacks arrived"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -95,10 +103,16 @@ async fn a_rooms_life_is_posted_in_order_and_signed_with_the_auth_token() {
     for (i, (method, called, sig, params)) in got.iter().enumerate() {
         assert_eq!((method.as_str(), called.as_str()), ("POST", url.as_str()));
         assert_eq!(sig, &signature(token, &url, params), "event {i}");
-        assert_eq!(param(params, "AccountSid"), Some(standin.account().account_sid.as_str()));
+        assert_eq!(
+            param(params, "AccountSid"),
+            Some(standin.account().account_sid.as_str())
+        );
         assert_eq!(param(params, "RoomSid"), Some(room_sid.as_str()));
         assert_eq!(param(params, "RoomName"), Some("livestream-cb"));
-        assert_eq!(param(params, "SequenceNumber"), Some(i.to_string().as_str()));
+        assert_eq!(
+            param(params, "SequenceNumber"),
+            Some(i.to_string().as_str())
+        );
     }
     assert_eq!(param(&got[1].3, "ParticipantIdentity"), Some("host"));
     assert_eq!(param(&got[3].3, "RoomStatus"), Some("completed"));
@@ -107,7 +121,10 @@ async fn a_rooms_life_is_posted_in_order_and_signed_with_the_auth_token() {
     // The log says the same, over Rust and over the control API.
     let log = standin.callbacks();
     assert_eq!(log.len(), 4);
-    assert!(log.iter().all(|c| c.status == Some(200) && c.error.is_none()));
+    assert!(
+        log.iter()
+            .all(|c| c.status == Some(200) && c.error.is_none())
+    );
     let control = api.get("/__standin/callbacks").await;
     assert_eq!(control.body[3]["event"], "room-ended");
     assert_eq!(control.body[3]["signature"], got[3].2.as_str());

@@ -175,9 +175,7 @@ impl Twilio {
             ("Order", "desc".to_owned()),
             ("PageSize", count.to_string()),
         ];
-        let page: Page = self
-            .get(Api::Media, "/v1/MediaProcessors", &query)
-            .await?;
+        let page: Page = self.get(Api::Media, "/v1/MediaProcessors", &query).await?;
         Ok(page.media_processors)
     }
 
