@@ -53,6 +53,18 @@ fn signed(url: &str, params: &[(String, String)]) -> lambda_http::Request {
     post_form(params, Some(&signature))
 }
 
+/// Sends `params` to `room_events` as Twilio would, signed for [`EVENTS_URL`].
+async fn deliver(stack: &Stack, params: &[(String, String)]) -> (u16, serde_json::Value) {
+    stack
+        .call(Endpoint::RoomEvents, signed(EVENTS_URL, params))
+        .await
+}
+
+/// Started MediaProcessors and running PlayerStreamers.
+fn live_counts(stack: &Stack) -> (usize, usize) {
+    (stack.running_processors(), stack.running_streamers())
+}
+
 fn running_streamer_sids(stack: &Stack) -> Vec<String> {
     stack
         .standin
@@ -84,10 +96,7 @@ async fn a_signed_room_ended_ends_the_rooms_live_resources_at_once() {
     let room = login["room"].as_str().unwrap();
     // Another room's stream must survive.
     let other = stack.live_stream().await;
-    assert_eq!(
-        (stack.running_processors(), stack.running_streamers()),
-        (2, 2)
-    );
+    assert_eq!(live_counts(&stack), (2, 2));
     let processor = stack
         .standin
         .media_processors()
@@ -95,12 +104,7 @@ async fn a_signed_room_ended_ends_the_rooms_live_resources_at_once() {
         .find(|mp| mp.room_name.as_deref() == Some(room))
         .unwrap();
 
-    let (status, body) = stack
-        .call(
-            Endpoint::RoomEvents,
-            signed(EVENTS_URL, &event("room-ended", room)),
-        )
-        .await;
+    let (status, body) = deliver(&stack, &event("room-ended", room)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["event"], "room-ended");
     assert_eq!(body["room"], room);
@@ -112,10 +116,7 @@ async fn a_signed_room_ended_ends_the_rooms_live_resources_at_once() {
         body["ended"]["player_streamers"],
         serde_json::json!(processor.outputs)
     );
-    assert_eq!(
-        (stack.running_processors(), stack.running_streamers()),
-        (1, 1)
-    );
+    assert_eq!(live_counts(&stack), (1, 1));
     let survivor = stack
         .standin
         .media_processors()
@@ -135,18 +136,10 @@ async fn the_player_streamer_is_ended_even_when_twilio_already_stopped_the_proce
     assert!(stack.standin.disconnect_participant(room, "presenter"));
     stack.standin.advance_clock(Duration::from_secs(61));
     assert_eq!(stack.active_rooms(), 0);
-    assert_eq!(
-        (stack.running_processors(), stack.running_streamers()),
-        (0, 1)
-    );
+    assert_eq!(live_counts(&stack), (0, 1));
     let streamer = running_streamer_sids(&stack);
 
-    let (status, body) = stack
-        .call(
-            Endpoint::RoomEvents,
-            signed(EVENTS_URL, &event("room-ended", room)),
-        )
-        .await;
+    let (status, body) = deliver(&stack, &event("room-ended", room)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["ended"]["media_processors"], serde_json::json!([]));
     assert_eq!(
@@ -162,16 +155,12 @@ async fn a_repeated_room_ended_ends_nothing_more() {
     let login = stack.live_stream().await;
     let room = login["room"].as_str().unwrap();
     let callback = event("room-ended", room);
-    let (status, _) = stack
-        .call(Endpoint::RoomEvents, signed(EVENTS_URL, &callback))
-        .await;
+    let (status, _) = deliver(&stack, &callback).await;
     assert_eq!(status, 200);
     assert_eq!(stack.running_streamers(), 0);
 
     stack.standin.clear_calls();
-    let (status, body) = stack
-        .call(Endpoint::RoomEvents, signed(EVENTS_URL, &callback))
-        .await;
+    let (status, body) = deliver(&stack, &callback).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["ended"]["media_processors"], serde_json::json!([]));
     assert_eq!(body["ended"]["player_streamers"], serde_json::json!([]));
@@ -223,10 +212,7 @@ async fn unsigned_mis_signed_or_misaddressed_callbacks_are_refused_without_a_twi
         );
     }
     assert_eq!(stack.twilio_calls(), 0, "{:?}", stack.standin.calls());
-    assert_eq!(
-        (stack.running_processors(), stack.running_streamers()),
-        (1, 1)
-    );
+    assert_eq!(live_counts(&stack), (1, 1));
 }
 
 #[tokio::test]
@@ -240,9 +226,7 @@ async fn bad_bodies_are_refused_before_anything_else() {
         (415, Some("unsupported_media_type"))
     );
     let huge = vec![("Filler".to_owned(), "x".repeat(20 * 1024))];
-    let (status, body) = stack
-        .call(Endpoint::RoomEvents, signed(EVENTS_URL, &huge))
-        .await;
+    let (status, body) = deliver(&stack, &huge).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (413, Some("too_large"))
@@ -256,12 +240,7 @@ async fn without_an_auth_token_callbacks_are_unavailable() {
     stack.live_stream().await;
     let room = stack.standin.rooms()[0].unique_name.clone();
     stack.standin.clear_calls();
-    let (status, body) = stack
-        .call(
-            Endpoint::RoomEvents,
-            signed(EVENTS_URL, &event("room-ended", &room)),
-        )
-        .await;
+    let (status, body) = deliver(&stack, &event("room-ended", &room)).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (503, Some("unavailable")),
@@ -285,17 +264,12 @@ async fn other_events_rooms_and_modes_are_acknowledged_and_change_nothing() {
         event("room-created", room),
         vec![],
     ] {
-        let (status, body) = stack
-            .call(Endpoint::RoomEvents, signed(EVENTS_URL, &params))
-            .await;
+        let (status, body) = deliver(&stack, &params).await;
         assert_eq!(status, 200, "{params:?}: {body}");
         assert_eq!(body["ended"]["player_streamers"], serde_json::json!([]));
     }
     assert_eq!(stack.twilio_calls(), 0);
-    assert_eq!(
-        (stack.running_processors(), stack.running_streamers()),
-        (1, 1)
-    );
+    assert_eq!(live_counts(&stack), (1, 1));
 
     // Room mode has no Live resources: a room-ended costs no Twilio call.
     let token = auth_token();
@@ -306,15 +280,8 @@ async fn other_events_rooms_and_modes_are_acknowledged_and_change_nothing() {
     .await;
     let login = stack.host_connected().await;
     stack.standin.clear_calls();
-    let (status, body) = stack
-        .call(
-            Endpoint::RoomEvents,
-            signed(
-                EVENTS_URL,
-                &event("room-ended", login["room"].as_str().unwrap()),
-            ),
-        )
-        .await;
+    let room = login["room"].as_str().unwrap();
+    let (status, body) = deliver(&stack, &event("room-ended", room)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["room"], login["room"]);
     assert_eq!(stack.twilio_calls(), 0);

@@ -16,6 +16,7 @@ use serde::Serialize;
 use sha1::Sha1;
 use time::OffsetDateTime;
 
+use crate::calls::first_param;
 use crate::clock::iso;
 use crate::shared::Shared;
 use crate::state::{Participant, Room};
@@ -72,10 +73,7 @@ pub struct CallbackInfo {
 impl CallbackInfo {
     /// The first value of parameter `name`, if it was sent.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        first_param(&self.params, name)
     }
 }
 
@@ -163,11 +161,9 @@ async fn send(
 ) -> CallbackInfo {
     let mut params = vec![("AccountSid".to_owned(), account_sid.to_owned())];
     params.extend(pending.params);
-    let event = params
-        .iter()
-        .find(|(n, _)| n == "StatusCallbackEvent")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
+    let event = first_param(&params, "StatusCallbackEvent")
+        .unwrap_or_default()
+        .to_owned();
     let get = pending.method.eq_ignore_ascii_case("GET");
     // For GET the parameters are the query and the signature covers the whole URL.
     let (target, signature) = if get {
