@@ -320,6 +320,7 @@ impl Secrets {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::ExposeSecret;
 
     fn source(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
@@ -420,6 +421,24 @@ mod tests {
             Secrets::from_source(&source(&bad)).unwrap_err().key,
             "TWILIO_ACCOUNT_SID"
         );
+    }
+
+    #[test]
+    fn the_auth_token_is_optional() {
+        assert!(
+            Secrets::from_source(&source(GOOD))
+                .unwrap()
+                .auth_token
+                .is_none()
+        );
+        let mut with_token = GOOD.to_vec();
+        with_token.push(("TWILIO_AUTH_TOKEN", "auth-token-value"));
+        let secrets = Secrets::from_source(&source(&with_token)).unwrap();
+        assert_eq!(
+            secrets.auth_token.as_ref().map(|t| t.expose_secret()),
+            Some("auth-token-value")
+        );
+        assert!(!format!("{secrets:?}").contains("auth-token-value"));
     }
 
     #[test]
