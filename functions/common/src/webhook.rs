@@ -56,7 +56,8 @@ pub fn verify(
 /// The URL Twilio posts room status callbacks to: `ROOM_EVENTS_URL` when set, else
 /// `https://<the API's domain name>/room_events` from the request's API Gateway context (the
 /// domain the HTTP API itself answers on, also when the request came through CloudFront).
-/// `None` when neither is known (a request without an API Gateway context, e.g. in tests).
+/// `None` when neither is known (a request without an API Gateway context, e.g. in tests, or a
+/// local emulator's `localhost`).
 pub fn callback_url(settings: &Settings, req: &Request) -> Option<String> {
     if let Some(url) = &settings.room_events_url {
         return Some(url.clone());
@@ -66,12 +67,15 @@ pub fn callback_url(settings: &Settings, req: &Request) -> Option<String> {
         #[allow(unreachable_patterns)]
         _ => return None,
     };
-    let plausible = !domain.is_empty()
-        && domain.len() <= 253
+    // A public host name only: a local emulator's `localhost` or IP address is not a URL
+    // Twilio could call (locally, ROOM_EVENTS_URL says where callbacks go).
+    let public_name = domain.len() <= 253
+        && domain.contains('.')
+        && domain.parse::<std::net::IpAddr>().is_err()
         && domain
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
-    plausible.then(|| format!("https://{domain}{ROOM_EVENTS_PATH}"))
+    public_name.then(|| format!("https://{domain}{ROOM_EVENTS_PATH}"))
 }
 
 /// The `StatusCallback` a new room gets: the callback URL, but only when an auth token is
@@ -171,10 +175,13 @@ mod tests {
             Some("https://abc123.execute-api.eu-west-1.amazonaws.com/room_events".into())
         );
         assert_eq!(callback_url(&derived, &request_on(None)), None);
-        assert_eq!(
-            callback_url(&derived, &request_on(Some("evil/path?x="))),
-            None
-        );
+        for unusable in ["evil.example/path?x=", "", "localhost", "127.0.0.1", "::1"] {
+            assert_eq!(
+                callback_url(&derived, &request_on(Some(unusable))),
+                None,
+                "{unusable}"
+            );
+        }
         let plain = http::Request::builder()
             .body(lambda_http::Body::Empty)
             .unwrap();
