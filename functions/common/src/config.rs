@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::attempts::AttemptPolicy;
 use crate::ids::{Identity, Sid};
+use crate::password::HostPassword;
 use crate::secret::SecretString;
 
 /// Which audience path the deployment uses (DESIGN §2).
@@ -60,6 +62,8 @@ pub struct Settings {
     pub media_path: MediaPath,
     /// The longest one Twilio request may take (kept well under the functions' 15 s timeout).
     pub twilio_timeout: Duration,
+    /// Wrong host passwords one address may send before a short lock-out.
+    pub host_password_attempts: AttemptPolicy,
 }
 
 /// How the pages send and receive media; told to them in every token response.
@@ -108,7 +112,7 @@ pub struct Secrets {
     pub account_sid: Sid,
     pub api_key_sid: Sid,
     pub api_key_secret: SecretString,
-    pub host_password: SecretString,
+    pub host_password: HostPassword,
     /// Only needed to verify Twilio's webhook signatures.
     pub auth_token: Option<SecretString>,
 }
@@ -278,7 +282,33 @@ impl Settings {
                 4000,
                 100..=10_000,
             )?),
+            host_password_attempts: AttemptPolicy {
+                max_failures: number(source, "HOST_PASSWORD_MAX_ATTEMPTS", 5, 1..=1_000_000)?
+                    as u32,
+                lockout: Duration::from_secs(number(
+                    source,
+                    "HOST_PASSWORD_LOCKOUT_SECONDS",
+                    60,
+                    1..=3600,
+                )?),
+            },
         })
+    }
+}
+
+/// `HOST_PASSWORD_HASH` (an argon2 PHC string) if it is set, else `HOST_PASSWORD`.
+fn host_password(source: &dyn Source) -> Result<HostPassword, ConfigError> {
+    match read(source, "HOST_PASSWORD_HASH") {
+        Some(phc) => HostPassword::from_hash(&phc)
+            .map_err(|err| ConfigError::new("HOST_PASSWORD_HASH", err.to_string())),
+        None => read(source, "HOST_PASSWORD")
+            .map(|plain| HostPassword::Plain(plain.into()))
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "HOST_PASSWORD",
+                    "is missing (set it, or HOST_PASSWORD_HASH to an argon2 hash of it)",
+                )
+            }),
     }
 }
 
@@ -293,7 +323,7 @@ impl Secrets {
             account_sid: sid("TWILIO_ACCOUNT_SID", "AC")?,
             api_key_sid: sid("TWILIO_API_KEY_SID", "SK")?,
             api_key_secret: required(source, "TWILIO_API_KEY_SECRET")?.into(),
-            host_password: required(source, "HOST_PASSWORD")?.into(),
+            host_password: host_password(source)?,
             auth_token: read(source, "TWILIO_AUTH_TOKEN").map(SecretString::from),
         })
     }
@@ -411,6 +441,24 @@ mod tests {
             Secrets::from_source(&source(&bad)).unwrap_err().key,
             "TWILIO_ACCOUNT_SID"
         );
+    }
+
+    #[test]
+    fn a_host_password_hash_replaces_the_password_and_a_bad_one_is_named_not_shown() {
+        let phc = crate::password::hash("pw-value", b"sixteen byte salt").unwrap();
+        let mut pairs: Vec<_> = GOOD
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != "HOST_PASSWORD")
+            .collect();
+        pairs.push(("HOST_PASSWORD_HASH", &phc));
+        let secrets = Secrets::from_source(&source(&pairs)).unwrap();
+        assert!(secrets.host_password.matches("pw-value"));
+        pairs.pop();
+        pairs.push(("HOST_PASSWORD_HASH", "pw-value-pasted-by-mistake"));
+        let err = Secrets::from_source(&source(&pairs)).unwrap_err();
+        assert_eq!(err.key, "HOST_PASSWORD_HASH");
+        assert!(!err.to_string().contains("pasted"), "{err}");
     }
 
     #[test]
