@@ -46,7 +46,8 @@ cargo build --quiet --workspace --bins
 
 if env_has TWILIO_API_KEY_SECRET; then
   echo "Using real Twilio with the credentials in .env (no stand-in)."
-  env_has HOST_PASSWORD || { echo "Set HOST_PASSWORD in .env too." >&2; exit 1; }
+  env_has HOST_PASSWORD || env_has HOST_PASSWORD_HASH \
+    || { echo "Set HOST_PASSWORD (or HOST_PASSWORD_HASH) in .env too." >&2; exit 1; }
   : > "$ENV_FILE"
   password="(HOST_PASSWORD from .env)"
 else

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::attempts::WrongPasswords;
 use crate::audience::AudienceCache;
 use crate::config::{ConfigError, Environment, Settings, Source};
 use crate::secret_store::{SecretStore, SecretsError};
@@ -13,6 +14,8 @@ pub struct App {
     pub secrets: Arc<SecretStore>,
     pub twilio: Twilio,
     pub audience: AudienceCache,
+    /// Wrong host passwords per source address, for this container's lock-outs.
+    pub wrong_passwords: WrongPasswords,
 }
 
 /// Why a function could not start; names the key, never a value.
@@ -46,6 +49,7 @@ impl App {
             secrets.clone(),
         );
         App {
+            wrong_passwords: WrongPasswords::new(settings.host_password_attempts),
             settings,
             secrets,
             twilio,

@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::attempts::AttemptPolicy;
 use crate::ids::{Identity, Sid};
+use crate::password::HostPassword;
 use crate::secret::SecretString;
 
 /// Which audience path the deployment uses (DESIGN §2).
@@ -63,6 +65,8 @@ pub struct Settings {
     /// `ROOM_EVENTS_URL`: the URL Twilio posts room status callbacks to, exactly as it signs it;
     /// `None`: derived from the API's own domain name (see [`crate::webhook::callback_url`]).
     pub room_events_url: Option<String>,
+    /// Wrong host passwords one address may send before a short lock-out.
+    pub host_password_attempts: AttemptPolicy,
 }
 
 /// How the pages send and receive media; told to them in every token response.
@@ -111,7 +115,7 @@ pub struct Secrets {
     pub account_sid: Sid,
     pub api_key_sid: Sid,
     pub api_key_secret: SecretString,
-    pub host_password: SecretString,
+    pub host_password: HostPassword,
     /// Only needed to verify Twilio's webhook signatures.
     pub auth_token: Option<SecretString>,
 }
@@ -285,7 +289,33 @@ impl Settings {
                 Some(_) => Some(base_url(source, "ROOM_EVENTS_URL", "")?),
                 None => None,
             },
+            host_password_attempts: AttemptPolicy {
+                max_failures: number(source, "HOST_PASSWORD_MAX_ATTEMPTS", 5, 1..=1_000_000)?
+                    as u32,
+                lockout: Duration::from_secs(number(
+                    source,
+                    "HOST_PASSWORD_LOCKOUT_SECONDS",
+                    60,
+                    1..=3600,
+                )?),
+            },
         })
+    }
+}
+
+/// `HOST_PASSWORD_HASH` (an argon2 PHC string) if it is set, else `HOST_PASSWORD`.
+fn host_password(source: &dyn Source) -> Result<HostPassword, ConfigError> {
+    match read(source, "HOST_PASSWORD_HASH") {
+        Some(phc) => HostPassword::from_hash(&phc)
+            .map_err(|err| ConfigError::new("HOST_PASSWORD_HASH", err.to_string())),
+        None => read(source, "HOST_PASSWORD")
+            .map(|plain| HostPassword::Plain(plain.into()))
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "HOST_PASSWORD",
+                    "is missing (set it, or HOST_PASSWORD_HASH to an argon2 hash of it)",
+                )
+            }),
     }
 }
 
@@ -300,7 +330,7 @@ impl Secrets {
             account_sid: sid("TWILIO_ACCOUNT_SID", "AC")?,
             api_key_sid: sid("TWILIO_API_KEY_SID", "SK")?,
             api_key_secret: required(source, "TWILIO_API_KEY_SECRET")?.into(),
-            host_password: required(source, "HOST_PASSWORD")?.into(),
+            host_password: host_password(source)?,
             auth_token: read(source, "TWILIO_AUTH_TOKEN").map(SecretString::from),
         })
     }
@@ -439,6 +469,24 @@ mod tests {
             Some("auth-token-value")
         );
         assert!(!format!("{secrets:?}").contains("auth-token-value"));
+    }
+
+    #[test]
+    fn a_host_password_hash_replaces_the_password_and_a_bad_one_is_named_not_shown() {
+        let phc = crate::password::hash("pw-value", b"sixteen byte salt").unwrap();
+        let mut pairs: Vec<_> = GOOD
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != "HOST_PASSWORD")
+            .collect();
+        pairs.push(("HOST_PASSWORD_HASH", &phc));
+        let secrets = Secrets::from_source(&source(&pairs)).unwrap();
+        assert!(secrets.host_password.matches("pw-value"));
+        pairs.pop();
+        pairs.push(("HOST_PASSWORD_HASH", "pw-value-pasted-by-mistake"));
+        let err = Secrets::from_source(&source(&pairs)).unwrap_err();
+        assert_eq!(err.key, "HOST_PASSWORD_HASH");
+        assert!(!err.to_string().contains("pasted"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - [`ids`]: SIDs, identities and room names, checked once at the edge.
 //! - [`request`]: the HTTP edge: method, size limit, content type, JSON and bearer tokens.
 //! - [`auth`]: who is calling: the host (token or password) or a viewer (audience token).
+//! - [`password`]: the host password, plain or argon2; [`attempts`]: wrong-password lock-outs.
 //! - [`token`]: Twilio access tokens: minting and verifying.
 //! - [`twilio`]: the Twilio REST client (Video and Media), retries, paging, typed errors.
 //! - [`stream`]: which room is live; starting and stopping a room's resources.
@@ -16,6 +17,7 @@
 //! - [`logging`]: JSON logs with the request id; [`random`]: names and jitter.
 
 pub mod app;
+pub mod attempts;
 pub mod audience;
 pub mod auth;
 pub mod config;
@@ -23,6 +25,7 @@ pub mod error;
 pub mod ids;
 pub mod lambda;
 pub mod logging;
+pub mod password;
 pub mod random;
 pub mod request;
 pub mod response;

@@ -5,9 +5,11 @@
 //! which takes Twilio's `application/x-www-form-urlencoded` callbacks ([`form_body`]). Nothing
 //! here calls Twilio, so bad input never costs a Twilio call.
 
-use lambda_http::{Body, Request};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt};
 use serde::de::DeserializeOwned;
 
+use crate::attempts::SourceAddress;
 use crate::error::ApiError;
 
 /// The largest body any endpoint accepts.
@@ -139,5 +141,18 @@ pub fn bearer_token(req: &Request) -> Result<Option<&str>, ApiError> {
         _ => Err(ApiError::Unauthorized(
             "the Authorization header must be `Bearer <token>`".into(),
         )),
+    }
+}
+
+/// The caller's address as API Gateway saw it (`requestContext.http.sourceIp`).
+pub fn source_address(req: &Request) -> SourceAddress {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context
+            .http
+            .source_ip
+            .as_deref()
+            .and_then(|ip| ip.parse().ok())
+            .map_or(SourceAddress::Unknown, SourceAddress::Ip),
+        _ => SourceAddress::Unknown,
     }
 }

@@ -31,7 +31,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn host_token(app: &App, req: &Request) -> Result<HostToken, ApiError> {
     let body: HostTokenRequest = request::json_body(req)?;
-    auth::check_host_password(app, &body.password).await?;
+    auth::check_host_password(app, request::source_address(req), &body.password).await?;
 
     let room = RoomName::new_random();
     let bounds = stream::room_bounds(&app.settings);

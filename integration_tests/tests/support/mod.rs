@@ -56,6 +56,9 @@ pub fn config(standin: &StandIn, extra: &[(&str, &str)]) -> HashMap<String, Stri
         ("HOST_IDENTITY", "presenter".to_owned()),
         ("AUDIENCE_CACHE_SECONDS", "0".to_owned()),
         ("TWILIO_TIMEOUT_MS", "500".to_owned()),
+        // In-process requests carry no source address and share one wrong-password counter;
+        // tests/host_password.rs sets the production default back.
+        ("HOST_PASSWORD_MAX_ATTEMPTS", "1000000".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -93,6 +96,16 @@ impl Stack {
 
     /// Calls an endpoint's handler; returns status and JSON body.
     pub async fn call(&self, endpoint: Endpoint, req: Request) -> (u16, Value) {
+        let (status, _, body) = self.call_with_headers(endpoint, req).await;
+        (status, body)
+    }
+
+    /// Calls an endpoint's handler; returns status, headers and JSON body.
+    pub async fn call_with_headers(
+        &self,
+        endpoint: Endpoint,
+        req: Request,
+    ) -> (u16, http::HeaderMap, Value) {
         let response = match endpoint {
             Endpoint::HostToken => host_token::handle(&self.app, req).await,
             Endpoint::StreamStart => stream_start::handle(&self.app, req).await,
@@ -120,7 +133,7 @@ impl Stack {
                 "error shape: {body}"
             );
         }
-        (status, body)
+        (status, response.headers().clone(), body)
     }
 
     /// Logs the host in; returns the host token response.
@@ -258,6 +271,16 @@ pub fn with_bearer(mut req: Request, token: &str) -> Request {
     req.headers_mut()
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
     req
+}
+
+/// `req` as API Gateway delivers it from `source_ip` (`requestContext.http.sourceIp`).
+pub fn from_address(req: Request, source_ip: &str) -> Request {
+    use lambda_http::RequestExt;
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+    use lambda_http::request::RequestContext;
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.http.source_ip = Some(source_ip.to_owned());
+    req.with_request_context(RequestContext::ApiGatewayV2(context))
 }
 
 pub fn bearer(token: &str) -> Request {
