@@ -353,3 +353,30 @@ async fn the_stand_ins_own_signed_callbacks_end_the_stream_end_to_end() {
     // Ended through the API by the callback's handler (this test never runs the reaper).
     assert_eq!(ended.ended_reason.as_deref(), Some("ended-via-api"));
 }
+
+#[tokio::test]
+async fn when_twilio_fails_one_step_the_others_still_run_and_the_answer_is_502() {
+    let stack = live_with_callbacks(EVENTS_URL).await;
+    let login = stack.live_stream().await;
+    let room = login["room"].as_str().unwrap();
+    // Every attempt to end the MediaProcessor fails (the client's retries included).
+    stack.standin.inject(fault(
+        "POST",
+        "/v1/MediaProcessors/",
+        10,
+        twilio_standin::FaultAction::Status(500),
+    ));
+    let (status, body) = deliver(&stack, &event("room-ended", room)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (502, Some("upstream_error")),
+        "{body}"
+    );
+    // The PlayerStreamer, which bills, was still ended; the processor is left to its
+    // MaxDuration, the reaper, or Twilio's retry of the callback.
+    assert_eq!(live_counts(&stack), (1, 0));
+    stack.standin.clear_faults();
+    let (status, body) = deliver(&stack, &event("room-ended", room)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(live_counts(&stack), (0, 0));
+}
