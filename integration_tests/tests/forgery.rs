@@ -53,10 +53,12 @@ impl Scene {
         let stack = Stack::start(&[("AUDIENCE_MODE", mode)]).await;
         let login = stack.live_stream().await;
         let room = login["room"].as_str().unwrap().to_owned();
-        let (status, audience) = stack
-            .call(Endpoint::AudienceToken, post_empty())
-            .await;
-        assert_eq!((status, audience["live"].as_bool()), (200, Some(true)), "{audience}");
+        let (status, audience) = stack.call(Endpoint::AudienceToken, post_empty()).await;
+        assert_eq!(
+            (status, audience["live"].as_bool()),
+            (200, Some(true)),
+            "{audience}"
+        );
         let viewer = audience["identity"].as_str().unwrap().to_owned();
         stack.standin.connect_participant(&room, &viewer).unwrap();
         Scene {
@@ -140,7 +142,10 @@ async fn subscribe_refuses_a_token_for_another_room() {
     let stack = Stack::room().await;
     let login = stack.live_stream().await;
     let live_room = login["room"].as_str().unwrap().to_owned();
-    stack.standin.connect_participant(&live_room, "viewer-1").unwrap();
+    stack
+        .standin
+        .connect_participant(&live_room, "viewer-1")
+        .unwrap();
     // Another of our rooms: the host logged in again, so it exists and is in progress.
     let other = stack.host_login().await;
     let other_room = other["room"].as_str().unwrap().to_owned();
@@ -163,7 +168,10 @@ async fn subscribe_refuses_a_token_for_another_room() {
     let calls = stack.standin.calls();
     assert_eq!(calls.len(), 1, "{calls:?}");
     assert!(calls[0].path.contains(&other_room) && !calls[0].path.contains(&live_room));
-    assert_eq!(stack.standin.subscribe_rules(&live_room, "viewer-1"), rules_before);
+    assert_eq!(
+        stack.standin.subscribe_rules(&live_room, "viewer-1"),
+        rules_before
+    );
     stack.standin.shutdown().await;
 }
 
@@ -224,7 +232,11 @@ async fn an_expired_token_is_refused() {
             for ago in [-1, -3600] {
                 let token = signed_token(&scene.stack, grants.clone(), ago, &scene.key());
                 scene
-                    .refused("an expired token", every_request(&token), (401, "unauthorized"))
+                    .refused(
+                        "an expired token",
+                        every_request(&token),
+                        (401, "unauthorized"),
+                    )
                     .await;
             }
         }

@@ -7,9 +7,9 @@
 //! Cases: `ONAIR_FUZZ_HANDLER_CASES` per mode (default 2,000); the request corpus of
 //! `functions/common/fuzz-corpus` is replayed against every endpoint first.
 
-mod support;
 #[path = "../../functions/common/tests/fuzz_support/mod.rs"]
 mod fuzz_support;
+mod support;
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -153,8 +153,14 @@ impl Case {
         let (mut body, default_type, mut authorization): (Vec<u8>, &str, Option<String>) =
             match (self.presentation, &text) {
                 (_, None) => (vec![], "application/json", None),
-                (Presentation::Bearer, Some(t)) => (vec![], "application/json", Some(format!("Bearer {t}"))),
-                (Presentation::JsonToken, Some(t)) => (json!({ "token": t }).to_string().into_bytes(), "application/json", None),
+                (Presentation::Bearer, Some(t)) => {
+                    (vec![], "application/json", Some(format!("Bearer {t}")))
+                }
+                (Presentation::JsonToken, Some(t)) => (
+                    json!({ "token": t }).to_string().into_bytes(),
+                    "application/json",
+                    None,
+                ),
                 (Presentation::TextBody, Some(t)) => (t.clone().into_bytes(), "text/plain", None),
                 (Presentation::JsonPassword, Some(t)) => {
                     let mut object = json!({ "password": t });
@@ -174,7 +180,10 @@ impl Case {
         if let Ok(value) = http::HeaderValue::from_str(content_type) {
             builder = builder.header("content-type", value);
         }
-        if let Some(value) = authorization.take().and_then(|a| http::HeaderValue::from_str(&a).ok()) {
+        if let Some(value) = authorization
+            .take()
+            .and_then(|a| http::HeaderValue::from_str(&a).ok())
+        {
             builder = builder.header("authorization", value);
         }
         let body = match String::from_utf8(body) {
@@ -232,13 +241,17 @@ fn fuzz_mode(mode: &str) {
         |case| {
             let mut pool = pool.lock().unwrap_or_else(|e| e.into_inner());
             pool.cases += 1;
-            if pool.cases % CASES_PER_STREAM == 0 {
+            if pool.cases.is_multiple_of(CASES_PER_STREAM) {
                 // Rooms nobody joined close by themselves; then a fresh stream.
                 stack.standin.advance_clock(Duration::from_secs(300));
                 *pool = runtime.block_on(Pool::new(&stack));
             }
             let status = runtime.block_on(check(&stack, case.endpoint, case.request(&pool)))?;
-            *statuses.lock().unwrap_or_else(|e| e.into_inner()).entry(status).or_default() += 1;
+            *statuses
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(status)
+                .or_default() += 1;
             Ok(())
         },
     );

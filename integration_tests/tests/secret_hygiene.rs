@@ -50,14 +50,21 @@ struct Run {
 impl Run {
     /// Calls the endpoint; keeps the body, minus the `token` of a 200 from an endpoint that
     /// hands tokens out (kept aside: it may appear nowhere else).
-    async fn call(&mut self, stack: &Stack, endpoint: Endpoint, req: lambda_http::Request) -> (u16, Value) {
+    async fn call(
+        &mut self,
+        stack: &Stack,
+        endpoint: Endpoint,
+        req: lambda_http::Request,
+    ) -> (u16, Value) {
         let (status, body) = stack.call(endpoint, req).await;
         let mut checked = body.clone();
         let hands_out_tokens = matches!(endpoint, Endpoint::HostToken | Endpoint::AudienceToken);
-        if status == 200 && hands_out_tokens {
-            if let Some(Value::String(token)) = checked.as_object_mut().and_then(|o| o.remove("token")) {
-                self.tokens.push(token);
-            }
+        if status == 200
+            && hands_out_tokens
+            && let Some(Value::String(token)) =
+                checked.as_object_mut().and_then(|o| o.remove("token"))
+        {
+            self.tokens.push(token);
         }
         self.bodies.push(checked.to_string());
         (status, body)
@@ -68,32 +75,57 @@ impl Run {
 async fn flows(mode: &str, run: &mut Run) {
     let stack = Stack::start(&[
         ("AUDIENCE_MODE", mode),
-        ("TWILIO_AUTH_TOKEN", &twilio_standin::Account::for_tests().auth_token),
+        (
+            "TWILIO_AUTH_TOKEN",
+            &twilio_standin::Account::for_tests().auth_token,
+        ),
     ])
     .await;
     let key = stack.standin.account().api_key_secret.clone();
 
     // Nothing live yet; a wrong password; the host logs in and connects.
-    let (status, _) = run.call(&stack, Endpoint::AudienceToken, post_empty()).await;
+    let (status, _) = run
+        .call(&stack, Endpoint::AudienceToken, post_empty())
+        .await;
     assert_eq!(status, 200);
     let (status, _) = run
-        .call(&stack, Endpoint::HostToken, post_json(json!({ "password": "not it" })))
+        .call(
+            &stack,
+            Endpoint::HostToken,
+            post_json(json!({ "password": "not it" })),
+        )
         .await;
     assert_eq!(status, 401);
     let (status, login) = run
-        .call(&stack, Endpoint::HostToken, post_json(json!({ "password": HOST_PASSWORD })))
+        .call(
+            &stack,
+            Endpoint::HostToken,
+            post_json(json!({ "password": HOST_PASSWORD })),
+        )
         .await;
     assert_eq!(status, 200, "{login}");
     let host_token = run.tokens.last().unwrap().clone();
     let room = login["room"].as_str().unwrap().to_owned();
-    stack.standin.connect_participant(&room, "presenter").unwrap();
+    stack
+        .standin
+        .connect_participant(&room, "presenter")
+        .unwrap();
 
     // Bad input carrying the password: never echoed.
     for (content_type, body) in [
         ("text/plain", HOST_PASSWORD.to_owned()),
-        ("application/json", format!("{{\"password\": \"{HOST_PASSWORD}\"")),
-        ("application/x-www-form-urlencoded", format!("password={HOST_PASSWORD}")),
-        ("application/json", json!({ "password": HOST_PASSWORD, "x": "y".repeat(17_000) }).to_string()),
+        (
+            "application/json",
+            format!("{{\"password\": \"{HOST_PASSWORD}\""),
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            format!("password={HOST_PASSWORD}"),
+        ),
+        (
+            "application/json",
+            json!({ "password": HOST_PASSWORD, "x": "y".repeat(17_000) }).to_string(),
+        ),
     ] {
         let req = request("POST", Some(content_type), Body::Text(body));
         let (status, _) = run.call(&stack, Endpoint::HostToken, req).await;
@@ -101,64 +133,117 @@ async fn flows(mode: &str, run: &mut Run) {
     }
 
     // Start, with the token and with the password; refused tokens.
-    let (status, started) = run.call(&stack, Endpoint::StreamStart, bearer(&host_token)).await;
+    let (status, started) = run
+        .call(&stack, Endpoint::StreamStart, bearer(&host_token))
+        .await;
     assert_eq!(status, 200, "{started}");
     let (status, _) = run
-        .call(&stack, Endpoint::StreamStart, post_json(json!({ "password": HOST_PASSWORD, "room": room })))
+        .call(
+            &stack,
+            Endpoint::StreamStart,
+            post_json(json!({ "password": HOST_PASSWORD, "room": room })),
+        )
         .await;
     assert_eq!(status, 200);
-    let expired = signed_token(&stack, json!({ "identity": "presenter", "video": { "room": room } }), -5, &key);
-    let other_key = signed_token(&stack, json!({ "identity": "presenter", "video": { "room": room } }), 600, "another-key");
+    let expired = signed_token(
+        &stack,
+        json!({ "identity": "presenter", "video": { "room": room } }),
+        -5,
+        &key,
+    );
+    let other_key = signed_token(
+        &stack,
+        json!({ "identity": "presenter", "video": { "room": room } }),
+        600,
+        "another-key",
+    );
     for token in [&expired, &other_key] {
         let (status, _) = run.call(&stack, Endpoint::StreamStart, bearer(token)).await;
         assert_eq!(status, 401);
         run.tokens.push(token.clone());
     }
-    let (status, _) = run.call(&stack, Endpoint::Subscribe, bearer(&host_token)).await;
+    let (status, _) = run
+        .call(&stack, Endpoint::Subscribe, bearer(&host_token))
+        .await;
     assert_eq!(status, 401);
 
     // Viewers: one connects and subscribes (room mode), one never connects.
-    let (status, audience) = run.call(&stack, Endpoint::AudienceToken, post_empty()).await;
-    assert_eq!((status, audience["live"].as_bool()), (200, Some(true)), "{audience}");
+    let (status, audience) = run
+        .call(&stack, Endpoint::AudienceToken, post_empty())
+        .await;
+    assert_eq!(
+        (status, audience["live"].as_bool()),
+        (200, Some(true)),
+        "{audience}"
+    );
     let viewer_token = run.tokens.last().unwrap().clone();
     let viewer = audience["identity"].as_str().unwrap();
     stack.standin.connect_participant(&room, viewer).unwrap();
-    let (status, _) = run.call(&stack, Endpoint::Subscribe, bearer(&viewer_token)).await;
+    let (status, _) = run
+        .call(&stack, Endpoint::Subscribe, bearer(&viewer_token))
+        .await;
     assert_eq!(status, if mode == "room" { 200 } else { 401 });
-    run.call(&stack, Endpoint::AudienceToken, post_empty()).await;
+    run.call(&stack, Endpoint::AudienceToken, post_empty())
+        .await;
     let absent_viewer = run.tokens.last().unwrap().clone();
-    run.call(&stack, Endpoint::Subscribe, bearer(&absent_viewer)).await;
+    run.call(&stack, Endpoint::Subscribe, bearer(&absent_viewer))
+        .await;
 
     // Twilio failing: a 500, a 401 (as after a key rotation), a 429, and a slow answer.
     for (action, path) in [
         (FaultAction::Status(500), "/v1/Rooms"),
         (FaultAction::Status(401), "/v1/Rooms"),
         (FaultAction::Status(429), "/v1/Rooms"),
-        (FaultAction::Delay(std::time::Duration::from_millis(700)), "/v1/Rooms"),
+        (
+            FaultAction::Delay(std::time::Duration::from_millis(700)),
+            "/v1/Rooms",
+        ),
     ] {
         stack.standin.inject(fault("POST", path, 3, action));
         let (status, login) = run
-            .call(&stack, Endpoint::HostToken, post_json(json!({ "password": HOST_PASSWORD })))
+            .call(
+                &stack,
+                Endpoint::HostToken,
+                post_json(json!({ "password": HOST_PASSWORD })),
+            )
             .await;
         assert!(status == 502 || status == 200, "{login}");
         stack.standin.clear_faults();
     }
-    stack.standin.inject(fault("GET", "/v1/", 5, FaultAction::Status(503)));
-    run.call(&stack, Endpoint::AudienceToken, post_empty()).await;
-    run.call(&stack, Endpoint::StreamStart, bearer(&host_token)).await;
+    stack
+        .standin
+        .inject(fault("GET", "/v1/", 5, FaultAction::Status(503)));
+    run.call(&stack, Endpoint::AudienceToken, post_empty())
+        .await;
+    run.call(&stack, Endpoint::StreamStart, bearer(&host_token))
+        .await;
     stack.standin.clear_faults();
 
     // The tab closes: the beacon stops the stream; a second stop finds nothing.
-    let beacon = request("POST", Some("text/plain;charset=UTF-8"), Body::Text(host_token.clone()));
+    let beacon = request(
+        "POST",
+        Some("text/plain;charset=UTF-8"),
+        Body::Text(host_token.clone()),
+    );
     let (status, stopped) = run.call(&stack, Endpoint::StreamStop, beacon).await;
-    assert_eq!((status, stopped["stopped"].as_bool()), (200, Some(true)), "{stopped}");
+    assert_eq!(
+        (status, stopped["stopped"].as_bool()),
+        (200, Some(true)),
+        "{stopped}"
+    );
     let (status, _) = run
-        .call(&stack, Endpoint::StreamStop, post_json(json!({ "password": HOST_PASSWORD })))
+        .call(
+            &stack,
+            Endpoint::StreamStop,
+            post_json(json!({ "password": HOST_PASSWORD })),
+        )
         .await;
     assert_eq!(status, 200);
 
     // Rooms left behind by the failed logins are the reaper's.
-    stack.standin.advance_clock(std::time::Duration::from_secs(3 * 3600));
+    stack
+        .standin
+        .advance_clock(std::time::Duration::from_secs(3 * 3600));
     reaper::reap(&stack.app, stack.twilio_now()).await;
     stack.standin.shutdown().await;
 }
@@ -171,8 +256,10 @@ async fn no_secret_or_token_reaches_a_log_line_or_a_response_body() {
     flows("live", &mut run).await;
 
     let account = twilio_standin::Account::for_tests();
-    let basic = base64::engine::general_purpose::STANDARD
-        .encode(format!("{}:{}", account.api_key_sid, account.api_key_secret));
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        account.api_key_sid, account.api_key_secret
+    ));
     let mut secrets = vec![
         ("the API key secret", account.api_key_secret.clone()),
         ("the auth token", account.auth_token.clone()),
@@ -184,16 +271,35 @@ async fn no_secret_or_token_reaches_a_log_line_or_a_response_body() {
     }
     let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
     // The capture saw the flows: the function's own lines, failures included.
-    for expected in ["room created for the host", "Twilio call failed", "request refused", "live stream started"] {
-        assert!(logs.contains(expected), "no `{expected}` line among:\n{logs}");
+    for expected in [
+        "room created for the host",
+        "Twilio call failed",
+        "request refused",
+        "live stream started",
+    ] {
+        assert!(
+            logs.contains(expected),
+            "no `{expected}` line among:\n{logs}"
+        );
     }
-    assert!(run.tokens.len() >= 8 && run.bodies.len() >= 40, "{} tokens, {} bodies", run.tokens.len(), run.bodies.len());
+    assert!(
+        run.tokens.len() >= 8 && run.bodies.len() >= 40,
+        "{} tokens, {} bodies",
+        run.tokens.len(),
+        run.bodies.len()
+    );
     for (what, secret) in &secrets {
         for line in logs.lines() {
-            assert!(!line.contains(secret.as_str()), "{what} in a log line: {line}");
+            assert!(
+                !line.contains(secret.as_str()),
+                "{what} in a log line: {line}"
+            );
         }
         for body in &run.bodies {
-            assert!(!body.contains(secret.as_str()), "{what} in a response body: {body}");
+            assert!(
+                !body.contains(secret.as_str()),
+                "{what} in a response body: {body}"
+            );
         }
     }
     println!(

@@ -306,7 +306,13 @@ mod tests {
         let secrets = test_secrets("our-key");
         let room = RoomName::parse("livestream-abc").unwrap();
         let viewer = Identity::parse("viewer-1").unwrap();
-        let late = mint(&secrets, &viewer, &Grant::VideoRoom(room), u64::MAX - 10, 600);
+        let late = mint(
+            &secrets,
+            &viewer,
+            &Grant::VideoRoom(room),
+            u64::MAX - 10,
+            600,
+        );
         assert_eq!(late.expires_at, u64::MAX);
         assert!(verify(&secrets, &late.jwt, u64::MAX - 5).is_ok());
         assert_eq!(

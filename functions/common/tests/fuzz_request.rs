@@ -84,8 +84,10 @@ impl RawRequest {
                 Some(base64::engine::general_purpose::STANDARD.encode(bytes))
             }
         };
-        lambda_http::request::from_str(&gateway_event(&self.method, headers, body, base64).to_string())
-            .ok()
+        lambda_http::request::from_str(
+            &gateway_event(&self.method, headers, body, base64).to_string(),
+        )
+        .ok()
     }
 
     fn headers(&self) -> impl Iterator<Item = (&'static str, &[u8])> {
@@ -213,13 +215,15 @@ fn raw_request() -> impl Strategy<Value = RawRequest> {
         body(),
         prop_oneof![3 => Just(None), 1 => Just(Some(false)), 1 => Just(Some(true))],
     )
-        .prop_map(|(method, content_type, authorization, body, gateway)| RawRequest {
-            method,
-            content_type,
-            authorization,
-            body,
-            gateway,
-        })
+        .prop_map(
+            |(method, content_type, authorization, body, gateway)| RawRequest {
+                method,
+                content_type,
+                authorization,
+                body,
+                gateway,
+            },
+        )
 }
 
 /// Every refusal at the edge: a 4xx with a short message that never repeats the password.
@@ -231,7 +235,10 @@ fn check_refusal(what: &str, err: &ApiError) -> Result<(), TestCaseError> {
         "{what}: a {}-character message: {message}",
         message.chars().count()
     );
-    prop_assert!(!message.contains(MARKER), "{what} repeats the body: {message}");
+    prop_assert!(
+        !message.contains(MARKER),
+        "{what} repeats the body: {message}"
+    );
     Ok(())
 }
 
@@ -367,8 +374,11 @@ fn ids_parse_only_what_they_describe() {
         text(140),
         text(140).prop_map(|t| format!("{ROOM_PREFIX}{t}")),
         text(40).prop_map(|t| format!("RM{t}")),
-        (prop::collection::vec(prop::sample::select(b"0123456789abcdefABCDEFg".to_vec()), 30..34))
-            .prop_map(|hex| format!("RM{}", String::from_utf8(hex).unwrap())),
+        (prop::collection::vec(
+            prop::sample::select(b"0123456789abcdefABCDEFg".to_vec()),
+            30..34
+        ))
+        .prop_map(|hex| format!("RM{}", String::from_utf8(hex).unwrap())),
     ];
     run(
         "fuzz_ids",
@@ -378,7 +388,9 @@ fn ids_parse_only_what_they_describe() {
             let named = |punct: &[u8]| {
                 !value.is_empty()
                     && value.len() <= MAX_NAME_LEN
-                    && value.bytes().all(|b| b.is_ascii_alphanumeric() || punct.contains(&b))
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || punct.contains(&b))
             };
             match Identity::parse(&value) {
                 Some(identity) => {
@@ -387,9 +399,8 @@ fn ids_parse_only_what_they_describe() {
                 }
                 None => prop_assert!(!named(b"-_.@+")),
             }
-            let is_room = named(b"-_")
-                && value.starts_with(ROOM_PREFIX)
-                && value.len() > ROOM_PREFIX.len();
+            let is_room =
+                named(b"-_") && value.starts_with(ROOM_PREFIX) && value.len() > ROOM_PREFIX.len();
             prop_assert_eq!(RoomName::parse(&value).is_some(), is_room);
             let is_sid = value.len() == 34
                 && value.starts_with("RM")

@@ -43,21 +43,32 @@ fn name(len: usize, seed: u64, punctuation: &[u8]) -> String {
     (0..len)
         .map(|_| {
             let i = expand.below(ALNUM.len() + punctuation.len());
-            *ALNUM.get(i).unwrap_or_else(|| &punctuation[i - ALNUM.len()]) as char
+            *ALNUM
+                .get(i)
+                .unwrap_or_else(|| &punctuation[i - ALNUM.len()]) as char
         })
         .collect()
 }
 
 fn identity() -> impl Strategy<Value = Identity> {
-    (prop_oneof![3 => 1usize..=16, 1 => 1usize..=128], any::<u64>()).prop_map(|(len, seed)| {
-        Identity::parse(&name(len, seed, b"-_.@+")).expect("a valid identity")
-    })
+    (
+        prop_oneof![3 => 1usize..=16, 1 => 1usize..=128],
+        any::<u64>(),
+    )
+        .prop_map(|(len, seed)| {
+            Identity::parse(&name(len, seed, b"-_.@+")).expect("a valid identity")
+        })
 }
 
 fn room() -> impl Strategy<Value = RoomName> {
-    (prop_oneof![3 => 1usize..=16, 1 => 1usize..=117], any::<u64>()).prop_map(|(len, seed)| {
-        RoomName::parse(&format!("livestream-{}", name(len, seed, b"-_"))).expect("a valid room")
-    })
+    (
+        prop_oneof![3 => 1usize..=16, 1 => 1usize..=117],
+        any::<u64>(),
+    )
+        .prop_map(|(len, seed)| {
+            RoomName::parse(&format!("livestream-{}", name(len, seed, b"-_")))
+                .expect("a valid room")
+        })
 }
 
 fn grant() -> impl Strategy<Value = Grant> {
@@ -65,8 +76,13 @@ fn grant() -> impl Strategy<Value = Grant> {
         room().prop_map(Grant::VideoRoom),
         // Twilio's PlaybackGrant is always an object, of strings and integers: serde_json reads
         // a float back to the nearest value only within an ulp, so floats are left out.
-        json_object(&["playbackGrant", "requestCredentials", "playerStreamerSid", "expiration"])
-            .prop_map(|grant| Grant::Playback(without_floats(grant))),
+        json_object(&[
+            "playbackGrant",
+            "requestCredentials",
+            "playerStreamerSid",
+            "expiration"
+        ])
+        .prop_map(|grant| Grant::Playback(without_floats(grant))),
     ]
 }
 
@@ -156,7 +172,8 @@ fn forgery() -> impl Strategy<Value = Forgery> {
         text(16)
             .prop_filter("another cty", |c| c != TWILIO_CTY)
             .prop_map(OddSigning::OtherCty),
-        prop::sample::select(vec![Algorithm::HS384, Algorithm::HS512]).prop_map(OddSigning::OtherAlg),
+        prop::sample::select(vec![Algorithm::HS384, Algorithm::HS512])
+            .prop_map(OddSigning::OtherAlg),
         text(40)
             .prop_filter("another issuer", |s| s != API_KEY_SID)
             .prop_map(OddSigning::Issuer),
@@ -239,7 +256,9 @@ fn arbitrary_strings_are_never_tokens() {
     // Text, and JWT-shaped text: three base64url segments of JSON-ish values.
     let shaped = (
         json_object(&["alg", "typ", "cty"]),
-        json_object(&["iss", "sub", "exp", "nbf", "jti", "grants", "identity", "video", "room"]),
+        json_object(&[
+            "iss", "sub", "exp", "nbf", "jti", "grants", "identity", "video", "room",
+        ]),
         bytes(48),
     )
         .prop_map(|(h, c, sig)| {
@@ -275,7 +294,12 @@ fn forgeries_of_valid_tokens_are_refused() {
             // Checked while the original is valid, so only the forgery can make it fail.
             let now = minted.now;
             if let Ok(verified) = token::verify(&secrets, &forged, now) {
-                prop_assert_eq!(&forged, &original.jwt, "a forgery was accepted: {:?}", verified);
+                prop_assert_eq!(
+                    &forged,
+                    &original.jwt,
+                    "a forgery was accepted: {:?}",
+                    verified
+                );
             }
             Ok(())
         },

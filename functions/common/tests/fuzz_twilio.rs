@@ -109,7 +109,10 @@ fn check_error(status: u16, err: &TwilioError) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn read<T: serde::de::DeserializeOwned>(status: u16, body: &[u8]) -> Result<Option<T>, TestCaseError> {
+fn read<T: serde::de::DeserializeOwned>(
+    status: u16,
+    body: &[u8],
+) -> Result<Option<T>, TestCaseError> {
     match twilio::decode::<T>(status, body) {
         Ok(value) => {
             prop_assert!((200..300).contains(&status));
@@ -210,7 +213,10 @@ fn corpus_answers() -> Vec<(String, u16, Vec<u8>)> {
     corpus("twilio")
         .into_iter()
         .map(|(name, bytes)| {
-            let split = bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len());
+            let split = bytes
+                .iter()
+                .position(|&b| b == b'\n')
+                .unwrap_or(bytes.len());
             let first = String::from_utf8_lossy(&bytes[..split]).into_owned();
             let status = first
                 .split_whitespace()
@@ -243,8 +249,8 @@ fn real_answers_are_read_as_their_kind() {
         page.items[0].onair_name().unwrap().as_str(),
         "livestream-abc"
     );
-    let err = twilio::decode::<Room>(404, br#"{"code": 20404, "message": "Not found"}"#)
-        .unwrap_err();
+    let err =
+        twilio::decode::<Room>(404, br#"{"code": 20404, "message": "Not found"}"#).unwrap_err();
     assert!(err.is_not_found());
 }
 

@@ -185,7 +185,9 @@ impl Expand {
     pub fn char(&mut self) -> char {
         match self.below(10) {
             0 => char::from_u32(self.next() as u32 % 0x11_0000).unwrap_or('\u{fffd}'),
-            1 => ['"', '\\', '{', '}', '[', ']', ':', ',', '.', ' ', '\n', '\0'][self.below(12)],
+            1 => [
+                '"', '\\', '{', '}', '[', ']', ':', ',', '.', ' ', '\n', '\0',
+            ][self.below(12)],
             _ => (0x20 + self.below(0x5f) as u8) as char,
         }
     }
@@ -221,12 +223,7 @@ pub fn text(max_chars: usize) -> BoxedStrategy<String> {
 /// A long run of one character, around `limit` bytes (just under, at, just over, far over).
 pub fn huge(limit: usize) -> BoxedStrategy<String> {
     (
-        prop::sample::select(vec![
-            limit - 1,
-            limit,
-            limit + 1,
-            limit * 4,
-        ]),
+        prop::sample::select(vec![limit - 1, limit, limit + 1, limit * 4]),
         prop::sample::select(vec!['a', ' ', '{', '"', 'é']),
     )
         .prop_map(|(len, c)| std::iter::repeat_n(c, len / c.len_utf8()).collect())
@@ -266,7 +263,10 @@ pub fn json_value(keys: &'static [&'static str]) -> BoxedStrategy<Value> {
 /// A JSON object whose keys come from `keys`.
 pub fn json_object(keys: &'static [&'static str]) -> BoxedStrategy<Value> {
     prop::collection::vec(
-        (prop::sample::select(keys).prop_map(str::to_owned), json_value(keys)),
+        (
+            prop::sample::select(keys).prop_map(str::to_owned),
+            json_value(keys),
+        ),
         0..5,
     )
     .prop_map(|pairs| Value::Object(pairs.into_iter().collect()))
