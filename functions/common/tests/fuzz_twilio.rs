@@ -5,7 +5,7 @@
 //! always Twilio's error with that status; every error is short, whatever Twilio sent; the
 //! error a caller sees never repeats Twilio's text.
 //!
-//! Cases: `ONAIR_FUZZ_CASES` (default 100,000).
+//! Cases: `ONAIR_FUZZ_CASES` for the target (default 100,000).
 
 mod fuzz_support;
 
@@ -268,7 +268,7 @@ fn arbitrary_answers_never_panic_and_errors_stay_short() {
     ];
     run(
         "fuzz_twilio",
-        cases("ONAIR_FUZZ_CASES", DEFAULT_CASES),
+        target_share(100),
         (prop::sample::select(KINDS.to_vec()), status(), body),
         |(kind, status, body)| check_answer(kind, status, &body),
     );
