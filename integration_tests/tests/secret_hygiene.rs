@@ -71,6 +71,14 @@ impl Run {
     }
 }
 
+impl Run {
+    /// `POST /host_token` with `password`.
+    async fn log_in(&mut self, stack: &Stack, password: &str) -> (u16, Value) {
+        let req = post_json(json!({ "password": password }));
+        self.call(stack, Endpoint::HostToken, req).await
+    }
+}
+
 /// One stream's life in `mode`, with the refusals and failures around it.
 async fn flows(mode: &str, run: &mut Run) {
     let stack = Stack::start(&[
@@ -88,21 +96,9 @@ async fn flows(mode: &str, run: &mut Run) {
         .call(&stack, Endpoint::AudienceToken, post_empty())
         .await;
     assert_eq!(status, 200);
-    let (status, _) = run
-        .call(
-            &stack,
-            Endpoint::HostToken,
-            post_json(json!({ "password": "not it" })),
-        )
-        .await;
+    let (status, _) = run.log_in(&stack, "not it").await;
     assert_eq!(status, 401);
-    let (status, login) = run
-        .call(
-            &stack,
-            Endpoint::HostToken,
-            post_json(json!({ "password": HOST_PASSWORD })),
-        )
-        .await;
+    let (status, login) = run.log_in(&stack, HOST_PASSWORD).await;
     assert_eq!(status, 200, "{login}");
     let host_token = run.tokens.last().unwrap().clone();
     let room = login["room"].as_str().unwrap().to_owned();
@@ -200,13 +196,7 @@ async fn flows(mode: &str, run: &mut Run) {
         ),
     ] {
         stack.standin.inject(fault("POST", path, 3, action));
-        let (status, login) = run
-            .call(
-                &stack,
-                Endpoint::HostToken,
-                post_json(json!({ "password": HOST_PASSWORD })),
-            )
-            .await;
+        let (status, login) = run.log_in(&stack, HOST_PASSWORD).await;
         assert!(status == 502 || status == 200, "{login}");
         stack.standin.clear_faults();
     }
