@@ -213,7 +213,7 @@ fn raw_request() -> impl Strategy<Value = RawRequest> {
         content_type(),
         authorization(),
         body(),
-        prop_oneof![3 => Just(None), 1 => Just(Some(false)), 1 => Just(Some(true))],
+        prop_oneof![8 => Just(None), 1 => Just(Some(false)), 1 => Just(Some(true))],
     )
         .prop_map(
             |(method, content_type, authorization, body, gateway)| RawRequest {

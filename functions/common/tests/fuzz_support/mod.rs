@@ -244,44 +244,63 @@ pub fn huge(limit: usize) -> BoxedStrategy<String> {
 /// JSON values whose object keys come from `keys` (so they hit the fields the parsers look for)
 /// and whose leaves are nasty strings, numbers at the edges, booleans and nulls.
 pub fn json_value(keys: &'static [&'static str]) -> BoxedStrategy<Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_map(Value::from),
-        text(24).prop_map(Value::String),
-    ];
-    leaf.prop_recursive(3, 16, 4, move |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
-            prop::collection::vec(
-                (
-                    prop_oneof![
-                        4 => prop::sample::select(keys).prop_map(str::to_owned),
-                        1 => text(8),
-                    ],
-                    inner
-                ),
-                0..4
-            )
-            .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
-        ]
-    })
-    .boxed()
+    // Built from one seed: proptest's recursive strategies build their layers anew for every
+    // case, which dominated a case's time in a debug build.
+    any::<u64>()
+        .prop_map(move |seed| Expand::new(seed).json(keys, 3))
+        .boxed()
 }
 
 /// A JSON object whose keys come from `keys`.
 pub fn json_object(keys: &'static [&'static str]) -> BoxedStrategy<Value> {
-    prop::collection::vec(
-        (
-            prop::sample::select(keys).prop_map(str::to_owned),
-            json_value(keys),
-        ),
-        0..5,
-    )
-    .prop_map(|pairs| Value::Object(pairs.into_iter().collect()))
-    .boxed()
+    any::<u64>()
+        .prop_map(move |seed| Expand::new(seed).object(keys, 3))
+        .boxed()
+}
+
+impl Expand {
+    /// A JSON value at most `depth` levels deep.
+    pub fn json(&mut self, keys: &[&str], depth: u32) -> Value {
+        match self.below(if depth == 0 { 6 } else { 9 }) {
+            0 => Value::Null,
+            1 => Value::Bool(self.next() & 1 == 1),
+            2 => [0, -1, 1, i64::MIN, i64::MAX, self.next() as i64][self.below(6)].into(),
+            3 => [u64::MAX, 1 << 53, self.next()][self.below(3)].into(),
+            4 => Value::from(f64::from_bits(self.next())),
+            5 => Value::String(self.text(24)),
+            6 => Value::Array(
+                (0..self.below(4))
+                    .map(|_| self.json(keys, depth - 1))
+                    .collect(),
+            ),
+            _ => self.object(keys, depth - 1),
+        }
+    }
+
+    /// A JSON object of up to four members, keys mostly from `keys`.
+    pub fn object(&mut self, keys: &[&str], depth: u32) -> Value {
+        let members = (0..self.below(5))
+            .map(|_| {
+                let key = match self.below(5) {
+                    0 => self.text(8),
+                    _ => keys[self.below(keys.len())].to_owned(),
+                };
+                (key, self.json(keys, depth))
+            })
+            .collect();
+        Value::Object(members)
+    }
+
+    /// A nasty string or up to `max_chars` characters.
+    pub fn text(&mut self, max_chars: usize) -> String {
+        match self.below(4) {
+            0 => NASTY[self.below(NASTY.len())].to_owned(),
+            _ => {
+                let len = self.below(max_chars + 1);
+                (0..len).map(|_| self.char()).collect()
+            }
+        }
+    }
 }
 
 /// One edit of a byte string.
