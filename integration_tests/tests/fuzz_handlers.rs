@@ -1,4 +1,4 @@
-//! Fuzzing whole handlers: the five endpoints, in room and live mode, in-process against the
+//! Fuzzing whole handlers: every endpoint (`ENDPOINTS`), in room and live mode, in-process against the
 //! stand-in, with generated requests (methods, content types, bodies, and credentials that are
 //! right, stale, edited or junk, presented as a bearer header, in JSON or as a beacon's text).
 //! No answer is a 5xx or a panic; every answer is JSON and every error has the error shape; a
@@ -235,7 +235,14 @@ fn fuzz_mode(mode: &str) {
         .enable_all()
         .build()
         .unwrap();
-    let stack = runtime.block_on(Stack::start(&[("AUDIENCE_MODE", mode)]));
+    // With the auth token and the callback URL, so `room_events` checks signatures instead of
+    // answering 503.
+    let auth_token = twilio_standin::Account::for_tests().auth_token;
+    let stack = runtime.block_on(Stack::start(&[
+        ("AUDIENCE_MODE", mode),
+        ("TWILIO_AUTH_TOKEN", &auth_token),
+        ("ROOM_EVENTS_URL", "https://onair.test/room_events"),
+    ]));
 
     let pool = Mutex::new(
         runtime
