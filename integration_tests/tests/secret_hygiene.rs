@@ -1,9 +1,10 @@
 //! Secret hygiene: the main flows of every endpoint, in both audience modes, with refusals,
-//! Twilio failures and the reaper, run in-process while the real log subscriber (same format,
-//! same filter) writes every line into memory. No log line and no response body may contain the
-//! API key secret, the auth token, the host password, the Basic credentials built from the key,
-//! or any complete access token: those minted during the run appear only in the `token` field
-//! of the 200 answers that hand them out, which are left out of the check.
+//! Twilio failures, signed and forged room callbacks and the reaper, run in-process while the
+//! real log subscriber (same format, same filter) writes every line into memory. No log line and
+//! no response body may contain the API key secret, the auth token, the host password, the Basic
+//! credentials built from the key, or any complete access token: those minted during the run
+//! appear only in the `token` field of the 200 answers that hand them out, which are left out of
+//! the check.
 
 mod support;
 
@@ -15,6 +16,9 @@ use lambda_http::Body;
 use serde_json::{Value, json};
 use support::*;
 use twilio_standin::FaultAction;
+
+/// Where Twilio is told to send room status callbacks (nothing is delivered there).
+const EVENTS_URL: &str = "https://onair.test/room_events";
 
 /// Every log line written in this process.
 fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
@@ -81,12 +85,11 @@ impl Run {
 
 /// One stream's life in `mode`, with the refusals and failures around it.
 async fn flows(mode: &str, run: &mut Run) {
+    let auth_token = twilio_standin::Account::for_tests().auth_token;
     let stack = Stack::start(&[
         ("AUDIENCE_MODE", mode),
-        (
-            "TWILIO_AUTH_TOKEN",
-            &twilio_standin::Account::for_tests().auth_token,
-        ),
+        ("TWILIO_AUTH_TOKEN", &auth_token),
+        ("ROOM_EVENTS_URL", EVENTS_URL),
     ])
     .await;
     let key = stack.standin.account().api_key_secret.clone();
@@ -229,6 +232,33 @@ async fn flows(mode: &str, run: &mut Run) {
         )
         .await;
     assert_eq!(status, 200);
+
+    // Twilio's callback that the room ended: signed, mis-signed and unsigned.
+    let callback: Vec<(String, String)> = [
+        ("AccountSid", stack.standin.account().account_sid.as_str()),
+        ("RoomName", room.as_str()),
+        ("RoomSid", "RM0123456789abcdef0123456789abcdef"),
+        ("RoomStatus", "completed"),
+        ("StatusCallbackEvent", "room-ended"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let signature = twilio_standin::signature(&auth_token, EVENTS_URL, &callback);
+    let (status, body) = run
+        .call(
+            &stack,
+            Endpoint::RoomEvents,
+            post_form(&callback, Some(&signature)),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for wrong in [Some("bm90IGEgc2lnbmF0dXJl"), None] {
+        let (status, _) = run
+            .call(&stack, Endpoint::RoomEvents, post_form(&callback, wrong))
+            .await;
+        assert!((400..500).contains(&status));
+    }
 
     // Rooms left behind by the failed logins are the reaper's.
     stack
