@@ -1,48 +1,19 @@
 //! Refused callers and bad input: every case gets a 4xx JSON error with the right code, and
-//! none costs a Twilio call.
+//! none costs a Twilio call. Forged and misused tokens are in `forgery.rs`.
 
 mod support;
 
 use lambda_http::Body;
-use serde_json::{Value, json};
+use serde_json::json;
 use support::*;
-
-fn forged_token(stack: &Stack, grants: Value, exp_offset: i64, key: &str) -> String {
-    let account = stack.standin.account();
-    let now = onair_common::token::unix_now() as i64;
-    let claims = json!({
-        "jti": format!("{}-{now}", account.api_key_sid), "iss": account.api_key_sid, "sub": account.account_sid,
-        "nbf": now, "exp": now + exp_offset, "grants": grants,
-    });
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-    header.cty = Some("twilio-fpa;v=1".into());
-    jsonwebtoken::encode(
-        &header,
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(key.as_bytes()),
-    )
-    .unwrap()
-}
 
 #[tokio::test]
 async fn wrong_or_missing_credentials_are_401_and_cost_nothing() {
     let stack = Stack::room().await;
-    let login = stack.host_connected().await;
-    let room = login["room"].as_str().unwrap().to_owned();
+    stack.host_connected().await;
     let secret = stack.standin.account().api_key_secret.clone();
-    let host_grants = json!({ "identity": "presenter", "video": { "room": room } });
-    let viewer_grants = json!({ "identity": "viewer-abc", "video": { "room": room } });
-    let expired = forged_token(&stack, host_grants.clone(), -10, &secret);
-    let other_key = forged_token(&stack, host_grants.clone(), 600, "not-our-key");
-    let audience = forged_token(&stack, viewer_grants.clone(), 600, &secret);
-    let host = login["token"].as_str().unwrap().to_owned();
-    let host_as_viewer = forged_token(
-        &stack,
-        json!({ "identity": "presenter", "video": { "room": room } }),
-        600,
-        &secret,
-    );
-    let viewer_named_host = forged_token(
+    // A live-mode grant offered to the room-mode `subscribe`.
+    let playback_on_subscribe = signed_token(
         &stack,
         json!({ "identity": "viewer-x", "player": {"a": 1} }),
         600,
@@ -61,38 +32,14 @@ async fn wrong_or_missing_credentials_are_401_and_cost_nothing() {
             post_json(json!({ "password": format!("{HOST_PASSWORD}x") })),
         ),
         (Endpoint::StreamStart, post_empty()),
-        (Endpoint::StreamStart, bearer(&expired)),
-        (Endpoint::StreamStart, bearer(&other_key)),
-        (Endpoint::StreamStart, bearer(&audience)),
         (Endpoint::StreamStart, bearer("not.a.token")),
         (
             Endpoint::StreamStart,
             post_json(json!({ "password": "wrong" })),
         ),
-        (Endpoint::StreamStop, bearer(&expired)),
-        (Endpoint::StreamStop, bearer(&audience)),
-        (
-            Endpoint::StreamStop,
-            request("POST", Some("text/plain"), Body::Text(other_key.clone())),
-        ),
         (Endpoint::StreamStop, with_bearer(post_empty(), "")),
         (Endpoint::Subscribe, post_empty()),
-        (Endpoint::Subscribe, bearer(&host)),
-        (Endpoint::Subscribe, bearer(&host_as_viewer)),
-        (Endpoint::Subscribe, bearer(&viewer_named_host)),
-        (
-            Endpoint::Subscribe,
-            bearer(&forged_token(&stack, viewer_grants.clone(), -1, &secret)),
-        ),
-        (
-            Endpoint::Subscribe,
-            bearer(&forged_token(
-                &stack,
-                viewer_grants.clone(),
-                600,
-                "not-our-key",
-            )),
-        ),
+        (Endpoint::Subscribe, bearer(&playback_on_subscribe)),
     ];
     for (i, (endpoint, req)) in cases.into_iter().enumerate() {
         let (status, body) = stack.call(endpoint, req).await;

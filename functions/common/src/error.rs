@@ -84,3 +84,25 @@ impl ApiError {
         serde_json::json!({ "error": { "code": self.code(), "message": self.to_string() } })
     }
 }
+
+/// `text` cut to `max` characters, with `…` when something was cut: for text from outside
+/// (a caller's content type, Twilio's error messages) that an error or a log line repeats.
+pub fn shortened(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}…", &text[..end]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shortened;
+
+    #[test]
+    fn shortened_cuts_on_a_character_boundary() {
+        assert_eq!(shortened("abc", 3), "abc");
+        assert_eq!(shortened("abcd", 3), "abc…");
+        assert_eq!(shortened("ééééé", 2), "éé…");
+        assert_eq!(shortened("", 0), "");
+    }
+}

@@ -10,10 +10,13 @@ use lambda_http::{Body, Request, RequestExt};
 use serde::de::DeserializeOwned;
 
 use crate::attempts::SourceAddress;
-use crate::error::ApiError;
+use crate::error::{ApiError, shortened};
 
 /// The largest body any endpoint accepts.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The most of a caller's own text (a content type) an error message repeats.
+const MAX_ECHOED_CHARS: usize = 64;
 
 /// A request body that passed the size limit, with its declared kind.
 pub enum RawBody<'a> {
@@ -69,7 +72,8 @@ pub fn body(req: &Request) -> Result<RawBody<'_>, ApiError> {
             "send the body as application/json".into(),
         )),
         other => Err(ApiError::UnsupportedMediaType(format!(
-            "content type {other} is not accepted; send application/json"
+            "content type {} is not accepted; send application/json",
+            shortened(other, MAX_ECHOED_CHARS)
         ))),
     }
 }

@@ -90,7 +90,7 @@ pub fn mint(
         sub: secrets.account_sid.as_str().to_owned(),
         iat: None,
         nbf: Some(now),
-        exp: now + ttl_secs,
+        exp: now.saturating_add(ttl_secs),
         grants: Grants {
             identity: Some(identity.as_str().to_owned()),
             video,
@@ -148,7 +148,8 @@ pub fn verify(secrets: &Secrets, jwt: &str, now: u64) -> Result<VerifiedToken, T
     if claims.exp <= now {
         return Err(TokenError::Expired);
     }
-    if claims.nbf.is_some_and(|nbf| nbf > now + 60) {
+    // A minute of clock skew is allowed; `now` near u64::MAX must not overflow.
+    if claims.nbf.is_some_and(|nbf| nbf > now.saturating_add(60)) {
         return Err(TokenError::Invalid);
     }
     let identity = claims
@@ -297,6 +298,27 @@ mod tests {
             host_password: crate::password::HostPassword::Plain("unused".into()),
             auth_token: None,
         }
+    }
+
+    /// Times at the end of u64 neither overflow (a panic in debug builds) nor wrap around.
+    #[test]
+    fn times_near_the_end_of_u64_saturate() {
+        let secrets = test_secrets("our-key");
+        let room = RoomName::parse("livestream-abc").unwrap();
+        let viewer = Identity::parse("viewer-1").unwrap();
+        let late = mint(
+            &secrets,
+            &viewer,
+            &Grant::VideoRoom(room),
+            u64::MAX - 10,
+            600,
+        );
+        assert_eq!(late.expires_at, u64::MAX);
+        assert!(verify(&secrets, &late.jwt, u64::MAX - 5).is_ok());
+        assert_eq!(
+            verify(&secrets, &late.jwt, u64::MAX),
+            Err(TokenError::Expired)
+        );
     }
 
     #[test]

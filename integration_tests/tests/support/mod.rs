@@ -287,6 +287,25 @@ pub fn bearer(token: &str) -> Request {
     with_bearer(post_empty(), token)
 }
 
+/// A token with Twilio's header for the stand-in's account, signed (HS256) with `key`: `grants`
+/// as given, valid from now for `exp_offset` seconds (negative: expired that long ago).
+pub fn signed_token(stack: &Stack, grants: Value, exp_offset: i64, key: &str) -> String {
+    let account = stack.standin.account();
+    let now = onair_common::token::unix_now() as i64;
+    let claims = json!({
+        "jti": format!("{}-{now}", account.api_key_sid), "iss": account.api_key_sid, "sub": account.account_sid,
+        "nbf": now, "exp": now + exp_offset, "grants": grants,
+    });
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.cty = Some(onair_common::token::TWILIO_CTY.into());
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(key.as_bytes()),
+    )
+    .unwrap()
+}
+
 /// The claims of a JWT, without checking anything.
 pub fn claims(jwt: &str) -> Value {
     use base64::Engine;

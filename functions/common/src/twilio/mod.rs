@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
+use crate::error::shortened;
 use crate::secret::ExposeSecret;
 use crate::secret_store::{SecretStore, SecretsError};
 
@@ -23,6 +24,8 @@ const MAX_ATTEMPTS: u32 = 3;
 const BACKOFF_BASE: Duration = Duration::from_millis(100);
 /// Pages followed at most when listing, so a runaway list cannot run out the clock.
 pub const MAX_PAGES: usize = 10;
+/// The most of Twilio's own text (an error message, a decode error) kept in a [`TwilioError`].
+pub const MAX_MESSAGE_CHARS: usize = 300;
 
 /// How a Twilio call failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -175,22 +178,14 @@ impl Twilio {
         let mut url = self.url(api, path);
         let mut query = query.to_vec();
         for _ in 0..MAX_PAGES {
-            let mut page: serde_json::Map<String, serde_json::Value> = self
+            let page: serde_json::Map<String, serde_json::Value> = self
                 .send(reqwest::Method::GET, url.clone(), &query, &[], Repeat::Safe)
                 .await?;
-            let batch = page
-                .remove(key)
-                .ok_or_else(|| TwilioError::Decode(format!("the list has no `{key}`")))?;
-            let batch: Vec<T> =
-                serde_json::from_value(batch).map_err(|e| TwilioError::Decode(e.to_string()))?;
-            items.extend(batch);
-            let next = page
-                .remove("meta")
-                .and_then(|meta| serde_json::from_value::<Meta>(meta).ok())
-                .and_then(|meta| meta.next_page_url);
-            match next {
+            let page = Page::<T>::from_map(page, key)?;
+            items.extend(page.items);
+            match page.next_page_url {
                 Some(next) => {
-                    url = next;
+                    url = same_base(self.url(api, ""), next)?;
                     query.clear();
                 }
                 None => return Ok(items),
@@ -257,17 +252,24 @@ impl Twilio {
 }
 
 async fn read_response<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, TwilioError> {
-    let status = response.status();
+    let status = response.status().as_u16();
     let bytes = response
         .bytes()
         .await
         .map_err(|err| TwilioError::Transport(describe_transport(&err)))?;
-    if status.is_success() {
+    decode(status, &bytes)
+}
+
+/// Reads one Twilio answer: a 2xx body as `T`, anything else as [`TwilioError::Api`] with
+/// Twilio's code and message. Twilio's text is kept to [`MAX_MESSAGE_CHARS`] characters, so a
+/// runaway answer cannot flood a log line.
+pub fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, TwilioError> {
+    if (200..300).contains(&status) {
         // 204 and friends: decode `null` so `()` and `Option` work.
-        let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
-        return serde_json::from_slice(bytes).map_err(|err| TwilioError::Decode(err.to_string()));
+        let body: &[u8] = if body.is_empty() { b"null" } else { body };
+        return serde_json::from_slice(body).map_err(decode_error);
     }
-    let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
+    let body: Option<ErrorBody> = serde_json::from_slice(body).ok();
     let (code, message) = match body {
         Some(body) => (
             body.code,
@@ -279,15 +281,71 @@ async fn read_response<T: DeserializeOwned>(response: reqwest::Response) -> Resu
         None => (None, String::new()),
     };
     let message = if message.is_empty() {
-        status.canonical_reason().unwrap_or("error").to_owned()
+        http::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("error")
+            .to_owned()
     } else {
-        message.chars().take(300).collect()
+        shortened(&message, MAX_MESSAGE_CHARS)
     };
     Err(TwilioError::Api {
-        status: status.as_u16(),
+        status,
         code,
         message,
     })
+}
+
+/// serde's message can quote the answer (an unknown variant, a bad string): bounded.
+fn decode_error(err: serde_json::Error) -> TwilioError {
+    TwilioError::Decode(shortened(&err.to_string(), MAX_MESSAGE_CHARS))
+}
+
+/// One page of a Twilio list: the items under the list's key and the next page, if any.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_page_url: Option<String>,
+}
+
+impl<T: DeserializeOwned> Page<T> {
+    /// Reads a page answer (status and body) whose items are under `key`.
+    pub fn decode(status: u16, body: &[u8], key: &str) -> Result<Page<T>, TwilioError> {
+        Page::from_map(decode(status, body)?, key)
+    }
+
+    fn from_map(
+        mut page: serde_json::Map<String, serde_json::Value>,
+        key: &str,
+    ) -> Result<Page<T>, TwilioError> {
+        let items = page
+            .remove(key)
+            .ok_or_else(|| TwilioError::Decode(format!("the list has no `{key}`")))?;
+        let items: Vec<T> = serde_json::from_value(items).map_err(decode_error)?;
+        let next_page_url = page
+            .remove("meta")
+            .and_then(|meta| serde_json::from_value::<Meta>(meta).ok())
+            .and_then(|meta| meta.next_page_url);
+        Ok(Page {
+            items,
+            next_page_url,
+        })
+    }
+}
+
+/// `next` if it is on `base` (scheme, host and port, then a path): the client sends its API key
+/// with every page, so a next page elsewhere is refused rather than followed.
+fn same_base(base: String, next: String) -> Result<String, TwilioError> {
+    let on_base = next
+        .strip_prefix(base.as_str())
+        .is_some_and(|rest| rest.starts_with('/'));
+    if on_base {
+        Ok(next)
+    } else {
+        Err(TwilioError::Decode(
+            "the next page is not on the API's base URL".into(),
+        ))
+    }
 }
 
 /// A transport error without the URL's query (reqwest's `Display` includes the URL).
@@ -313,4 +371,49 @@ fn path_of(url: &str) -> &str {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
     let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
     path.split('?').next().unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_pages_are_followed_only_on_the_api_base_url() {
+        let base = || "https://video.twilio.com".to_owned();
+        for good in [
+            "https://video.twilio.com/v1/Rooms?PageSize=50&Page=1&PageToken=PAabc",
+            "https://video.twilio.com/",
+        ] {
+            assert_eq!(same_base(base(), good.into()).unwrap(), good);
+        }
+        for bad in [
+            "https://video.twilio.com.evil.example/v1/Rooms",
+            "https://video.twilio.com@evil.example/v1/Rooms",
+            "https://video.twilio.com:444/v1/Rooms",
+            "http://video.twilio.com/v1/Rooms",
+            "https://evil.example/https://video.twilio.com/v1/Rooms",
+            "/v1/Rooms?Page=1",
+            "https://video.twilio.com",
+            "",
+        ] {
+            assert!(
+                matches!(same_base(base(), bad.into()), Err(TwilioError::Decode(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn decode_errors_keep_twilio_text_bounded() {
+        let long = "x".repeat(10_000);
+        // serde quotes a string of the wrong type in its message.
+        let body = serde_json::json!(long).to_string();
+        let err = decode::<u32>(200, body.as_bytes()).unwrap_err();
+        assert!(matches!(err, TwilioError::Decode(_)));
+        assert!(err.to_string().len() < MAX_MESSAGE_CHARS + 100, "{err}");
+        let body = serde_json::json!({ "code": 20404, "message": long }).to_string();
+        let err = decode::<Room>(404, body.as_bytes()).unwrap_err();
+        assert!(err.is_not_found());
+        assert!(err.to_string().len() < MAX_MESSAGE_CHARS + 100, "{err}");
+    }
 }
