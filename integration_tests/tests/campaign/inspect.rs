@@ -55,32 +55,49 @@ pub fn connected(standin: &StandIn, room: &str, identity: &str) -> bool {
         .any(|p| p.identity == identity && p.status == "connected")
 }
 
-/// What `room` still has running: itself, MediaProcessors composing it, and the
-/// PlayerStreamers those feed. Empty after a successful stop.
-pub fn still_running(standin: &StandIn, room: &str) -> Vec<String> {
+/// What a stop of `room` must end: its started MediaProcessors and the PlayerStreamers those
+/// feed, by sid. (A streamer whose processor had already ended, with the room or in a stop that
+/// failed half-way, is the reaper's: nothing names it any more.)
+pub fn live_resources(standin: &StandIn, room: &str) -> Vec<String> {
+    let running_streamers: Vec<String> = standin
+        .player_streamers()
+        .into_iter()
+        .filter(|s| s.status != "ended")
+        .map(|s| s.sid)
+        .collect();
+    let mut sids = Vec::new();
+    for processor in standin.media_processors() {
+        if processor.status != "started" || processor.room_name.as_deref() != Some(room) {
+            continue;
+        }
+        sids.extend(
+            processor
+                .outputs
+                .iter()
+                .filter(|o| running_streamers.contains(o))
+                .cloned(),
+        );
+        sids.push(processor.sid);
+    }
+    sids
+}
+
+/// What is still running after a stop of `room`: the room itself, any of its MediaProcessors,
+/// and any of `before` (its [`live_resources`] when the stop began).
+pub fn still_running(standin: &StandIn, room: &str, before: &[String]) -> Vec<String> {
     let mut running = Vec::new();
     if room_in_progress(standin, room) {
         running.push(format!("room {room}"));
     }
-    let processors: Vec<_> = standin
-        .media_processors()
-        .into_iter()
-        .filter(|m| m.room_name.as_deref() == Some(room))
-        .collect();
-    let streamers = standin.player_streamers();
-    for processor in &processors {
-        if processor.status == "started" {
-            running.push(format!("MediaProcessor {}", processor.sid));
-        }
-        for output in &processor.outputs {
-            if streamers
-                .iter()
-                .any(|s| &s.sid == output && s.status != "ended")
-            {
-                running.push(format!("PlayerStreamer {output}"));
-            }
-        }
-    }
+    running.extend(live_resources(standin, room));
+    running.extend(
+        standin
+            .player_streamers()
+            .into_iter()
+            .filter(|s| s.status != "ended" && before.contains(&s.sid))
+            .map(|s| s.sid),
+    );
+    running.dedup();
     running
 }
 

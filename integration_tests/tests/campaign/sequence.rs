@@ -347,13 +347,18 @@ impl Run<'_> {
     /// One `stream_stop`; a success means the room has nothing left running.
     async fn stop(&mut self, beacon: bool) -> Result<Answer, String> {
         self.world.last_start = None;
+        let room = self.world.login.as_ref().map(|l| l.room.clone());
+        let before = room
+            .as_deref()
+            .map(|room| inspect::live_resources(&self.stack.standin, room))
+            .unwrap_or_default();
         let answer = self
             .call(Endpoint::StreamStop, self.host_request(beacon), true)
             .await?;
         if answer.ok().is_some()
-            && let Some(login) = &self.world.login
+            && let Some(room) = &room
         {
-            let running = inspect::still_running(&self.stack.standin, &login.room);
+            let running = inspect::still_running(&self.stack.standin, room, &before);
             if !running.is_empty() {
                 return Err(format!("stream_stop answered 200 but left {running:?}"));
             }
