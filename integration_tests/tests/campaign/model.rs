@@ -14,7 +14,7 @@ pub enum Mode {
 
 impl Mode {
     pub fn of_seed(seed: u64) -> Mode {
-        if seed % 2 == 0 {
+        if seed.is_multiple_of(2) {
             Mode::Room
         } else {
             Mode::Live
