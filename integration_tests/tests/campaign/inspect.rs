@@ -1,6 +1,7 @@
 //! Reading the stand-in after an action: what is still active (billable), and what one room
 //! still has running.
 
+use serde_json::Value;
 use twilio_standin::StandIn;
 
 /// Resources still running: in-progress rooms, unended PlayerStreamers, started
@@ -108,4 +109,32 @@ pub fn started_processors(standin: &StandIn, room: &str) -> usize {
         .iter()
         .filter(|m| m.status == "started" && m.room_name.as_deref() == Some(room))
         .count()
+}
+
+/// What a successful `stream_start` answer names that is not running: its room (not in
+/// progress) and, in `live` mode, its MediaProcessor (not started) or PlayerStreamer (not
+/// started).
+pub fn not_running(standin: &StandIn, stream: &Value) -> Vec<String> {
+    let mut dead = Vec::new();
+    let room = stream["room"].as_str().unwrap_or_default();
+    if !room_in_progress(standin, room) {
+        dead.push(format!("room {room}"));
+    }
+    if let Some(sid) = stream["media_processor_sid"].as_str()
+        && !standin
+            .media_processors()
+            .iter()
+            .any(|m| m.sid == sid && m.status == "started")
+    {
+        dead.push(format!("MediaProcessor {sid}"));
+    }
+    if let Some(sid) = stream["player_streamer_sid"].as_str()
+        && !standin
+            .player_streamers()
+            .iter()
+            .any(|p| p.sid == sid && p.status == "started")
+    {
+        dead.push(format!("PlayerStreamer {sid}"));
+    }
+    dead
 }

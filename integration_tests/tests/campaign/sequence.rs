@@ -282,6 +282,12 @@ impl Run<'_> {
             {
                 return Err(format!("a live start without its pair: {body}"));
             }
+            let dead = inspect::not_running(&self.stack.standin, &stream);
+            if !dead.is_empty() {
+                return Err(format!(
+                    "stream_start answered 200, but {dead:?} is not running"
+                ));
+            }
             if let Some(last) = &self.world.last_start {
                 self.tally.repeated_starts += 1;
                 if last != &stream {
