@@ -223,3 +223,47 @@ async fn racing_starts_keep_one_pair_and_end_the_other() {
         "the later start answers the pair kept"
     );
 }
+
+#[tokio::test]
+async fn a_stop_that_cannot_end_the_processor_leaves_the_pair_whole_for_a_retry() {
+    let stack = Stack::live().await;
+    let login = stack.live_stream().await;
+    let token = login["token"].as_str().unwrap();
+    let (_, started) = stack.call(Endpoint::StreamStart, bearer(token)).await;
+    // Ending the processor and completing the room both fail, all three attempts.
+    stack.standin.inject(fault(
+        "POST",
+        "/v1/MediaProcessors/ZX",
+        3,
+        FaultAction::Status(500),
+    ));
+    stack
+        .standin
+        .inject(fault("POST", "/v1/Rooms/", 3, FaultAction::Status(503)));
+    let (status, _) = stack.call(Endpoint::StreamStop, bearer(token)).await;
+    assert_eq!(status, 502);
+    assert_eq!(
+        (
+            stack.active_rooms(),
+            stack.running_processors(),
+            stack.running_streamers()
+        ),
+        (1, 1, 1),
+        "the stream is still whole, not a processor feeding an ended streamer"
+    );
+    let (status, again) = stack.call(Endpoint::StreamStart, bearer(token)).await;
+    assert_eq!((status, &again["stream"]), (200, &started["stream"]));
+    let (status, viewer) = stack.call(Endpoint::AudienceToken, post_empty()).await;
+    assert_eq!((status, &viewer["live"]), (200, &json!(true)), "{viewer}");
+
+    let (status, stopped) = stack.call(Endpoint::StreamStop, bearer(token)).await;
+    assert_eq!((status, &stopped["stopped"]), (200, &json!(true)));
+    assert_eq!(
+        (
+            stack.active_rooms(),
+            stack.running_processors(),
+            stack.running_streamers()
+        ),
+        (0, 0, 0)
+    );
+}

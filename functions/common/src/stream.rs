@@ -261,8 +261,9 @@ impl Stopped {
 }
 
 /// Ends exactly `room`'s Live resources (in `live` mode), then completes the room. Stopping a
-/// stopped room ends nothing and is not an error. Every step is attempted even if one fails;
-/// the first failure is returned after the others ran.
+/// stopped room ends nothing and is not an error. Every step is attempted even if one fails
+/// (except ending the streamers of a processor that could not be ended); the first failure is
+/// returned after the others ran.
 pub async fn stop_room(app: &App, room: &RoomName) -> Result<Stopped, TwilioError> {
     let twilio = &app.twilio;
     let mut stopped = Stopped::default();
@@ -271,11 +272,18 @@ pub async fn stop_room(app: &App, room: &RoomName) -> Result<Stopped, TwilioErro
         match media_processors_of(twilio, room).await {
             Ok(processors) => {
                 for processor in processors {
-                    record(
-                        twilio.end_media_processor(&processor.sid).await,
-                        &mut first_error,
-                        || stopped.media_processors.push(processor.sid.clone()),
-                    );
+                    let ending = twilio.end_media_processor(&processor.sid).await;
+                    let processor_ended =
+                        ending.is_ok() || ending.as_ref().is_err_and(TwilioError::is_not_found);
+                    record(ending, &mut first_error, || {
+                        stopped.media_processors.push(processor.sid.clone())
+                    });
+                    // A processor still running keeps its streamers, so the pair stays whole
+                    // for a retry (a start adopts it, a stop ends both) instead of feeding an
+                    // ended streamer.
+                    if !processor_ended {
+                        continue;
+                    }
                     for streamer in processor.outputs() {
                         record(
                             twilio.end_player_streamer(&streamer).await,
