@@ -40,7 +40,7 @@ CACHE = {
 }
 FUNCTION_IDS = [
     "HostTokenFunction", "StreamStartFunction", "StreamStopFunction",
-    "AudienceTokenFunction", "SubscribeFunction", "ReaperFunction",
+    "AudienceTokenFunction", "SubscribeFunction", "ReaperFunction", "RoomEventsFunction",
 ]
 
 FAKE = r'''#!/usr/bin/env python3
@@ -125,7 +125,8 @@ def test_a_deploy_builds_deploys_uploads_invalidates_and_prints_the_urls(project
     (prebuild,) = [c for c in calls if c[0] == "cargo-lambda"]
     assert prebuild[1:4] == ["lambda", "build", "--release"] and "--arm64" in prebuild
     assert [prebuild[i + 1] for i, a in enumerate(prebuild) if a == "--package"] == [
-        "host_token", "stream_start", "stream_stop", "audience_token", "subscribe", "reaper"
+        "host_token", "stream_start", "stream_stop", "audience_token", "subscribe", "reaper",
+        "room_events",
     ]
     assert calls.index(prebuild) < calls.index(sam[0])
     deploy = sam[1]

@@ -31,9 +31,12 @@ FUNCTIONS = {
     "AudienceTokenFunction": ("audience_token", "/audience_token"),
     "SubscribeFunction": ("subscribe", "/subscribe"),
     "ReaperFunction": ("reaper", None),
-    # "RoomEventsFunction": ("room_events", "/room_events"),  # when functions/room_events exists
+    "RoomEventsFunction": ("room_events", "/room_events"),
 }
 API_PATHS = sorted(path for _, path in FUNCTIONS.values() if path)
+# Twilio calls /room_events on the API directly; browsers reach the other paths via CloudFront.
+TWILIO_PATHS = ["/room_events"]
+BROWSER_PATHS = sorted(set(API_PATHS) - set(TWILIO_PATHS))
 HOST_PATHS = ["/host_token", "/stream_start", "/stream_stop"]
 SECRET = "TwilioSecret"
 SECRET_KEYS = {
@@ -211,7 +214,7 @@ def test_the_secret_is_created_without_real_values(raw):
 # --- HTTP API ------------------------------------------------------------------------------------
 
 
-def test_the_api_has_exactly_the_five_post_routes(cfn):
+def test_the_api_has_exactly_the_six_post_routes(cfn):
     apis = of_type(cfn, "AWS::ApiGatewayV2::Api")
     assert list(apis) == ["HttpApi"]
     paths = apis["HttpApi"]["Properties"]["Body"]["paths"]
@@ -335,7 +338,7 @@ def test_the_five_paths_go_to_the_api_uncached_with_viewer_headers(raw):
     config, _, cache_behaviours = behaviours(raw)
     origins = {o["Id"]: o for o in config["Origins"]}
     api_behaviours = {b["PathPattern"]: b for b in cache_behaviours}
-    assert sorted(api_behaviours) == API_PATHS
+    assert sorted(api_behaviours) == BROWSER_PATHS
     for path, b in api_behaviours.items():
         origin = origins[b["TargetOriginId"]]
         assert "${HttpApi}.execute-api." in sub_text(origin["DomainName"]), path
@@ -398,6 +401,9 @@ def test_security_headers(raw):
 
 def test_outputs_name_the_two_pages_and_nothing_secret(raw):
     outputs = raw["Outputs"]
+    assert sub_text(outputs["RoomEventsUrl"]["Value"]) == (
+        "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/room_events"
+    ), "the URL host_token derives for StatusCallback"
     assert sub_text(outputs["HostPageUrl"]["Value"]) == "https://${Distribution.DomainName}/host.html"
     assert sub_text(outputs["AudiencePageUrl"]["Value"]) == "https://${Distribution.DomainName}/"
     assert outputs["PagesBucketName"]["Value"] == {"Ref": "PagesBucket"}

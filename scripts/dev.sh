@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs OnAir on this machine, all on one origin as CloudFront serves it in production:
 #   - the pages from static/ and the API paths on http://127.0.0.1:$PORT (the dev server),
-#   - the five functions under `cargo lambda watch` at their production paths,
+#   - the functions under `cargo lambda watch` at their production paths (room_events gets the
+#     stand-in's signed room status callbacks there directly, as Twilio calls the API directly),
 #   - the project's Twilio stand-in (REST + WHIP/WHEP media relay) when no Twilio credentials
 #     are in .env; with TWILIO_* credentials in .env it uses real Twilio and starts no stand-in.
 # Ctrl-C stops everything it started.
@@ -45,7 +46,8 @@ cargo build --quiet --workspace --bins
 
 if env_has TWILIO_API_KEY_SECRET; then
   echo "Using real Twilio with the credentials in .env (no stand-in)."
-  env_has HOST_PASSWORD || { echo "Set HOST_PASSWORD in .env too." >&2; exit 1; }
+  env_has HOST_PASSWORD || env_has HOST_PASSWORD_HASH \
+    || { echo "Set HOST_PASSWORD (or HOST_PASSWORD_HASH) in .env too." >&2; exit 1; }
   : > "$ENV_FILE"
   password="(HOST_PASSWORD from .env)"
 else
@@ -63,6 +65,7 @@ TWILIO_ACCOUNT_SID=$STANDIN_ACCOUNT_SID
 TWILIO_API_KEY_SID=$STANDIN_API_KEY_SID
 TWILIO_API_KEY_SECRET=$STANDIN_API_KEY_SECRET
 TWILIO_AUTH_TOKEN=$STANDIN_AUTH_TOKEN
+ROOM_EVENTS_URL=http://127.0.0.1:$API_PORT/room_events
 HOST_PASSWORD="$password"
 MEDIA_PATH=${MEDIA_PATH:-whip}
 WHIP_BASE_URL=/media

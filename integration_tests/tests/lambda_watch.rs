@@ -1,4 +1,4 @@
-//! The five functions as Lambda binaries under `cargo lambda watch`, routed at their
+//! The HTTP functions as Lambda binaries under `cargo lambda watch`, routed at their
 //! production paths by `[workspace.metadata.lambda.watch.router]`, against the stand-in: each
 //! answers a real request with the answer its handler gives.
 
@@ -39,13 +39,23 @@ async fn every_function_answers_at_its_production_path() {
     let env_file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../target/test-logs/lambda-watch.env");
     std::fs::create_dir_all(env_file.parent().unwrap()).unwrap();
-    let lines: Vec<String> = config(&standin, &[("TWILIO_TIMEOUT_MS", "4000")])
-        .into_iter()
-        .map(|(k, v)| format!("{k}=\"{v}\""))
-        .collect();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let events_url = format!("{base}/room_events");
+    let auth_token = standin.account().auth_token.clone();
+    let lines: Vec<String> = config(
+        &standin,
+        &[
+            ("TWILIO_TIMEOUT_MS", "4000"),
+            ("TWILIO_AUTH_TOKEN", &auth_token),
+            ("ROOM_EVENTS_URL", &events_url),
+        ],
+    )
+    .into_iter()
+    .map(|(k, v)| format!("{k}=\"{v}\""))
+    .collect();
     std::fs::write(&env_file, lines.join("\n")).unwrap();
 
-    let port = free_port();
     let mut command =
         std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command
@@ -74,7 +84,6 @@ async fn every_function_answers_at_its_production_path() {
         .timeout(Duration::from_secs(600))
         .build()
         .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
 
     let (status, login) = post(
         &client,
@@ -127,6 +136,29 @@ async fn every_function_answers_at_its_production_path() {
         "{body}"
     );
     assert!(standin.rooms().iter().all(|r| r.status == "completed"));
+
+    // room_events: only Twilio's signature opens it.
+    let callback: Vec<(String, String)> = [
+        ("RoomName", login["room"].as_str().unwrap()),
+        ("StatusCallbackEvent", "room-ended"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let send = |signature: Option<String>| {
+        let mut request = client.post(&events_url).form(&callback);
+        if let Some(signature) = signature {
+            request = request.header("X-Twilio-Signature", signature);
+        }
+        request.send()
+    };
+    let response = send(None).await.unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    let signature = twilio_standin::signature(&auth_token, &events_url, &callback);
+    let response = send(Some(signature)).await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["room"], login["room"], "{body}");
     drop(watch);
     standin.shutdown().await;
 }

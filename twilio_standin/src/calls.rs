@@ -16,9 +16,14 @@ pub struct Call {
 impl Call {
     /// The first value of parameter `name`, if the call had it.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        first_param(&self.params, name)
     }
+}
+
+/// The first value of parameter `name` among (name, value) pairs.
+pub(crate) fn first_param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
 }

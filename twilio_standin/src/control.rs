@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `GET /__standin/calls` | | the call log: `[{method, path, params: [[name, value]...], status}]` |
 //! | `DELETE /__standin/calls` | | clears it (204) |
+//! | `GET /__standin/callbacks` | | room status callbacks sent: `[{url, method, event, params: [[name, value]...], signature, status, error}]` |
 //! | `POST /__standin/faults` | `{method?, path_contains, nth? = 1, times? = 1, status? , delay_ms?}` (exactly one of `status`, `delay_ms`) | adds a fault (201) |
 //! | `DELETE /__standin/faults` | | removes all faults (204) |
 //! | `POST /__standin/clock` | `{advance_secs}` | moves the clock forward; answers `{now}` |
@@ -50,6 +51,7 @@ pub(crate) fn router(hub: Arc<Hub>) -> Router<Arc<Shared>> {
             }),
         )
         .route("/calls", get(calls).delete(clear_calls))
+        .route("/callbacks", get(callbacks))
         .route("/faults", post(add_fault).delete(clear_faults))
         .route("/clock", post(advance_clock))
         .route("/rooms/{room}/participants", post(join))
@@ -68,6 +70,10 @@ async fn not_found() -> Response {
 
 async fn calls(State(shared): AppState) -> Response {
     Json(shared.calls()).into_response()
+}
+
+async fn callbacks(State(shared): AppState) -> Response {
+    Json(shared.callbacks()).into_response()
 }
 
 async fn clear_calls(State(shared): AppState) -> StatusCode {

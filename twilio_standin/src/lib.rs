@@ -2,7 +2,8 @@
 //! every test of the project and by the local run. It serves rooms, participants, subscribe
 //! rules, player streamers, playback grants and media processors on one listener, checks HTTP
 //! Basic auth, answers with Twilio's JSON shapes and error bodies, expires resources on a clock
-//! tests can advance, injects faults, and logs every call. It carries the media too: a WebRTC
+//! tests can advance, injects faults, and logs every call. Rooms created with a `StatusCallback`
+//! get Twilio's signed room status callbacks. It carries the media too: a WebRTC
 //! relay (WHIP to publish, WHEP to watch) for the rooms it knows.
 //!
 //! Module map:
@@ -22,6 +23,7 @@
 //! | `media` | the media relay: WHIP/WHEP under `/media`, str0m sessions on one UDP socket, forwarding by subscribe rules |
 //! | `control` | the `/__standin/...` control API for out-of-process users |
 //! | `calls` | the call log entry type |
+//! | `callbacks` | room status callbacks: queued by `state`, signed like Twilio's ([`signature`]) and delivered in order to loopback URLs |
 //! | `faults` | fault injection types |
 //! | `inspect` | read-only views returned by the inspection API |
 //! | `sid` | random resource sids |
@@ -37,6 +39,7 @@
 //! ```
 
 mod account;
+mod callbacks;
 mod calls;
 mod clock;
 mod control;
@@ -54,6 +57,7 @@ mod sid;
 mod state;
 
 pub use account::Account;
+pub use callbacks::{CallbackInfo, signature};
 pub use calls::Call;
 pub use faults::{Fault, FaultAction};
 pub use inspect::{MediaProcessorInfo, ParticipantInfo, PlayerStreamerInfo, RoomInfo};

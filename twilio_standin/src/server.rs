@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::account::Account;
+use crate::callbacks::{self, CallbackInfo};
 use crate::calls::Call;
 use crate::control;
 use crate::faults::Fault;
@@ -30,6 +31,8 @@ pub struct StandIn {
     base_url: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// Delivers room status callbacks; aborted on shutdown.
+    callbacks: Option<JoinHandle<()>>,
 }
 
 /// The app: control routes under `/__standin`, the media relay's WHIP/WHEP under `/media`,
@@ -85,12 +88,14 @@ impl StandIn {
                 tracing::error!("twilio stand-in stopped: {e}");
             }
         });
+        let callbacks = tokio::spawn(callbacks::deliver(shared.clone()));
         Ok(StandIn {
             shared,
             media: Some(media),
             base_url,
             stop: Some(stop),
             task: Some(task),
+            callbacks: Some(callbacks),
         })
     }
 
@@ -110,6 +115,11 @@ impl StandIn {
 
     pub fn clear_calls(&self) {
         self.shared.clear_calls();
+    }
+
+    /// Every room status callback sent so far (or not delivered), in order.
+    pub fn callbacks(&self) -> Vec<CallbackInfo> {
+        self.shared.callbacks()
     }
 
     pub fn inject(&self, fault: Fault) {
@@ -139,7 +149,7 @@ impl StandIn {
     }
 
     /// Back to an empty account: every room, participant, streamer, grant and processor, the
-    /// call log and the faults are forgotten, so one server can serve many independent runs.
+    /// room status callbacks, the call log and the faults are forgotten, so one server can serve many independent runs.
     /// The clock keeps its offset; the counters since start keep counting; open media sessions
     /// are not closed.
     pub fn reset(&self) {
@@ -221,6 +231,9 @@ impl StandIn {
     /// Stops accepting connections, waits (a few seconds at most) for open ones to finish, and
     /// closes every media session.
     pub async fn shutdown(mut self) {
+        if let Some(callbacks) = self.callbacks.take() {
+            callbacks.abort();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -239,6 +252,9 @@ impl StandIn {
 
 impl Drop for StandIn {
     fn drop(&mut self) {
+        if let Some(callbacks) = self.callbacks.take() {
+            callbacks.abort();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

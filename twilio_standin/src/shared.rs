@@ -2,7 +2,8 @@
 //! inspection API: account, clock, resources, call log and faults. Every read first applies the
 //! timeouts that fell due, so expiry is exact however the clock moved. The media relay joins
 //! rooms through [`Shared::join`], leaves them through [`Shared::disconnect_participant_sid`],
-//! and waits on [`Shared::changed`] to react to REST writes at once.
+//! and waits on [`Shared::changed`] to react to REST writes at once. Room status callbacks the
+//! state queues are taken by the delivery task (`callbacks`), which logs what it sent here.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -13,6 +14,7 @@ use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
 
 use crate::account::Account;
+use crate::callbacks::{CallbackInfo, PendingCallback};
 use crate::calls::Call;
 use crate::clock::{Clock, iso};
 use crate::faults::{Fault, FaultAction, Faults};
@@ -37,6 +39,10 @@ pub(crate) struct Shared {
     /// Signalled after anything that can change who is connected or subscribed (REST writes,
     /// control API joins and leaves, clock advances), so the media relay reacts at once.
     changes: Notify,
+    /// Signalled when the state queued a room status callback, so it goes out at once.
+    callbacks_queued: Notify,
+    /// Room status callbacks sent so far, in order.
+    callbacks: Mutex<Vec<CallbackInfo>>,
 }
 
 /// Locks without panicking: a poisoned lock still holds consistent data here, because no
@@ -57,6 +63,8 @@ impl Shared {
             faults_fired: AtomicU64::new(0),
             answered: watch::Sender::new(0),
             changes: Notify::new(),
+            callbacks_queued: Notify::new(),
+            callbacks: Mutex::new(Vec::new()),
         }
     }
 
@@ -65,7 +73,11 @@ impl Shared {
         let now = self.clock.now();
         let mut state = lock(&self.state);
         state.advance(now);
-        f(&mut state, now)
+        let result = f(&mut state, now);
+        if !state.callbacks_due.is_empty() {
+            self.callbacks_queued.notify_one();
+        }
+        result
     }
 
     pub(crate) fn now(&self) -> OffsetDateTime {
@@ -108,10 +120,11 @@ impl Shared {
         self.faults_fired.load(Ordering::Relaxed)
     }
 
-    /// Forgets every resource, logged call and fault; the clock and the counters since start
-    /// keep going.
+    /// Forgets every resource, queued and sent room status callback, logged call and fault;
+    /// the clock and the counters since start keep going.
     pub(crate) fn reset(&self) {
         *lock(&self.state) = State::default();
+        lock(&self.callbacks).clear();
         self.clear_calls();
         self.clear_faults();
         self.touch();
@@ -139,6 +152,26 @@ impl Shared {
             self.faults_fired.fetch_add(1, Ordering::Relaxed);
         }
         action
+    }
+
+    // ---- room status callbacks -----------------------------------------------------------
+
+    /// Completes when the state queued a callback (or at once if one is pending).
+    pub(crate) async fn callbacks_queued(&self) {
+        self.callbacks_queued.notified().await;
+    }
+
+    /// The queued callbacks, oldest first, taken out of the queue (timeouts due applied first).
+    pub(crate) fn take_callbacks(&self) -> Vec<PendingCallback> {
+        self.with_state(|state, _| std::mem::take(&mut state.callbacks_due))
+    }
+
+    pub(crate) fn record_callback(&self, sent: CallbackInfo) {
+        lock(&self.callbacks).push(sent);
+    }
+
+    pub(crate) fn callbacks(&self) -> Vec<CallbackInfo> {
+        lock(&self.callbacks).clone()
     }
 
     // ---- simulated clients -------------------------------------------------------------

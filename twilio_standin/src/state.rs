@@ -6,6 +6,7 @@
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::callbacks::{PendingCallback, room_event};
 use crate::clock::{minutes, secs};
 use crate::error::TwilioError;
 use crate::sid::{is_sid, new_sid, random_hex};
@@ -113,6 +114,8 @@ pub(crate) struct Room {
     pub(crate) large_room: bool,
     /// When the last connected participant left (starts the empty-room timer).
     pub(crate) last_left: Option<OffsetDateTime>,
+    /// Status callbacks queued for this room so far (the next one's `SequenceNumber`).
+    pub(crate) callbacks_queued: u32,
 }
 
 /// Everything `POST /v1/Rooms` can set.
@@ -250,6 +253,8 @@ pub(crate) struct State {
     pub(crate) participants: Vec<Participant>,
     pub(crate) streamers: Vec<PlayerStreamer>,
     pub(crate) processors: Vec<MediaProcessor>,
+    /// Room status callbacks waiting to be delivered, oldest first.
+    pub(crate) callbacks_due: Vec<PendingCallback>,
 }
 
 /// The most participants a room of this type holds (Twilio's limits).
@@ -441,8 +446,11 @@ impl State {
             audio_only: new.audio_only,
             large_room: new.large_room,
             last_left: None,
+            callbacks_queued: 0,
         });
-        Ok(self.rooms.len() - 1)
+        let idx = self.rooms.len() - 1;
+        self.queue_callback(idx, "room-created", None, now);
+        Ok(idx)
     }
 
     /// `POST /v1/Rooms/{Sid}` with `Status=completed`.
@@ -491,6 +499,22 @@ impl State {
             .collect();
         for i in processors {
             self.end_processor(i, at, ENDED_BY_ROOM);
+        }
+        self.queue_callback(idx, "room-ended", None, at);
+    }
+
+    /// Queues room `idx`'s status callback for `event`, if it has a `StatusCallback`.
+    fn queue_callback(
+        &mut self,
+        idx: usize,
+        event: &str,
+        participant: Option<Participant>,
+        at: OffsetDateTime,
+    ) {
+        if let Some(room) = self.rooms.get_mut(idx)
+            && let Some(callback) = room_event(room, event, participant.as_ref(), at)
+        {
+            self.callbacks_due.push(callback);
         }
     }
 
@@ -568,6 +592,8 @@ impl State {
             end_time: None,
             rules: None,
         });
+        let joined = self.participants.last().cloned();
+        self.queue_callback(idx, "participant-connected", joined, now);
         Ok(sid)
     }
 
@@ -583,8 +609,10 @@ impl State {
         p.end_time = Some(at);
         p.updated = at;
         let room_sid = p.room_sid.clone();
-        if let Some(room) = self.rooms.iter_mut().find(|r| r.sid == room_sid) {
-            room.last_left = Some(at);
+        let participant = p.clone();
+        if let Some(r) = self.rooms.iter().position(|r| r.sid == room_sid) {
+            self.rooms[r].last_left = Some(at);
+            self.queue_callback(r, "participant-disconnected", Some(participant), at);
         }
     }
 

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::attempts::WrongPasswords;
 use crate::audience::AudienceCache;
 use crate::config::{ConfigError, Environment, Settings, Source};
 use crate::secret_store::{SecretStore, SecretsError};
@@ -13,6 +14,8 @@ pub struct App {
     pub secrets: Arc<SecretStore>,
     pub twilio: Twilio,
     pub audience: AudienceCache,
+    /// Wrong host passwords per source address, for this container's lock-outs.
+    pub wrong_passwords: WrongPasswords,
 }
 
 /// Why a function could not start; names the key, never a value.
@@ -46,6 +49,7 @@ impl App {
             secrets.clone(),
         );
         App {
+            wrong_passwords: WrongPasswords::new(settings.host_password_attempts),
             settings,
             secrets,
             twilio,
@@ -55,6 +59,14 @@ impl App {
 }
 
 impl App {
+    /// The secrets to use now; unreadable secrets are a 503 `unavailable` for the caller.
+    pub async fn current_secrets(&self) -> Result<Arc<crate::config::Secrets>, crate::ApiError> {
+        self.secrets
+            .current()
+            .await
+            .map_err(crate::auth::unavailable)
+    }
+
     /// Mints an access token for `identity` with the current secrets, valid for `ttl`.
     pub async fn mint_token(
         &self,
@@ -62,11 +74,7 @@ impl App {
         grant: &crate::token::Grant,
         ttl: std::time::Duration,
     ) -> Result<crate::token::MintedToken, crate::ApiError> {
-        let secrets = self
-            .secrets
-            .current()
-            .await
-            .map_err(crate::auth::unavailable)?;
+        let secrets = self.current_secrets().await?;
         Ok(crate::token::mint(
             &secrets,
             identity,

@@ -5,10 +5,10 @@ use lambda_http::Request;
 use serde::Deserialize;
 
 use crate::app::App;
+use crate::attempts::SourceAddress;
 use crate::error::ApiError;
 use crate::ids::{Identity, RoomName};
 use crate::request::{self, RawBody};
-use crate::secret::constant_time_eq;
 use crate::token::{self, Grant, TokenError};
 
 /// The longest password or token accepted (bounds the constant-time comparison too).
@@ -26,13 +26,24 @@ impl std::fmt::Debug for PasswordInput {
 }
 
 /// The host's credentials as `stream_start` and `stream_stop` take them.
-#[derive(Debug)]
 pub enum HostCredentials {
     Token(String),
     Password {
         password: PasswordInput,
         room: Option<String>,
     },
+}
+
+impl std::fmt::Debug for HostCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostCredentials::Token(_) => f.write_str("HostCredentials::Token(..)"),
+            HostCredentials::Password { room, .. } => f
+                .debug_struct("HostCredentials::Password")
+                .field("room", room)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -75,15 +86,36 @@ fn missing_credentials() -> ApiError {
     ApiError::Unauthorized("send the host token as `Authorization: Bearer <token>`".into())
 }
 
-/// Checks the host password in constant time.
-pub async fn check_host_password(app: &App, password: &PasswordInput) -> Result<(), ApiError> {
+/// Checks the host password (constant time, or argon2) unless `source` is locked out for
+/// sending too many wrong ones (`429` with how long to wait); counts a wrong one against
+/// `source`.
+pub async fn check_host_password(
+    app: &App,
+    source: SourceAddress,
+    password: &PasswordInput,
+) -> Result<(), ApiError> {
+    let now = std::time::Instant::now();
+    if let Err(wait) = app.wrong_passwords.check(source, now) {
+        return Err(locked_out(wait));
+    }
     let secrets = app.secrets.current().await.map_err(unavailable)?;
     let candidate = password.0.as_str();
-    if candidate.len() <= MAX_CREDENTIAL_LEN && constant_time_eq(candidate, &secrets.host_password)
-    {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized("the password is not right".into()))
+    if candidate.len() <= MAX_CREDENTIAL_LEN && secrets.host_password.matches(candidate) {
+        app.wrong_passwords.succeeded(source);
+        return Ok(());
+    }
+    if let Some(lockout) = app.wrong_passwords.failed(source, now) {
+        tracing::warn!(source = %source, lockout_secs = lockout.as_secs(), "too many wrong host passwords; address locked out");
+    }
+    Err(ApiError::Unauthorized("the password is not right".into()))
+}
+
+fn locked_out(wait: std::time::Duration) -> ApiError {
+    // Whole seconds, rounded up: a client that waits that long is let in.
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    ApiError::RateLimited {
+        message: format!("too many wrong passwords from this address; try again in {secs} s"),
+        retry_after_secs: Some(secs),
     }
 }
 
@@ -96,6 +128,7 @@ pub struct HostSession {
 
 pub async fn authenticate_host(
     app: &App,
+    source: SourceAddress,
     credentials: &HostCredentials,
 ) -> Result<HostSession, ApiError> {
     match credentials {
@@ -109,7 +142,7 @@ pub async fn authenticate_host(
             }
         }
         HostCredentials::Password { password, room } => {
-            check_host_password(app, password).await?;
+            check_host_password(app, source, password).await?;
             let room = match room {
                 None => None,
                 Some(name) => Some(RoomName::parse(name).ok_or_else(|| {

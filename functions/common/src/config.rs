@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::attempts::AttemptPolicy;
 use crate::ids::{Identity, Sid};
+use crate::password::HostPassword;
 use crate::secret::SecretString;
 
 /// Which audience path the deployment uses (DESIGN §2).
@@ -60,6 +62,11 @@ pub struct Settings {
     pub media_path: MediaPath,
     /// The longest one Twilio request may take (kept well under the functions' 15 s timeout).
     pub twilio_timeout: Duration,
+    /// `ROOM_EVENTS_URL`: the URL Twilio posts room status callbacks to, exactly as it signs it;
+    /// `None`: derived from the API's own domain name (see [`crate::webhook::callback_url`]).
+    pub room_events_url: Option<String>,
+    /// Wrong host passwords one address may send before a short lock-out.
+    pub host_password_attempts: AttemptPolicy,
 }
 
 /// How the pages send and receive media; told to them in every token response.
@@ -108,7 +115,7 @@ pub struct Secrets {
     pub account_sid: Sid,
     pub api_key_sid: Sid,
     pub api_key_secret: SecretString,
-    pub host_password: SecretString,
+    pub host_password: HostPassword,
     /// Only needed to verify Twilio's webhook signatures.
     pub auth_token: Option<SecretString>,
 }
@@ -278,7 +285,37 @@ impl Settings {
                 4000,
                 100..=10_000,
             )?),
+            room_events_url: match read(source, "ROOM_EVENTS_URL") {
+                Some(_) => Some(base_url(source, "ROOM_EVENTS_URL", "")?),
+                None => None,
+            },
+            host_password_attempts: AttemptPolicy {
+                max_failures: number(source, "HOST_PASSWORD_MAX_ATTEMPTS", 5, 1..=1_000_000)?
+                    as u32,
+                lockout: Duration::from_secs(number(
+                    source,
+                    "HOST_PASSWORD_LOCKOUT_SECONDS",
+                    60,
+                    1..=3600,
+                )?),
+            },
         })
+    }
+}
+
+/// `HOST_PASSWORD_HASH` (an argon2 PHC string) if it is set, else `HOST_PASSWORD`.
+fn host_password(source: &dyn Source) -> Result<HostPassword, ConfigError> {
+    match read(source, "HOST_PASSWORD_HASH") {
+        Some(phc) => HostPassword::from_hash(&phc)
+            .map_err(|err| ConfigError::new("HOST_PASSWORD_HASH", err.to_string())),
+        None => read(source, "HOST_PASSWORD")
+            .map(|plain| HostPassword::Plain(plain.into()))
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "HOST_PASSWORD",
+                    "is missing (set it, or HOST_PASSWORD_HASH to an argon2 hash of it)",
+                )
+            }),
     }
 }
 
@@ -293,7 +330,7 @@ impl Secrets {
             account_sid: sid("TWILIO_ACCOUNT_SID", "AC")?,
             api_key_sid: sid("TWILIO_API_KEY_SID", "SK")?,
             api_key_secret: required(source, "TWILIO_API_KEY_SECRET")?.into(),
-            host_password: required(source, "HOST_PASSWORD")?.into(),
+            host_password: host_password(source)?,
             auth_token: read(source, "TWILIO_AUTH_TOKEN").map(SecretString::from),
         })
     }
@@ -313,6 +350,7 @@ impl Secrets {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::ExposeSecret;
 
     fn source(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
@@ -337,6 +375,7 @@ mod tests {
         assert_eq!(settings.video_base_url, "https://video.twilio.com");
         assert_eq!(settings.media_base_url, "https://media.twilio.com");
         assert_eq!(settings.media_path, MediaPath::Twilio);
+        assert_eq!(settings.room_events_url, None);
     }
 
     #[test]
@@ -349,6 +388,7 @@ mod tests {
             ("STREAM_MAX_MINUTES", "ten"),
             ("TWILIO_VIDEO_BASE_URL", "video.twilio.com"),
             ("MEDIA_PATH", "pigeon"),
+            ("ROOM_EVENTS_URL", "example.com/room_events"),
         ] {
             let err = Settings::from_source(&source(&[(key, value)])).unwrap_err();
             assert_eq!(err.key, key, "{key}={value}");
@@ -411,6 +451,42 @@ mod tests {
             Secrets::from_source(&source(&bad)).unwrap_err().key,
             "TWILIO_ACCOUNT_SID"
         );
+    }
+
+    #[test]
+    fn the_auth_token_is_optional() {
+        assert!(
+            Secrets::from_source(&source(GOOD))
+                .unwrap()
+                .auth_token
+                .is_none()
+        );
+        let mut with_token = GOOD.to_vec();
+        with_token.push(("TWILIO_AUTH_TOKEN", "auth-token-value"));
+        let secrets = Secrets::from_source(&source(&with_token)).unwrap();
+        assert_eq!(
+            secrets.auth_token.as_ref().map(|t| t.expose_secret()),
+            Some("auth-token-value")
+        );
+        assert!(!format!("{secrets:?}").contains("auth-token-value"));
+    }
+
+    #[test]
+    fn a_host_password_hash_replaces_the_password_and_a_bad_one_is_named_not_shown() {
+        let phc = crate::password::hash("pw-value", b"sixteen byte salt").unwrap();
+        let mut pairs: Vec<_> = GOOD
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != "HOST_PASSWORD")
+            .collect();
+        pairs.push(("HOST_PASSWORD_HASH", &phc));
+        let secrets = Secrets::from_source(&source(&pairs)).unwrap();
+        assert!(secrets.host_password.matches("pw-value"));
+        pairs.pop();
+        pairs.push(("HOST_PASSWORD_HASH", "pw-value-pasted-by-mistake"));
+        let err = Secrets::from_source(&source(&pairs)).unwrap_err();
+        assert_eq!(err.key, "HOST_PASSWORD_HASH");
+        assert!(!err.to_string().contains("pasted"), "{err}");
     }
 
     #[test]

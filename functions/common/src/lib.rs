@@ -6,15 +6,18 @@
 //! - [`ids`]: SIDs, identities and room names, checked once at the edge.
 //! - [`request`]: the HTTP edge: method, size limit, content type, JSON and bearer tokens.
 //! - [`auth`]: who is calling: the host (token or password) or a viewer (audience token).
+//! - [`password`]: the host password, plain or argon2; [`attempts`]: wrong-password lock-outs.
 //! - [`token`]: Twilio access tokens: minting and verifying.
 //! - [`twilio`]: the Twilio REST client (Video and Media), retries, paging, typed errors.
 //! - [`stream`]: which room is live; starting and stopping a room's resources.
 //! - [`audience`]: the cached live-stream lookup and the shared PlaybackGrant.
+//! - [`webhook`]: Twilio's webhook signatures and the room status callback URL.
 //! - [`error`], [`response`]: the JSON errors and responses of DESIGN §3.
 //! - [`app`]: what a function builds once per container; [`lambda`]: the shared `main`.
 //! - [`logging`]: JSON logs with the request id; [`random`]: names and jitter.
 
 pub mod app;
+pub mod attempts;
 pub mod audience;
 pub mod auth;
 pub mod config;
@@ -22,6 +25,7 @@ pub mod error;
 pub mod ids;
 pub mod lambda;
 pub mod logging;
+pub mod password;
 pub mod random;
 pub mod request;
 pub mod response;
@@ -30,6 +34,7 @@ pub mod secret_store;
 pub mod stream;
 pub mod token;
 pub mod twilio;
+pub mod webhook;
 
 pub use app::App;
 pub use error::ApiError;

@@ -1,4 +1,4 @@
-//! Random values from the operating system: names, identities and retry jitter.
+//! Random values from the operating system: names, identities, salts and retry jitter.
 
 /// `bytes` random bytes as lowercase hex.
 pub fn hex(bytes: usize) -> String {
@@ -12,6 +12,13 @@ pub fn below(bound: u64) -> u64 {
     let mut buf = [0u8; 8];
     fill(&mut buf);
     u64::from_le_bytes(buf) % bound.max(1)
+}
+
+/// `N` random bytes (salts).
+pub fn bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    fill(&mut buf);
+    buf
 }
 
 fn fill(buf: &mut [u8]) {

@@ -1,12 +1,15 @@
 //! The edge: a Lambda HTTP request turned into typed input, or a 4xx [`ApiError`].
 //!
 //! Bodies are limited to 16 KiB and must be JSON (`application/json`), except where an endpoint
-//! also takes `text/plain` (what `navigator.sendBeacon` sends for a string). Nothing here calls
-//! Twilio, so bad input never costs a Twilio call.
+//! also takes `text/plain` (what `navigator.sendBeacon` sends for a string), and `room_events`,
+//! which takes Twilio's `application/x-www-form-urlencoded` callbacks ([`form_body`]). Nothing
+//! here calls Twilio, so bad input never costs a Twilio call.
 
-use lambda_http::{Body, Request};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt};
 use serde::de::DeserializeOwned;
 
+use crate::attempts::SourceAddress;
 use crate::error::ApiError;
 
 /// The largest body any endpoint accepts.
@@ -19,35 +22,45 @@ pub enum RawBody<'a> {
     Text(&'a str),
 }
 
-/// Checks the method and size and sorts the body by content type.
-pub fn body(req: &Request) -> Result<RawBody<'_>, ApiError> {
+/// Checks the method and size; `None` for an empty (or blank) body.
+fn bounded_bytes(req: &Request) -> Result<Option<&[u8]>, ApiError> {
     if req.method() != http::Method::POST {
         return Err(ApiError::MethodNotAllowed);
     }
     let bytes: &[u8] = match req.body() {
-        Body::Empty => return Ok(RawBody::Empty),
+        Body::Empty => return Ok(None),
         Body::Text(text) => text.as_bytes(),
         Body::Binary(bytes) => bytes,
-        _ => return Ok(RawBody::Empty),
+        _ => return Ok(None),
     };
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ApiError::TooLarge(MAX_BODY_BYTES));
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(RawBody::Empty);
+        return Ok(None);
     }
-    let content_type = req
-        .headers()
+    Ok(Some(bytes))
+}
+
+/// The media type of the body, lowercase, without parameters (`""` when none is declared).
+fn content_type(req: &Request) -> String {
+    req.headers()
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type
+        .unwrap_or("")
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
+        .to_ascii_lowercase()
+}
+
+/// Checks the method and size and sorts the body by content type.
+pub fn body(req: &Request) -> Result<RawBody<'_>, ApiError> {
+    let Some(bytes) = bounded_bytes(req)? else {
+        return Ok(RawBody::Empty);
+    };
+    match content_type(req).as_str() {
         "application/json" => Ok(RawBody::Json(bytes)),
         "text/plain" => std::str::from_utf8(bytes)
             .map(RawBody::Text)
@@ -59,6 +72,21 @@ pub fn body(req: &Request) -> Result<RawBody<'_>, ApiError> {
             "content type {other} is not accepted; send application/json"
         ))),
     }
+}
+
+/// The parameters of an `application/x-www-form-urlencoded` body (Twilio's callbacks) as
+/// (name, value) pairs in arrival order; an empty body has none.
+pub fn form_body(req: &Request) -> Result<Vec<(String, String)>, ApiError> {
+    let Some(bytes) = bounded_bytes(req)? else {
+        return Ok(Vec::new());
+    };
+    if content_type(req) != "application/x-www-form-urlencoded" {
+        return Err(ApiError::UnsupportedMediaType(
+            "send the body as application/x-www-form-urlencoded".into(),
+        ));
+    }
+    serde_urlencoded::from_bytes(bytes)
+        .map_err(|_| ApiError::BadRequest("the body is not a valid URL-encoded form".into()))
 }
 
 /// Parses a JSON body into `T`; a wrong shape is a 400 that says what is wrong, without echoing
@@ -113,5 +141,18 @@ pub fn bearer_token(req: &Request) -> Result<Option<&str>, ApiError> {
         _ => Err(ApiError::Unauthorized(
             "the Authorization header must be `Bearer <token>`".into(),
         )),
+    }
+}
+
+/// The caller's address as API Gateway saw it (`requestContext.http.sourceIp`).
+pub fn source_address(req: &Request) -> SourceAddress {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context
+            .http
+            .source_ip
+            .as_deref()
+            .and_then(|ip| ip.parse().ok())
+            .map_or(SourceAddress::Unknown, SourceAddress::Ip),
+        _ => SourceAddress::Unknown,
     }
 }

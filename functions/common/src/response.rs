@@ -35,7 +35,13 @@ pub fn respond<T: Serialize>(endpoint: &str, result: Result<T, ApiError>) -> Res
             } else {
                 tracing::info!(endpoint, status = status.as_u16(), code = err.code(), reason = %err, "request refused");
             }
-            json_response(status, &err.body())
+            let mut response = json_response(status, &err.body());
+            if let Some(secs) = err.retry_after_secs() {
+                response
+                    .headers_mut()
+                    .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+            }
+            response
         }
     }
 }

@@ -1,10 +1,12 @@
-//! The stream's life in Twilio terms, shared by the endpoints and the reaper: which room is
-//! live, starting the Live resources of a room (idempotent, compensating), and stopping exactly
-//! one room's resources (idempotent).
+//! The stream's life in Twilio terms, shared by the endpoints, `room_events` and the reaper:
+//! which room is live, starting the Live resources of a room (idempotent, compensating), and
+//! ending exactly one room's resources (idempotent).
 //!
 //! Twilio keeps no other state: a room is live while it is in progress and its host is
 //! connected; a room's Live resources are the started MediaProcessors whose context names the
 //! room, and the PlayerStreamers those feed.
+
+use std::collections::HashSet;
 
 use crate::app::App;
 use crate::auth::HostSession;
@@ -244,6 +246,98 @@ async fn settle(
     })
 }
 
+/// Which MediaProcessors [`end_live`] takes for a room's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// The started ones whose context names the room: a room still in progress.
+    Started,
+    /// The newest ones of any status whose context names the room: a room that ended, whose
+    /// processor Twilio may have stopped already while the PlayerStreamer it fed bills on.
+    Recent,
+}
+
+/// How many of the newest MediaProcessors [`Lookup::Recent`] reads (one page).
+const RECENT_PROCESSORS: u32 = 50;
+
+/// What ending a room's Live resources ended.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LiveEnded {
+    pub media_processors: Vec<String>,
+    pub player_streamers: Vec<String>,
+}
+
+/// Ends `room`'s Live resources: its started MediaProcessors and the PlayerStreamers they feed
+/// (with [`Lookup::Recent`], only those still running, so a repeat ends nothing). Every step is
+/// attempted even if one fails, except (with [`Lookup::Started`]) ending the streamers of a
+/// processor that could not be ended; the first failure is returned after the others ran.
+pub async fn end_live(
+    twilio: &Twilio,
+    room: &RoomName,
+    lookup: Lookup,
+) -> Result<LiveEnded, TwilioError> {
+    let mut ended = LiveEnded::default();
+    let (processors, running_streamers) = match lookup {
+        Lookup::Started => (media_processors_of(twilio, room).await?, None),
+        Lookup::Recent => {
+            let processors: Vec<MediaProcessor> = twilio
+                .recent_media_processors(RECENT_PROCESSORS)
+                .await?
+                .into_iter()
+                .filter(|mp| mp.room_name().as_deref() == Some(room.as_str()))
+                .collect();
+            if processors.is_empty() {
+                return Ok(ended);
+            }
+            let mut running = HashSet::new();
+            for status in ["created", "started"] {
+                running.extend(
+                    twilio
+                        .list_player_streamers(status)
+                        .await?
+                        .into_iter()
+                        .map(|streamer| streamer.sid),
+                );
+            }
+            (processors, Some(running))
+        }
+    };
+    let mut first_error = None;
+    for processor in processors {
+        if processor.status == "started" {
+            let ending = twilio.end_media_processor(&processor.sid).await;
+            let processor_ended =
+                ending.is_ok() || ending.as_ref().is_err_and(TwilioError::is_not_found);
+            record(ending, &mut first_error, || {
+                ended.media_processors.push(processor.sid.clone())
+            });
+            // In a room still in progress, a processor still running keeps its streamers, so
+            // the pair stays whole for a retry (a start adopts it, a stop ends both) instead of
+            // feeding an ended streamer. A room that ended cannot go live again: its streamers
+            // are ended whatever became of the processor.
+            if !processor_ended && lookup == Lookup::Started {
+                continue;
+            }
+        }
+        for streamer in processor.outputs() {
+            if running_streamers
+                .as_ref()
+                .is_some_and(|running| !running.contains(&streamer))
+            {
+                continue;
+            }
+            record(
+                twilio.end_player_streamer(&streamer).await,
+                &mut first_error,
+                || ended.player_streamers.push(streamer.clone()),
+            );
+        }
+    }
+    match first_error {
+        Some(err) => Err(err),
+        None => Ok(ended),
+    }
+}
+
 /// What stopping a room ended.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Stopped {
@@ -262,36 +356,17 @@ impl Stopped {
 
 /// Ends exactly `room`'s Live resources (in `live` mode), then completes the room. Stopping a
 /// stopped room ends nothing and is not an error. Every step is attempted even if one fails
-/// (except ending the streamers of a processor that could not be ended); the first failure is
-/// returned after the others ran.
+/// (except ending the streamers of a processor that could not be ended: see [`end_live`]); the
+/// first failure is returned after the others ran.
 pub async fn stop_room(app: &App, room: &RoomName) -> Result<Stopped, TwilioError> {
     let twilio = &app.twilio;
     let mut stopped = Stopped::default();
     let mut first_error = None;
     if app.settings.audience_mode == AudienceMode::Live {
-        match media_processors_of(twilio, room).await {
-            Ok(processors) => {
-                for processor in processors {
-                    let ending = twilio.end_media_processor(&processor.sid).await;
-                    let processor_ended =
-                        ending.is_ok() || ending.as_ref().is_err_and(TwilioError::is_not_found);
-                    record(ending, &mut first_error, || {
-                        stopped.media_processors.push(processor.sid.clone())
-                    });
-                    // A processor still running keeps its streamers, so the pair stays whole
-                    // for a retry (a start adopts it, a stop ends both) instead of feeding an
-                    // ended streamer.
-                    if !processor_ended {
-                        continue;
-                    }
-                    for streamer in processor.outputs() {
-                        record(
-                            twilio.end_player_streamer(&streamer).await,
-                            &mut first_error,
-                            || stopped.player_streamers.push(streamer.clone()),
-                        );
-                    }
-                }
+        match end_live(twilio, room, Lookup::Started).await {
+            Ok(live) => {
+                stopped.media_processors = live.media_processors;
+                stopped.player_streamers = live.player_streamers;
             }
             Err(err) => first_error = Some(err),
         }

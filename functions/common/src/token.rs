@@ -186,7 +186,7 @@ mod tests {
             account_sid: Sid::parse("AC", doc["account_sid"].as_str().unwrap()).unwrap(),
             api_key_sid: Sid::parse("SK", doc["api_key_sid"].as_str().unwrap()).unwrap(),
             api_key_secret: doc["api_key_secret"].as_str().unwrap().into(),
-            host_password: "unused".into(),
+            host_password: crate::password::HostPassword::Plain("unused".into()),
             auth_token: None,
         }
     }
@@ -294,7 +294,7 @@ mod tests {
             account_sid: Sid::parse("AC", "AC0123456789abcdef0123456789abcdef").unwrap(),
             api_key_sid: Sid::parse("SK", "SKfedcba9876543210fedcba9876543210").unwrap(),
             api_key_secret: key.into(),
-            host_password: "unused".into(),
+            host_password: crate::password::HostPassword::Plain("unused".into()),
             auth_token: None,
         }
     }

@@ -7,7 +7,7 @@ use onair_common::config::AudienceMode;
 use onair_common::ids::RoomName;
 use onair_common::response::respond;
 use onair_common::token::Grant;
-use onair_common::{ApiError, App, request, stream};
+use onair_common::{ApiError, App, request, stream, webhook};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -31,11 +31,17 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn host_token(app: &App, req: &Request) -> Result<HostToken, ApiError> {
     let body: HostTokenRequest = request::json_body(req)?;
-    auth::check_host_password(app, &body.password).await?;
+    auth::check_host_password(app, request::source_address(req), &body.password).await?;
 
     let room = RoomName::new_random();
     let bounds = stream::room_bounds(&app.settings);
-    let created = app.twilio.create_room(&room, &bounds, None).await?;
+    let secrets = app.current_secrets().await?;
+    // Twilio then tells `room_events` when the room ends, so its Live resources end at once.
+    let callback = webhook::status_callback(&app.settings, &secrets, req);
+    let created = app
+        .twilio
+        .create_room(&room, &bounds, callback.as_deref())
+        .await?;
     tracing::info!(room = %room, room_sid = %created.sid, "room created for the host");
 
     let identity = &app.settings.host_identity;

@@ -5,7 +5,7 @@
 use lambda_http::{Body, Request, Response};
 use onair_common::config::AudienceMode;
 use onair_common::response::respond;
-use onair_common::{ApiError, App, auth, stream};
+use onair_common::{ApiError, App, auth, request, stream};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -28,7 +28,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn stream_start(app: &App, req: &Request) -> Result<StreamStarted, ApiError> {
     let credentials = auth::host_credentials(req)?;
-    let host = auth::authenticate_host(app, &credentials).await?;
+    let host = auth::authenticate_host(app, request::source_address(req), &credentials).await?;
 
     let (room, name) = stream::host_live_room(app, &host).await?;
     let live = match app.settings.audience_mode {

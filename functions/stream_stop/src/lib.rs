@@ -4,7 +4,7 @@
 
 use lambda_http::{Body, Request, Response};
 use onair_common::response::respond;
-use onair_common::{ApiError, App, auth, stream};
+use onair_common::{ApiError, App, auth, request, stream};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -19,7 +19,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn stream_stop(app: &App, req: &Request) -> Result<StreamStopped, ApiError> {
     let credentials = auth::host_credentials(req)?;
-    let host = auth::authenticate_host(app, &credentials).await?;
+    let host = auth::authenticate_host(app, request::source_address(req), &credentials).await?;
 
     let room = match host.room {
         Some(room) => room,

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod events_server;
 pub mod process;
 
 use std::collections::HashMap;
@@ -16,7 +17,7 @@ use twilio_standin::{Account, StandIn};
 
 pub const HOST_PASSWORD: &str = "correct horse battery staple";
 
-/// The five HTTP endpoints.
+/// The HTTP endpoints: the five the pages call and `room_events`, which Twilio calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     HostToken,
@@ -24,14 +25,16 @@ pub enum Endpoint {
     StreamStop,
     AudienceToken,
     Subscribe,
+    RoomEvents,
 }
 
-pub const ENDPOINTS: [Endpoint; 5] = [
+pub const ENDPOINTS: [Endpoint; 6] = [
     Endpoint::HostToken,
     Endpoint::StreamStart,
     Endpoint::StreamStop,
     Endpoint::AudienceToken,
     Endpoint::Subscribe,
+    Endpoint::RoomEvents,
 ];
 
 /// A stand-in and an App configured against it.
@@ -53,6 +56,9 @@ pub fn config(standin: &StandIn, extra: &[(&str, &str)]) -> HashMap<String, Stri
         ("HOST_IDENTITY", "presenter".to_owned()),
         ("AUDIENCE_CACHE_SECONDS", "0".to_owned()),
         ("TWILIO_TIMEOUT_MS", "500".to_owned()),
+        // In-process requests carry no source address and share one wrong-password counter;
+        // tests/host_password.rs sets the production default back.
+        ("HOST_PASSWORD_MAX_ATTEMPTS", "1000000".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -63,15 +69,20 @@ pub fn config(standin: &StandIn, extra: &[(&str, &str)]) -> HashMap<String, Stri
     map
 }
 
+/// An App against `standin` with the test settings and `extra` on top.
+pub fn app_for(standin: &StandIn, extra: &[(&str, &str)]) -> App {
+    let source = config(standin, extra);
+    let settings = Settings::from_source(&source).expect("test settings parse");
+    let secrets = Secrets::from_source(&source).expect("test secrets parse");
+    App::new(settings, SecretStore::fixed(secrets))
+}
+
 impl Stack {
     pub async fn start(extra: &[(&str, &str)]) -> Stack {
         let standin = StandIn::start(Account::for_tests())
             .await
             .expect("the stand-in starts");
-        let source = config(&standin, extra);
-        let settings = Settings::from_source(&source).expect("test settings parse");
-        let secrets = Secrets::from_source(&source).expect("test secrets parse");
-        let app = App::new(settings, SecretStore::fixed(secrets));
+        let app = app_for(&standin, extra);
         Stack { standin, app }
     }
 
@@ -91,11 +102,22 @@ impl Stack {
             Endpoint::StreamStop => stream_stop::handle(&self.app, req).await,
             Endpoint::AudienceToken => audience_token::handle(&self.app, req).await,
             Endpoint::Subscribe => subscribe::handle(&self.app, req).await,
+            Endpoint::RoomEvents => room_events::handle(&self.app, req).await,
         }
     }
 
     /// Calls an endpoint's handler; returns status and JSON body.
     pub async fn call(&self, endpoint: Endpoint, req: Request) -> (u16, Value) {
+        let (status, _, body) = self.call_with_headers(endpoint, req).await;
+        (status, body)
+    }
+
+    /// Calls an endpoint's handler; returns status, headers and JSON body.
+    pub async fn call_with_headers(
+        &self,
+        endpoint: Endpoint,
+        req: Request,
+    ) -> (u16, http::HeaderMap, Value) {
         let response = self.respond(endpoint, req).await;
         let status = response.status().as_u16();
         assert_eq!(
@@ -116,7 +138,7 @@ impl Stack {
                 "error shape: {body}"
             );
         }
-        (status, body)
+        (status, response.headers().clone(), body)
     }
 
     /// Logs the host in; returns the host token response.
@@ -231,6 +253,21 @@ pub fn post_json(body: Value) -> Request {
     )
 }
 
+/// A form POST as Twilio sends a callback, with `X-Twilio-Signature: signature` if given.
+pub fn post_form(params: &[(String, String)], signature: Option<&str>) -> Request {
+    let body = serde_urlencoded::to_string(params).unwrap();
+    let mut req = request(
+        "POST",
+        Some("application/x-www-form-urlencoded; charset=utf-8"),
+        Body::Text(body),
+    );
+    if let Some(signature) = signature {
+        req.headers_mut()
+            .insert("x-twilio-signature", signature.parse().unwrap());
+    }
+    req
+}
+
 pub fn post_empty() -> Request {
     request("POST", None, Body::Empty)
 }
@@ -239,6 +276,16 @@ pub fn with_bearer(mut req: Request, token: &str) -> Request {
     req.headers_mut()
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
     req
+}
+
+/// `req` as API Gateway delivers it from `source_ip` (`requestContext.http.sourceIp`).
+pub fn from_address(req: Request, source_ip: &str) -> Request {
+    use lambda_http::RequestExt;
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+    use lambda_http::request::RequestContext;
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.http.source_ip = Some(source_ip.to_owned());
+    req.with_request_context(RequestContext::ApiGatewayV2(context))
 }
 
 pub fn bearer(token: &str) -> Request {

@@ -5,6 +5,7 @@
 mod common;
 
 mod auth;
+mod callbacks;
 mod clock;
 mod control;
 mod faults;

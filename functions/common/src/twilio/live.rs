@@ -161,6 +161,25 @@ impl Twilio {
         .await
     }
 
+    /// The newest MediaProcessors of any status, one page of at most `count` (Twilio allows
+    /// up to 1000): a room that just ended has its processors here even when Twilio already
+    /// stopped them.
+    pub async fn recent_media_processors(
+        &self,
+        count: u32,
+    ) -> Result<Vec<MediaProcessor>, TwilioError> {
+        #[derive(Deserialize)]
+        struct Page {
+            media_processors: Vec<MediaProcessor>,
+        }
+        let query = [
+            ("Order", "desc".to_owned()),
+            ("PageSize", count.to_string()),
+        ];
+        let page: Page = self.get(Api::Media, "/v1/MediaProcessors", &query).await?;
+        Ok(page.media_processors)
+    }
+
     pub async fn end_media_processor(&self, sid: &str) -> Result<MediaProcessor, TwilioError> {
         let form = [("Status", "ended".to_owned())];
         self.post(

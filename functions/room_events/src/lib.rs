@@ -1,0 +1,79 @@
+//! `POST /room_events`: Twilio's room status callbacks, so clean-up need not wait for the
+//! reaper. Only requests signed with the account's auth token (`X-Twilio-Signature` over the
+//! callback URL and the form parameters) are acted on; anything else is a 401 that costs no
+//! Twilio call. On `room-ended` for an OnAir room in `live` mode, the room's Live resources
+//! (its MediaProcessors and the PlayerStreamers they feed) are ended at once. Every other event
+//! is acknowledged and nothing is done. Repeats are harmless: what is ended stays ended.
+
+use lambda_http::{Body, Request, Response};
+use onair_common::config::AudienceMode;
+use onair_common::ids::RoomName;
+use onair_common::response::respond;
+use onair_common::stream::{self, LiveEnded, Lookup};
+use onair_common::{ApiError, App, request, webhook};
+use serde::Serialize;
+
+/// The longest event name or room name read from a callback (longer ones are not ours).
+const MAX_FIELD_LEN: usize = 128;
+
+#[derive(Serialize)]
+struct Handled {
+    /// `StatusCallbackEvent` as Twilio sent it.
+    event: String,
+    /// The OnAir room the event is about, if it is one.
+    room: Option<String>,
+    /// What this callback ended (empty unless `room-ended` found running Live resources).
+    ended: LiveEnded,
+}
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    respond("room_events", room_events(app, &req).await)
+}
+
+async fn room_events(app: &App, req: &Request) -> Result<Handled, ApiError> {
+    let params = request::form_body(req)?;
+    let secrets = app.current_secrets().await?;
+    let Some(auth_token) = secrets.auth_token.as_ref() else {
+        return Err(ApiError::Unavailable(
+            "room status callbacks are not configured (no TWILIO_AUTH_TOKEN)".into(),
+        ));
+    };
+    let Some(url) = webhook::callback_url(&app.settings, req) else {
+        return Err(ApiError::Unavailable(
+            "room status callbacks are not configured (no ROOM_EVENTS_URL)".into(),
+        ));
+    };
+    let signature = req
+        .headers()
+        .get(webhook::SIGNATURE_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(|| ApiError::Unauthorized("the request is not signed by Twilio".into()))?;
+    if !webhook::verify(auth_token, &url, &params, signature) {
+        return Err(ApiError::Unauthorized(
+            "the Twilio signature does not match".into(),
+        ));
+    }
+
+    let field = |name: &str| {
+        params
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+            .filter(|value| value.len() <= MAX_FIELD_LEN)
+    };
+    let event = field("StatusCallbackEvent").unwrap_or_default().to_owned();
+    let room = field("RoomName").and_then(RoomName::parse);
+    let mut ended = LiveEnded::default();
+    if let Some(room) = &room
+        && event == "room-ended"
+        && app.settings.audience_mode == AudienceMode::Live
+    {
+        ended = stream::end_live(&app.twilio, room, Lookup::Recent).await?;
+        tracing::info!(room = %room, media_processors = ?ended.media_processors, player_streamers = ?ended.player_streamers, "room ended; its Live resources ended");
+    }
+    Ok(Handled {
+        event,
+        room: room.map(|room| room.as_str().to_owned()),
+        ended,
+    })
+}
