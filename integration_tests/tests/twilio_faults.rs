@@ -147,3 +147,123 @@ async fn twilio_refusing_our_credentials_is_502_without_leaking_them() {
     assert!(body.contains("20003"), "Twilio's code is passed on: {body}");
     assert!(!body.contains("a-rotated-away-secret"));
 }
+
+/// The pair a `stream_start` answer names.
+fn pair(body: &serde_json::Value) -> (String, String) {
+    let sid = |key: &str| body["stream"][key].as_str().unwrap_or_default().to_owned();
+    (sid("media_processor_sid"), sid("player_streamer_sid"))
+}
+
+#[tokio::test]
+async fn a_media_processor_created_after_the_timeout_is_adopted_not_left_running() {
+    let stack = Stack::live().await; // client timeout 500 ms in tests
+    let login = stack.host_connected().await;
+    let token = login["token"].as_str().unwrap();
+    // Twilio creates the processor but answers too late.
+    stack.standin.inject(fault(
+        "POST",
+        "/v1/MediaProcessors",
+        1,
+        FaultAction::Delay(Duration::from_millis(900)),
+    ));
+    let (status, first) = stack.call(Endpoint::StreamStart, bearer(token)).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(
+        (stack.running_processors(), stack.running_streamers()),
+        (1, 1)
+    );
+    let processors = stack.standin.media_processors();
+    assert_eq!(
+        pair(&first),
+        (processors[0].sid.clone(), processors[0].outputs[0].clone()),
+        "the late processor and its streamer are the stream"
+    );
+    let (status, again) = stack.call(Endpoint::StreamStart, bearer(token)).await;
+    assert_eq!((status, pair(&again)), (200, pair(&first)));
+}
+
+#[tokio::test]
+async fn racing_starts_keep_one_pair_and_end_the_other() {
+    let stack = Stack::live().await;
+    let login = stack.host_connected().await;
+    let token = login["token"].as_str().unwrap();
+    // Both starts look for a running pair before either has created one.
+    stack.standin.inject(fault(
+        "GET",
+        "/v1/MediaProcessors",
+        2,
+        FaultAction::Delay(Duration::from_millis(150)),
+    ));
+    let ((a, first), (b, second)) = tokio::join!(
+        stack.call(Endpoint::StreamStart, bearer(token)),
+        stack.call(Endpoint::StreamStart, bearer(token)),
+    );
+    assert_eq!((a, b), (200, 200), "{first} {second}");
+    assert_eq!(
+        stack.standin.media_processors().len(),
+        2,
+        "both created a pair"
+    );
+    assert_eq!(
+        (stack.running_processors(), stack.running_streamers()),
+        (1, 1),
+        "one pair is left"
+    );
+    let (status, third) = stack.call(Endpoint::StreamStart, bearer(token)).await;
+    assert_eq!(status, 200);
+    let kept = stack
+        .standin
+        .media_processors()
+        .into_iter()
+        .find(|mp| mp.status == "started")
+        .unwrap();
+    assert_eq!(pair(&third), (kept.sid.clone(), kept.outputs[0].clone()));
+    assert!(
+        pair(&first) == pair(&third) || pair(&second) == pair(&third),
+        "the later start answers the pair kept"
+    );
+}
+
+#[tokio::test]
+async fn a_stop_that_cannot_end_the_processor_leaves_the_pair_whole_for_a_retry() {
+    let stack = Stack::live().await;
+    let login = stack.live_stream().await;
+    let token = login["token"].as_str().unwrap();
+    let (_, started) = stack.call(Endpoint::StreamStart, bearer(token)).await;
+    // Ending the processor and completing the room both fail, all three attempts.
+    stack.standin.inject(fault(
+        "POST",
+        "/v1/MediaProcessors/ZX",
+        3,
+        FaultAction::Status(500),
+    ));
+    stack
+        .standin
+        .inject(fault("POST", "/v1/Rooms/", 3, FaultAction::Status(503)));
+    let (status, _) = stack.call(Endpoint::StreamStop, bearer(token)).await;
+    assert_eq!(status, 502);
+    assert_eq!(
+        (
+            stack.active_rooms(),
+            stack.running_processors(),
+            stack.running_streamers()
+        ),
+        (1, 1, 1),
+        "the stream is still whole, not a processor feeding an ended streamer"
+    );
+    let (status, again) = stack.call(Endpoint::StreamStart, bearer(token)).await;
+    assert_eq!((status, &again["stream"]), (200, &started["stream"]));
+    let (status, viewer) = stack.call(Endpoint::AudienceToken, post_empty()).await;
+    assert_eq!((status, &viewer["live"]), (200, &json!(true)), "{viewer}");
+
+    let (status, stopped) = stack.call(Endpoint::StreamStop, bearer(token)).await;
+    assert_eq!((status, &stopped["stopped"]), (200, &json!(true)));
+    assert_eq!(
+        (
+            stack.active_rooms(),
+            stack.running_processors(),
+            stack.running_streamers()
+        ),
+        (0, 0, 0)
+    );
+}

@@ -130,6 +130,32 @@ impl StandIn {
         self.shared.clear_faults();
     }
 
+    /// How many calls an injected fault applied to since start (a fault's window can pass
+    /// without firing, when fewer matching calls came).
+    pub fn faults_fired(&self) -> u64 {
+        self.shared.faults_fired()
+    }
+
+    /// How many REST calls were answered since start; counted when the call is handled and
+    /// logged, before a delayed answer is sent.
+    pub fn calls_answered(&self) -> u64 {
+        self.shared.calls_answered()
+    }
+
+    /// Watches [`StandIn::calls_answered`]: a test can stop waiting on a client after its Nth
+    /// Twilio call took effect (e.g. to cut a handler off between two calls).
+    pub fn watch_calls_answered(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.shared.watch_answered()
+    }
+
+    /// Back to an empty account: every room, participant, streamer, grant and processor, the
+    /// room status callbacks, the call log and the faults are forgotten, so one server can serve many independent runs.
+    /// The clock keeps its offset; the counters since start keep counting; open media sessions
+    /// are not closed.
+    pub fn reset(&self) {
+        self.shared.reset();
+    }
+
     /// Moves the stand-in's clock forward; timeouts that fall due apply at their exact times.
     pub fn advance_clock(&self, by: Duration) {
         self.shared.advance_clock(by);

@@ -5,12 +5,13 @@
 //! and waits on [`Shared::changed`] to react to REST writes at once. Room status callbacks the
 //! state queues are taken by the delivery task (`callbacks`), which logs what it sent here.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use crate::account::Account;
 use crate::callbacks::{CallbackInfo, PendingCallback};
@@ -31,6 +32,10 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     calls: Mutex<Vec<Call>>,
     faults: Mutex<Faults>,
+    /// Calls a fault applied to, since start.
+    faults_fired: AtomicU64,
+    /// REST calls answered (handled and logged) since start; watchers see each one.
+    answered: watch::Sender<u64>,
     /// Signalled after anything that can change who is connected or subscribed (REST writes,
     /// control API joins and leaves, clock advances), so the media relay reacts at once.
     changes: Notify,
@@ -55,6 +60,8 @@ impl Shared {
             state: Mutex::new(State::default()),
             calls: Mutex::new(Vec::new()),
             faults: Mutex::new(Faults::default()),
+            faults_fired: AtomicU64::new(0),
+            answered: watch::Sender::new(0),
             changes: Notify::new(),
             callbacks_queued: Notify::new(),
             callbacks: Mutex::new(Vec::new()),
@@ -98,6 +105,29 @@ impl Shared {
 
     pub(crate) fn record(&self, call: Call) {
         lock(&self.calls).push(call);
+        self.answered.send_modify(|n| *n += 1);
+    }
+
+    pub(crate) fn calls_answered(&self) -> u64 {
+        *self.answered.borrow()
+    }
+
+    pub(crate) fn watch_answered(&self) -> watch::Receiver<u64> {
+        self.answered.subscribe()
+    }
+
+    pub(crate) fn faults_fired(&self) -> u64 {
+        self.faults_fired.load(Ordering::Relaxed)
+    }
+
+    /// Forgets every resource, queued and sent room status callback, logged call and fault;
+    /// the clock and the counters since start keep going.
+    pub(crate) fn reset(&self) {
+        *lock(&self.state) = State::default();
+        lock(&self.callbacks).clear();
+        self.clear_calls();
+        self.clear_faults();
+        self.touch();
     }
 
     pub(crate) fn calls(&self) -> Vec<Call> {
@@ -117,7 +147,11 @@ impl Shared {
     }
 
     pub(crate) fn fault_for(&self, method: &str, path: &str) -> Option<FaultAction> {
-        lock(&self.faults).on_call(method, path)
+        let action = lock(&self.faults).on_call(method, path);
+        if action.is_some() {
+            self.faults_fired.fetch_add(1, Ordering::Relaxed);
+        }
+        action
     }
 
     // ---- room status callbacks -----------------------------------------------------------

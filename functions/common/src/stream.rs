@@ -145,32 +145,49 @@ pub async fn media_processors_of(
 }
 
 /// Starts Twilio Live for `room`: a PlayerStreamer, then a MediaProcessor feeding it, each with
-/// a MaxDuration. Returns the running pair if the room has one already. If the MediaProcessor
-/// cannot be created, the PlayerStreamer just created is ended before the error is returned.
+/// a MaxDuration. Returns the running pair if the room has one already.
+///
+/// Twilio may carry out a create whose answer never arrived (a timeout), and two starts can
+/// race. So after creating (or failing to), the room's processors are listed again: a
+/// processor found feeding the new streamer is adopted, and of several pairs the oldest is kept
+/// and the others are ended ([`settle`]). The streamer is ended only when no processor feeds
+/// it; if that cannot be checked it is left for a retry to adopt or for the reaper, which ends
+/// unfed streamers after its grace period.
 pub async fn start_live(app: &App, room: &RoomName) -> Result<LiveResources, ApiError> {
     let twilio = &app.twilio;
-    if let Some(existing) = media_processors_of(twilio, room).await?.into_iter().next()
-        && let Some(streamer) = existing.outputs().into_iter().next()
-    {
-        return Ok(LiveResources {
-            media_processor_sid: existing.sid,
-            player_streamer_sid: streamer,
-        });
+    if let Some(running) = settle(twilio, room, media_processors_of(twilio, room).await?).await {
+        return Ok(running);
     }
     let max = app.settings.stream_max.as_secs();
     let streamer = twilio.create_player_streamer(max).await?;
-    let processor = twilio
+    let created = twilio
         .create_media_processor(&app.settings.live_extension, room, &streamer.sid, max)
         .await;
-    match processor {
-        Ok(processor) => {
-            tracing::info!(room = %room, player_streamer = %streamer.sid, media_processor = %processor.sid, "live stream started");
-            Ok(LiveResources {
-                media_processor_sid: processor.sid,
-                player_streamer_sid: streamer.sid,
-            })
+    let feeds_streamer = |mp: &MediaProcessor| mp.outputs().contains(&streamer.sid);
+    let listed = media_processors_of(twilio, room).await;
+    let pair = match (created, listed) {
+        (Ok(own), Err(err)) => {
+            tracing::warn!(room = %room, error = %err, "could not check for other live pairs");
+            LiveResources {
+                media_processor_sid: own.sid,
+                player_streamer_sid: streamer.sid.clone(),
+            }
         }
-        Err(err) => {
+        (Ok(own), Ok(processors)) => {
+            settle(twilio, room, processors)
+                .await
+                .unwrap_or(LiveResources {
+                    media_processor_sid: own.sid,
+                    player_streamer_sid: streamer.sid.clone(),
+                })
+        }
+        (Err(_), Ok(processors)) if processors.iter().any(feeds_streamer) => {
+            tracing::warn!(room = %room, player_streamer = %streamer.sid, "MediaProcessor created although its create failed; adopted");
+            settle(twilio, room, processors)
+                .await
+                .ok_or_else(|| ApiError::Upstream("Twilio Live did not start".into()))?
+        }
+        (Err(err), Ok(_)) => {
             match twilio.end_player_streamer(&streamer.sid).await {
                 Ok(_) => {
                     tracing::warn!(room = %room, player_streamer = %streamer.sid, "MediaProcessor failed; PlayerStreamer ended")
@@ -180,9 +197,53 @@ pub async fn start_live(app: &App, room: &RoomName) -> Result<LiveResources, Api
                     tracing::error!(room = %room, player_streamer = %streamer.sid, error = %end_err, "MediaProcessor failed and the PlayerStreamer could not be ended")
                 }
             }
-            Err(err.into())
+            return Err(err.into());
+        }
+        (Err(err), Err(list_err)) => {
+            tracing::error!(room = %room, player_streamer = %streamer.sid, error = %list_err, "MediaProcessor failed and whether it exists is unknown; PlayerStreamer left for a retry or the reaper");
+            return Err(err.into());
+        }
+    };
+    tracing::info!(room = %room, player_streamer = %pair.player_streamer_sid, media_processor = %pair.media_processor_sid, "live stream started");
+    Ok(pair)
+}
+
+/// Of a room's started processors keeps the oldest that feeds a streamer (by `date_created`,
+/// then sid, so racing starts agree) and ends the others with their streamers; returns the
+/// pair kept, `None` if there is none. A failure to end one is logged: stopping the stream,
+/// the room's end and the reaper still end it.
+async fn settle(
+    twilio: &Twilio,
+    room: &RoomName,
+    mut processors: Vec<MediaProcessor>,
+) -> Option<LiveResources> {
+    processors.retain(|mp| !mp.outputs().is_empty());
+    // ISO 8601 UTC dates of one format sort as text; a missing date sorts last.
+    processors.sort_by(|a, b| {
+        (a.date_created.is_none(), &a.date_created, &a.sid).cmp(&(
+            b.date_created.is_none(),
+            &b.date_created,
+            &b.sid,
+        ))
+    });
+    let mut processors = processors.into_iter();
+    let kept = processors.next()?;
+    for extra in processors {
+        tracing::warn!(room = %room, media_processor = %extra.sid, "a second live pair for one room; ended");
+        if let Err(err) = twilio.end_media_processor(&extra.sid).await {
+            tracing::warn!(room = %room, media_processor = %extra.sid, error = %err, "could not end a second MediaProcessor");
+        }
+        for streamer in extra.outputs() {
+            if let Err(err) = twilio.end_player_streamer(&streamer).await {
+                tracing::warn!(room = %room, player_streamer = %streamer, error = %err, "could not end a second PlayerStreamer");
+            }
         }
     }
+    let player_streamer_sid = kept.outputs().into_iter().next()?;
+    Some(LiveResources {
+        media_processor_sid: kept.sid,
+        player_streamer_sid,
+    })
 }
 
 /// Which MediaProcessors [`end_live`] takes for a room's.
@@ -207,7 +268,8 @@ pub struct LiveEnded {
 
 /// Ends `room`'s Live resources: its started MediaProcessors and the PlayerStreamers they feed
 /// (with [`Lookup::Recent`], only those still running, so a repeat ends nothing). Every step is
-/// attempted even if one fails; the first failure is returned after the others ran.
+/// attempted even if one fails, except (with [`Lookup::Started`]) ending the streamers of a
+/// processor that could not be ended; the first failure is returned after the others ran.
 pub async fn end_live(
     twilio: &Twilio,
     room: &RoomName,
@@ -242,11 +304,19 @@ pub async fn end_live(
     let mut first_error = None;
     for processor in processors {
         if processor.status == "started" {
-            record(
-                twilio.end_media_processor(&processor.sid).await,
-                &mut first_error,
-                || ended.media_processors.push(processor.sid.clone()),
-            );
+            let ending = twilio.end_media_processor(&processor.sid).await;
+            let processor_ended =
+                ending.is_ok() || ending.as_ref().is_err_and(TwilioError::is_not_found);
+            record(ending, &mut first_error, || {
+                ended.media_processors.push(processor.sid.clone())
+            });
+            // In a room still in progress, a processor still running keeps its streamers, so
+            // the pair stays whole for a retry (a start adopts it, a stop ends both) instead of
+            // feeding an ended streamer. A room that ended cannot go live again: its streamers
+            // are ended whatever became of the processor.
+            if !processor_ended && lookup == Lookup::Started {
+                continue;
+            }
         }
         for streamer in processor.outputs() {
             if running_streamers
@@ -285,8 +355,9 @@ impl Stopped {
 }
 
 /// Ends exactly `room`'s Live resources (in `live` mode), then completes the room. Stopping a
-/// stopped room ends nothing and is not an error. Every step is attempted even if one fails;
-/// the first failure is returned after the others ran.
+/// stopped room ends nothing and is not an error. Every step is attempted even if one fails
+/// (except ending the streamers of a processor that could not be ended: see [`end_live`]); the
+/// first failure is returned after the others ran.
 pub async fn stop_room(app: &App, room: &RoomName) -> Result<Stopped, TwilioError> {
     let twilio = &app.twilio;
     let mut stopped = Stopped::default();

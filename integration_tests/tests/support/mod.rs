@@ -94,6 +94,18 @@ impl Stack {
         Stack::start(&[("AUDIENCE_MODE", "live")]).await
     }
 
+    /// Calls an endpoint's handler; returns its response as it is.
+    pub async fn respond(&self, endpoint: Endpoint, req: Request) -> lambda_http::Response<Body> {
+        match endpoint {
+            Endpoint::HostToken => host_token::handle(&self.app, req).await,
+            Endpoint::StreamStart => stream_start::handle(&self.app, req).await,
+            Endpoint::StreamStop => stream_stop::handle(&self.app, req).await,
+            Endpoint::AudienceToken => audience_token::handle(&self.app, req).await,
+            Endpoint::Subscribe => subscribe::handle(&self.app, req).await,
+            Endpoint::RoomEvents => room_events::handle(&self.app, req).await,
+        }
+    }
+
     /// Calls an endpoint's handler; returns status and JSON body.
     pub async fn call(&self, endpoint: Endpoint, req: Request) -> (u16, Value) {
         let (status, _, body) = self.call_with_headers(endpoint, req).await;
@@ -106,14 +118,7 @@ impl Stack {
         endpoint: Endpoint,
         req: Request,
     ) -> (u16, http::HeaderMap, Value) {
-        let response = match endpoint {
-            Endpoint::HostToken => host_token::handle(&self.app, req).await,
-            Endpoint::StreamStart => stream_start::handle(&self.app, req).await,
-            Endpoint::StreamStop => stream_stop::handle(&self.app, req).await,
-            Endpoint::AudienceToken => audience_token::handle(&self.app, req).await,
-            Endpoint::Subscribe => subscribe::handle(&self.app, req).await,
-            Endpoint::RoomEvents => room_events::handle(&self.app, req).await,
-        };
+        let response = self.respond(endpoint, req).await;
         let status = response.status().as_u16();
         assert_eq!(
             response

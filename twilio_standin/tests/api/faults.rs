@@ -191,3 +191,117 @@ async fn the_call_log_records_every_rest_call_in_order() {
     assert_eq!(standin.calls()[0].status, 400);
     standin.shutdown().await;
 }
+
+#[tokio::test]
+async fn faults_fired_counts_only_the_calls_a_fault_applied_to() {
+    let standin = common::start().await;
+    let api = Api::new(&standin);
+    standin.inject(Fault {
+        method: Some("GET".to_owned()),
+        path_contains: "/v1/Rooms".to_owned(),
+        nth: 2,
+        times: 2,
+        action: FaultAction::Status(503),
+    });
+    // A window that never opens: only one matching call comes.
+    standin.inject(Fault {
+        method: None,
+        path_contains: "/v1/MediaProcessors".to_owned(),
+        nth: 2,
+        times: 1,
+        action: FaultAction::Status(500),
+    });
+    assert_eq!(standin.faults_fired(), 0);
+    let statuses = [
+        api.get("/v1/Rooms").await.status,
+        api.post("/v1/Rooms", &[]).await.status,
+        api.get("/v1/Rooms").await.status,
+        api.get("/v1/MediaProcessors").await.status,
+        api.get("/v1/Rooms").await.status,
+        api.get("/v1/Rooms").await.status,
+    ];
+    assert_eq!(statuses, [200, 201, 503, 200, 503, 200]);
+    assert_eq!(standin.faults_fired(), 2);
+    standin.inject(Fault::once(
+        None,
+        "/v1/PlayerStreamers",
+        FaultAction::Delay(Duration::from_millis(1)),
+    ));
+    assert_eq!(api.get("/v1/PlayerStreamers").await.status, 200);
+    assert_eq!(standin.faults_fired(), 3, "a delay is a fault too");
+    standin.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_watcher_sees_each_answered_call_before_a_delayed_answer_arrives() {
+    let standin = common::start().await;
+    let api = Api::new(&standin);
+    let mut watch = standin.watch_calls_answered();
+    assert_eq!(standin.calls_answered(), 0);
+    api.get("/v1/Rooms").await;
+    api.post("/v1/Rooms", &[("UniqueName", "watched")]).await;
+    assert_eq!(standin.calls_answered(), 2);
+    assert_eq!(*watch.borrow_and_update(), 2);
+
+    // The count moves as soon as the call took effect, while its answer is still held back.
+    standin.inject(Fault::once(
+        Some("POST"),
+        "/v1/PlayerStreamers",
+        FaultAction::Delay(Duration::from_secs(2)),
+    ));
+    let slow = api.post("/v1/PlayerStreamers", &[]);
+    tokio::pin!(slow);
+    let started = Instant::now();
+    tokio::select! {
+        seen = watch.wait_for(|n| *n >= 3) => assert_eq!(*seen.unwrap(), 3),
+        _ = &mut slow => panic!("the delayed answer came before the count moved"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(standin.player_streamers().len(), 1, "the call took effect");
+    // Control-API reads are not REST calls.
+    standin.rooms();
+    assert_eq!(standin.calls_answered(), 3);
+    standin.shutdown().await;
+}
+
+#[tokio::test]
+async fn reset_forgets_resources_calls_and_faults_but_not_the_clock_or_counters() {
+    let standin = common::start().await;
+    let api = Api::new(&standin);
+    let room = api.create_room("livestream-before-reset").await;
+    let streamer = api.create_streamer().await;
+    let processor = api
+        .create_processor(common::s(&room, "unique_name"), common::s(&streamer, "sid"))
+        .await;
+    assert_eq!(processor.status, 201);
+    standin
+        .connect_participant("livestream-before-reset", "presenter")
+        .unwrap();
+    standin.inject(Fault::once(None, "/v1/Rooms", FaultAction::Status(500)));
+    assert_eq!(api.get("/v1/Rooms").await.status, 500);
+    standin.inject(Fault::once(None, "/v1/Rooms", FaultAction::Status(500)));
+    standin.advance_clock(Duration::from_secs(3600));
+    let clock = standin.now_unix();
+    let (answered, fired) = (standin.calls_answered(), standin.faults_fired());
+
+    standin.reset();
+    assert!(standin.rooms().is_empty());
+    assert!(standin.player_streamers().is_empty());
+    assert!(standin.media_processors().is_empty());
+    assert!(standin.participants("livestream-before-reset").is_empty());
+    assert!(standin.calls().is_empty());
+    assert!(standin.now_unix() >= clock, "the clock keeps its offset");
+    assert_eq!(standin.calls_answered(), answered);
+    assert_eq!(standin.faults_fired(), fired);
+
+    let again = api
+        .post("/v1/Rooms", &[("UniqueName", "livestream-before-reset")])
+        .await;
+    assert_eq!(
+        again.status, 201,
+        "the pending fault is gone and the name is free"
+    );
+    assert_eq!(standin.faults_fired(), fired);
+    assert_eq!(standin.calls().len(), 1);
+    standin.shutdown().await;
+}

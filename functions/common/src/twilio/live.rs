@@ -25,6 +25,7 @@ pub struct MediaProcessor {
     pub sid: String,
     /// `started`, `ended` or `failed`.
     pub status: String,
+    pub date_created: Option<String>,
     /// The JSON context the processor was created with (room and outputs).
     pub extension_context: Option<String>,
 }
