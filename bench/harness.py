@@ -531,9 +531,9 @@ def duration(seconds: float) -> str:
 
 
 def steps_arg(text: str) -> list[tuple[str, float]]:
-    """`--steps 'name=seconds;...'` as (name, seconds) pairs."""
+    """`--steps`, a `name=seconds` line per step, as (name, seconds) pairs."""
     steps = []
-    for part in filter(None, text.split(";")):
+    for part in filter(None, text.splitlines()):
         name, _, seconds = part.rpartition("=")
         try:
             steps.append((name.strip(), float(seconds)))
@@ -678,7 +678,7 @@ def main() -> None:
                         help="seconds to wait at most for other work to stop before the cold starts")
     parser.add_argument("--started-at", type=float, default=time.time(), help="epoch seconds the command started")
     parser.add_argument("--steps", type=steps_arg, default=[],
-                        help="how long bench/run.sh's steps took: 'name=seconds;...'")
+                        help="how long bench/run.sh's steps took: a line 'name=seconds' each")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "PERFORMANCE.md")
     args = parser.parse_args()
     for name in ("release_dir", "standin", "lambda_dir", "results", "criterion_home", "out"):

@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --runs=*) runs="${1#*=}"; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -41,7 +41,7 @@ mkdir -p "$logs"
 
 step_name=""
 step_start=0
-step_times=()  # "name=seconds", for the harness's report
+step_times=()  # "name=seconds" (a name holds no line break), for the harness's report
 step() {
   step_name="$1"
   step_start=$(date +%s)
@@ -96,7 +96,7 @@ done_step
 
 # --- measurements --------------------------------------------------------------------------------
 rm -rf "$bench_dir/results" "$bench_dir/criterion"
-step "onair-bench --bench (criterion: warm CPU, tokens per second; the crowd)"
+step "onair-bench --bench (criterion: warm CPU, tokens per second, the crowd)"
 logged criterion env CRITERION_HOME="$bench_dir/criterion" ONAIR_BENCH_OUT="$bench_dir/results" \
   "$target_dir/release/onair-bench" --bench
 done_step
@@ -107,7 +107,7 @@ python3 bench/harness.py \
   --standin "$target_dir/release/twilio-standin" \
   --lambda-dir "$target_dir/lambda" \
   --functions "${CRATES[@]}" \
-  --steps "$(IFS=';'; echo "${step_times[*]}")" \
+  --steps "$(printf '%s\n' "${step_times[@]}")" \
   --results "$bench_dir/results" \
   --criterion-home "$bench_dir/criterion" \
   --runs "$runs" \
