@@ -10,8 +10,8 @@ starts the Twilio stand-in, and then:
    received, for host_token and audience_token (live mode), interleaved;
 2. burst: one process answers 1,000 requests back to back; peak RSS (VmHWM) and the Twilio calls
    the stand-in received;
-3. reads criterion's and the crowd's results (`--results`, `--criterion-home`), zips each arm64
-   `bootstrap` (`--lambda-dir`) as Lambda gets it,
+3. reads criterion's and the crowd's results (`--results`, `--criterion-home`), zips the arm64
+   `bootstrap` of each function named by `--functions` (under `--lambda-dir`) as Lambda gets it,
 
 and prints one table, which it also writes with the date and the machine to docs/PERFORMANCE.md.
 """
@@ -45,7 +45,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = ["host_token", "stream_start", "stream_stop", "audience_token", "subscribe", "reaper"]
 
 # The stand-in's account for this run (valid-looking: AC/SK + 32 hex digits).
 ACCOUNT_SID = "AC" + "be" * 16
@@ -465,12 +464,12 @@ def bursts(standin: StandIn, vs: list[Variant], n: int, cwd: str) -> dict:
     return out
 
 
-def zip_sizes(lambda_dir: Path) -> dict:
+def zip_sizes(lambda_dir: Path, functions: list[str]) -> dict:
     sizes = {}
-    for function in FUNCTIONS:
+    for function in functions:
         path = lambda_dir / function / "bootstrap"
         if not path.exists():
-            raise SystemExit(f"bench: {path} is missing (cargo lambda build --release --arm64)")
+            raise SystemExit(f"bench: {path} is missing (build_lambdas in scripts/lambdas.sh)")
         buf = io.BytesIO()
         # As sam deploy packages it: a deflated zip holding one executable `bootstrap`.
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -485,7 +484,7 @@ def zip_sizes(lambda_dir: Path) -> dict:
 def criterion_estimate(home: Path, group: str, name: str) -> dict:
     path = home / group / name / "new" / "estimates.json"
     if not path.exists():
-        raise SystemExit(f"bench: {path} is missing (cargo bench did not run?)")
+        raise SystemExit(f"bench: {path} is missing (did onair-bench --bench run?)")
     est = json.loads(path.read_text())
     median = est["median"]
     return {"median_ns": median["point_estimate"], "ci_low_ns": median["confidence_interval"]["lower_bound"],
@@ -524,6 +523,23 @@ def machine() -> dict:
         "twilio_npm": json.loads((ROOT / "bench" / "node_modules" / "twilio" / "package.json").read_text())["version"],
         "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
+
+
+def duration(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
+
+
+def steps_arg(text: str) -> list[tuple[str, float]]:
+    """`--steps`, a `name=seconds` line per step, as (name, seconds) pairs."""
+    steps = []
+    for part in filter(None, text.splitlines()):
+        name, _, seconds = part.rpartition("=")
+        try:
+            steps.append((name.strip(), float(seconds)))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not name=seconds: {part!r}") from None
+    return steps
 
 
 def ms(x: float) -> str:
@@ -618,7 +634,7 @@ def render(r: dict, rows: list[str], missed: list[str]) -> str:
                    else "Missed: " + "; ".join(missed) + ". See *Where a target is missed*.")
     doc = (ROOT / "bench" / "PERFORMANCE.template.md").read_text()
     return doc.format(
-        date=r["date"], wall=r["wall"], runs=r["runs"], burst=r["burst_n"],
+        date=r["date"], wall=r["wall"], steps=r["steps"], runs=r["runs"], burst=r["burst_n"],
         cpu=m["cpu"], cores=m["cores"], memory=m["memory_gb"], os=m["os"], kernel=m["kernel"],
         arch=m["arch"], rustc=m["rustc"], node=m["node"], twilio=m["twilio_npm"], load=m["load_average"],
         busy_before=f"{r['busy_before_cold']:.0%}", busy_after=f"{r['busy_after_cold']:.0%}",
@@ -650,7 +666,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--release-dir", type=Path, default=ROOT / "target" / "release")
     parser.add_argument("--standin", type=Path, default=ROOT / "target" / "release" / "twilio-standin")
-    parser.add_argument("--lambda-dir", type=Path, default=ROOT / "target" / "bench" / "lambda-arm64")
+    parser.add_argument("--lambda-dir", type=Path, default=ROOT / "target" / "lambda")
+    parser.add_argument("--functions", nargs="+", required=True, metavar="CRATE",
+                        help="the deployed functions whose arm64 zips are measured (bench/run.sh "
+                             "passes CRATES of scripts/lambdas.sh)")
     parser.add_argument("--results", type=Path, default=ROOT / "target" / "bench" / "results")
     parser.add_argument("--criterion-home", type=Path, default=ROOT / "target" / "bench" / "criterion")
     parser.add_argument("--runs", type=int, default=30)
@@ -658,6 +677,8 @@ def main() -> None:
     parser.add_argument("--quiet-wait", type=float, default=300,
                         help="seconds to wait at most for other work to stop before the cold starts")
     parser.add_argument("--started-at", type=float, default=time.time(), help="epoch seconds the command started")
+    parser.add_argument("--steps", type=steps_arg, default=[],
+                        help="how long bench/run.sh's steps took: a line 'name=seconds' each")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "PERFORMANCE.md")
     args = parser.parse_args()
     for name in ("release_dir", "standin", "lambda_dir", "results", "criterion_home", "out"):
@@ -665,9 +686,10 @@ def main() -> None:
     if args.runs < 20:
         raise SystemExit("bench: at least 20 runs")
 
+    harness_started = time.time()
     r = {"machine": machine(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
          "runs": args.runs, "burst_n": args.burst}
-    r["zips"] = zip_sizes(args.lambda_dir)
+    r["zips"] = zip_sizes(args.lambda_dir, args.functions)
     r["crowd"] = json.loads((args.results / "crowd.json").read_text())
     r["warm_upstream_calls"] = json.loads((args.results / "warm_upstream_calls.json").read_text())
     if any(r["warm_upstream_calls"].values()):
@@ -695,8 +717,9 @@ def main() -> None:
         standin.stop()
         cwd.cleanup()
 
-    elapsed = time.time() - args.started_at
-    r["wall"] = f"{int(elapsed // 60)} min {int(elapsed % 60)} s"
+    r["wall"] = duration(time.time() - args.started_at)
+    steps = args.steps + [("measurements (cold starts, bursts, zips)", time.time() - harness_started)]
+    r["steps"] = ", ".join(f"{name} {duration(seconds)}" for name, seconds in steps)
     rows, missed = table(r)
     print()
     print(HEADER.format(twilio=r["machine"]["twilio_npm"]))

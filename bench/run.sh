@@ -4,15 +4,19 @@
 #   1. cold start of host_token and audience_token, Rust release binary against the original
 #      Node.js Twilio Functions (bench/node), each a fresh process per run under the same minimal
 #      Lambda Runtime API (bench/harness.py), Twilio = the stand-in;
-#   2. warm CPU per request and tokens per second (criterion: functions/*/benches);
-#   3. Twilio calls of 1,000 viewers within 60 s in live and room mode (audience_token's bench);
-#   4. arm64 release zip of every function, peak RSS of a 1,000-request burst.
+#   2. warm CPU per request and tokens per second (criterion, as a library: bench/rust, the
+#      `onair-bench` binary);
+#   3. Twilio calls of 1,000 viewers within 60 s in live and room mode (onair-bench too);
+#   4. arm64 release zip of every function of scripts/lambdas.sh, peak RSS of a 1,000-request
+#      burst.
 #
 # Usage: bench/run.sh [--runs N]    (N >= 20 cold starts per implementation and function; 30)
 #
-# Builds first (the criterion benches, x86_64 release binaries, the stand-in, the six arm64
-# functions with cargo lambda; all incremental), then measures with nothing of its own compiling.
-# Build and criterion output goes to target/bench/logs/. CARGO_TARGET_DIR is honoured.
+# Builds first, all incremental: one `cargo build --release` for everything x86_64 (the two
+# measured functions, the stand-in, onair-bench: one dependency build, release profile), then the
+# deployed functions for arm64 with build_lambdas (scripts/lambdas.sh, as check-deploy.sh and
+# deploy.sh build them); then measures with nothing of its own compiling, and prints how long each
+# step took. Build and criterion output goes to target/bench/logs/. CARGO_TARGET_DIR is honoured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started_at=$(date +%s.%N)
@@ -22,25 +26,31 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --runs=*) runs="${1#*=}"; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
-FUNCTIONS=(host_token stream_start stream_stop audience_token subscribe reaper)
+# CRATES (the deployed functions) and build_lambdas.
+source scripts/lambdas.sh
 target_dir="$(cargo metadata --format-version 1 --no-deps --locked \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 bench_dir="$target_dir/bench"
 logs="$bench_dir/logs"
 mkdir -p "$logs"
 
+step_name=""
 step_start=0
+step_times=()  # "name=seconds" (a name holds no line break), for the harness's report
 step() {
+  step_name="$1"
   step_start=$(date +%s)
   printf '== bench: %s\n' "$1"
 }
 done_step() {
-  printf '   %d s\n' "$(($(date +%s) - step_start))"
+  local seconds=$(($(date +%s) - step_start))
+  printf '   %d s\n' "$seconds"
+  step_times+=("$step_name=$seconds")
 }
 # Runs a command with its output in a log; shows the log's end if it fails.
 logged() {
@@ -72,45 +82,39 @@ fi
 done_step
 
 # --- builds --------------------------------------------------------------------------------------
-step "cargo bench --no-run (criterion benches)"
-logged build-benches cargo bench --locked --no-run --package host_token --package audience_token \
-  --bench host_token --bench audience_token
+# One cargo run, so the release profile's dependencies (panic=abort: the profile of the deployed
+# binaries) build once for all four. The stand-in is optimised: its answers are inside every cold
+# start it serves. Where the time went: target/cargo-timings/cargo-timing.html.
+step "cargo build --release (x86_64: host_token, audience_token, the stand-in, onair-bench)"
+logged build-release cargo build --release --locked --timings --package host_token \
+  --package audience_token --package twilio-standin --package onair-bench
 done_step
 
-step "cargo build --release (x86_64: host_token, audience_token)"
-logged build-release cargo build --release --locked --package host_token --package audience_token
-# A copy: `cargo bench` puts its own build of these binaries at the same paths.
-mkdir -p "$bench_dir/bin"
-cp "$target_dir/release/host_token" "$target_dir/release/audience_token" "$bench_dir/bin/"
-done_step
-
-step "cargo build --release (the Twilio stand-in)"
-# Optimised: its answers are inside every cold start it serves.
-logged build-standin cargo build --release --locked --package twilio-standin --bin twilio-standin
-done_step
-
-step "cargo lambda build --release --arm64 (six functions)"
-packages=()
-for fn in "${FUNCTIONS[@]}"; do packages+=(--package "$fn"); done
-# The same cargo command as scripts/check-deploy.sh, so either reuses the other's build.
-logged build-arm64 cargo lambda build --release --arm64 --locked "${packages[@]}" \
-  --lambda-dir "$bench_dir/lambda-arm64"
+step "cargo lambda build --release --arm64 (${#CRATES[@]} functions)"
+logged build-arm64 build_lambdas
 done_step
 
 # --- measurements --------------------------------------------------------------------------------
 rm -rf "$bench_dir/results" "$bench_dir/criterion"
-step "criterion: warm CPU, tokens per second, the crowd"
+step "onair-bench --bench (criterion: warm CPU, tokens per second, the crowd)"
 logged criterion env CRITERION_HOME="$bench_dir/criterion" ONAIR_BENCH_OUT="$bench_dir/results" \
-  cargo bench --locked --package host_token --package audience_token \
-  --bench host_token --bench audience_token
+  "$target_dir/release/onair-bench" --bench
 done_step
 
 step "cold starts ($runs runs each), bursts, zips"
 python3 bench/harness.py \
-  --release-dir "$bench_dir/bin" \
+  --release-dir "$target_dir/release" \
   --standin "$target_dir/release/twilio-standin" \
-  --lambda-dir "$bench_dir/lambda-arm64" \
+  --lambda-dir "$target_dir/lambda" \
+  --functions "${CRATES[@]}" \
+  --steps "$(printf '%s\n' "${step_times[@]}")" \
   --results "$bench_dir/results" \
   --criterion-home "$bench_dir/criterion" \
   --runs "$runs" \
   --started-at "$started_at"
+done_step
+
+echo "== bench: steps"
+for entry in "${step_times[@]}"; do
+  printf '%5d s  %s\n' "${entry##*=}" "${entry%=*}"
+done

@@ -1,26 +1,23 @@
-//! `cargo bench -p host_token` (bench/run.sh runs it and reads the results): CPU time of one
-//! warm `host_token` request: the password check, one room created on the Twilio stand-in
-//! (in this process, on its own thread, over loopback with a kept-alive connection) and the
-//! host's token minted.
+//! CPU time of one warm `host_token` request: the password check, one room created on the
+//! Twilio stand-in (in this process, on its own thread, over loopback with a kept-alive
+//! connection) and the host's token minted.
 //!
 //! CPU time is the calling thread's (`CLOCK_THREAD_CPUTIME_ID`): the handler, the HTTP client
 //! and the JSON, not the stand-in's work and not the time spent waiting for it.
 
-#[path = "../../../bench/rust/common.rs"]
-mod common;
+use criterion::{BatchSize, Criterion};
 
-use common::{HOST_PASSWORD, Upstream, answer, handler_runtime, post};
-use criterion::BatchSize;
+use crate::cpu_clock::ThreadCpuTime;
+use crate::fixture::{HOST_PASSWORD, Upstream, answer, post};
 
-fn main() {
-    let rt = handler_runtime();
+/// Group `host_token`, benchmark `standin_loopback`.
+pub fn run(c: &mut Criterion<ThreadCpuTime>, rt: &tokio::runtime::Runtime) {
     let upstream = Upstream::start();
     let app = upstream.app(&[]);
     let body = serde_json::json!({ "password": HOST_PASSWORD }).to_string();
     let (status, first) = answer(rt.block_on(host_token::handle(&app, post(Some(&body)))));
     assert_eq!(status, 200, "{first}");
 
-    let mut c = common::criterion();
     let mut group = c.benchmark_group("host_token");
     group.bench_function("standin_loopback", |b| {
         b.iter_batched(
@@ -30,5 +27,4 @@ fn main() {
         )
     });
     group.finish();
-    c.final_summary();
 }

@@ -1,21 +1,19 @@
-//! What the function crates' benchmarks share (included with `#[path]` by
-//! `functions/<name>/benches/<name>.rs`): a criterion measurement of the calling thread's CPU
-//! time, the Twilio stand-in on a thread of its own, an [`App`] configured against it as a
-//! deployed function is (settings and secrets from a key-value source), and requests.
-
-#![allow(dead_code)]
+//! What the benchmarks share: criterion set up with the CPU clock, the Twilio stand-in on a
+//! thread of its own, an [`App`] configured against it as a deployed function is (settings and
+//! secrets from a key-value source), requests and answers, and where results are written.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use criterion::measurement::{Measurement, ValueFormatter};
-use criterion::{Criterion, Throughput};
+use criterion::Criterion;
 use lambda_http::{Body, Request};
 use onair_common::App;
 use onair_common::config::{Secrets, Settings};
 use onair_common::secret_store::SecretStore;
 use twilio_standin::{Account, StandIn};
+
+use crate::cpu_clock::ThreadCpuTime;
 
 pub const HOST_PASSWORD: &str = "bench-host-password";
 pub const HOST_IDENTITY: &str = "host";
@@ -34,7 +32,8 @@ pub fn criterion() -> Criterion<ThreadCpuTime> {
 /// counted against) the benchmark's thread. Dropping it stops the server.
 pub struct Upstream {
     pub standin: StandIn,
-    runtime: tokio::runtime::Runtime,
+    /// Serves the stand-in; held only to be dropped with it.
+    _runtime: tokio::runtime::Runtime,
 }
 
 impl Upstream {
@@ -47,7 +46,10 @@ impl Upstream {
         let standin = runtime
             .block_on(StandIn::start(Account::for_tests()))
             .expect("the stand-in starts");
-        Upstream { standin, runtime }
+        Upstream {
+            standin,
+            _runtime: runtime,
+        }
     }
 
     /// An App against this stand-in with the defaults a deployment has, plus `extra`.
@@ -130,91 +132,5 @@ pub fn report(name: &str, value: &serde_json::Value) {
         std::fs::create_dir_all(&dir).expect("the results folder can be made");
         std::fs::write(dir.join(format!("{name}.json")), value.to_string())
             .expect("the results can be written");
-    }
-}
-
-/// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`), in nanoseconds: what one
-/// request costs the function's single thread, without time spent waiting.
-pub struct ThreadCpuTime;
-
-fn thread_cpu_nanos() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; this clock id exists on every Linux.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "CLOCK_THREAD_CPUTIME_ID is readable");
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-impl Measurement for ThreadCpuTime {
-    type Intermediate = u64;
-    type Value = u64;
-
-    fn start(&self) -> u64 {
-        thread_cpu_nanos()
-    }
-    fn end(&self, started: u64) -> u64 {
-        thread_cpu_nanos().saturating_sub(started)
-    }
-    fn add(&self, a: &u64, b: &u64) -> u64 {
-        a + b
-    }
-    fn zero(&self) -> u64 {
-        0
-    }
-    fn to_f64(&self, value: &u64) -> f64 {
-        *value as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        &CpuFormatter
-    }
-}
-
-struct CpuFormatter;
-
-impl ValueFormatter for CpuFormatter {
-    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
-        let (factor, unit) = if typical < 1e3 {
-            (1.0, "ns cpu")
-        } else if typical < 1e6 {
-            (1e-3, "µs cpu")
-        } else if typical < 1e9 {
-            (1e-6, "ms cpu")
-        } else {
-            (1e-9, "s cpu")
-        };
-        values.iter_mut().for_each(|v| *v *= factor);
-        unit
-    }
-
-    fn scale_throughputs(
-        &self,
-        typical: f64,
-        throughput: &Throughput,
-        values: &mut [f64],
-    ) -> &'static str {
-        let per_iteration = match *throughput {
-            Throughput::Elements(n) => n as f64,
-            Throughput::Bytes(n) | Throughput::BytesDecimal(n) => n as f64,
-            Throughput::Bits(n) => n as f64,
-            Throughput::ElementsAndBytes { elements, .. } => elements as f64,
-        };
-        let (factor, unit) = if per_iteration * 1e9 / typical < 1e3 {
-            (1.0, "/s cpu")
-        } else if per_iteration * 1e9 / typical < 1e6 {
-            (1e-3, "K/s cpu")
-        } else {
-            (1e-6, "M/s cpu")
-        };
-        values
-            .iter_mut()
-            .for_each(|v| *v = per_iteration * 1e9 / *v * factor);
-        unit
-    }
-
-    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
-        "ns"
     }
 }

@@ -1,4 +1,4 @@
-//! `cargo bench -p audience_token` (bench/run.sh runs it and reads the results):
+//! The `audience_token` measures:
 //!
 //! 1. crowd: 1,000 viewers call the handler, evenly spread over 60 s of a manual clock, in
 //!    `live` and in `room` mode, against the Twilio stand-in; counts the Twilio calls.
@@ -7,14 +7,11 @@
 //! 3. mint: CPU time of `onair_common::token::mint`, so tokens per second per core.
 //!
 //! CPU time is the calling thread's (`CLOCK_THREAD_CPUTIME_ID`); the handler runs on a
-//! current-thread runtime, as in the Lambda binary. Results also go to `$ONAIR_BENCH_OUT`.
-
-#[path = "../../../bench/rust/common.rs"]
-mod common;
+//! current-thread runtime, as in the Lambda binary. The crowd's counts and the Twilio calls made
+//! while the warm path was measured also go to `$ONAIR_BENCH_OUT`.
 
 use std::time::Duration;
 
-use common::{Upstream, answer, handler_runtime, post, report};
 use criterion::{BatchSize, Criterion, Throughput};
 use onair_common::App;
 use onair_common::audience::{AudienceCache, Clock};
@@ -22,6 +19,9 @@ use onair_common::config::Secrets;
 use onair_common::ids::{Identity, RoomName};
 use onair_common::token::{self, Grant};
 use serde_json::json;
+
+use crate::cpu_clock::ThreadCpuTime;
+use crate::fixture::{self, Upstream, answer, post, report};
 
 const VIEWERS: u32 = 1_000;
 const CROWD_SPAN: Duration = Duration::from_secs(60);
@@ -41,7 +41,7 @@ fn live_app(upstream: &Upstream, rt: &tokio::runtime::Runtime, mode: &str) -> (A
             .expect("the room is created");
         upstream
             .standin
-            .connect_participant(room.as_str(), common::HOST_IDENTITY)
+            .connect_participant(room.as_str(), fixture::HOST_IDENTITY)
             .expect("the host joins");
         if mode == "live" {
             onair_common::stream::start_live(&app, &room)
@@ -106,7 +106,7 @@ fn call_kind(method: &str, path: &str) -> String {
 
 /// The warm path in `mode`: the clock stands still, so after the first request every request
 /// is served from the cache. Checks that no Twilio call happened while it was measured.
-fn warm(c: &mut Criterion<common::ThreadCpuTime>, rt: &tokio::runtime::Runtime) {
+fn warm(c: &mut Criterion<ThreadCpuTime>, rt: &tokio::runtime::Runtime) {
     let mut group = c.benchmark_group("audience_token");
     let mut calls_while_measured = serde_json::Map::new();
     for mode in ["live", "room"] {
@@ -132,8 +132,8 @@ fn warm(c: &mut Criterion<common::ThreadCpuTime>, rt: &tokio::runtime::Runtime) 
 }
 
 /// One access token, as every viewer gets one.
-fn mint(c: &mut Criterion<common::ThreadCpuTime>) {
-    let secrets = Secrets::from_source(&common::source(&[])).expect("bench secrets parse");
+fn mint(c: &mut Criterion<ThreadCpuTime>) {
+    let secrets = Secrets::from_source(&fixture::source(&[])).expect("bench secrets parse");
     let identity = Identity::new_viewer();
     let grant = Grant::VideoRoom(RoomName::new_random());
     let mut group = c.benchmark_group("token");
@@ -144,11 +144,10 @@ fn mint(c: &mut Criterion<common::ThreadCpuTime>) {
     group.finish();
 }
 
-fn main() {
-    let rt = handler_runtime();
-    report("crowd", &crowd(&rt));
-    let mut c = common::criterion();
-    warm(&mut c, &rt);
-    mint(&mut c);
-    c.final_summary();
+/// The crowd (`crowd.json`), then groups `audience_token` (`live_cached`, `room_cached`) and
+/// `token` (`mint`).
+pub fn run(c: &mut Criterion<ThreadCpuTime>, rt: &tokio::runtime::Runtime) {
+    report("crowd", &crowd(rt));
+    warm(c, rt);
+    mint(c);
 }

@@ -1,0 +1,26 @@
+//! `onair-bench`: the warm-cost part of bench/run.sh, criterion used as a library in one
+//! release-profile binary. bench/run.sh builds it in the same `cargo build --release` as the
+//! function binaries and the stand-in, so all of them share one dependency build (a `cargo
+//! bench` target would need panic=unwind and so a second build of every dependency).
+//!
+//! - `audience`: the crowd (Twilio calls of 1,000 viewers within 60 s, both modes), the warm
+//!   path's CPU per request in both modes, tokens minted per second;
+//! - `host`: CPU per `host_token` request, one room created on the in-process stand-in.
+//!
+//! Arguments are criterion's, as `cargo bench` passes them to a benchmark: `--bench` measures
+//! (bench/run.sh passes it); without it criterion runs every benchmark once, as a check.
+//! Criterion writes under `$CRITERION_HOME`; the crowd's counts and the Twilio calls made while
+//! the warm path was measured go to `$ONAIR_BENCH_OUT` (if set).
+
+mod audience;
+mod cpu_clock;
+mod fixture;
+mod host;
+
+fn main() {
+    let rt = fixture::handler_runtime();
+    let mut c = fixture::criterion();
+    audience::run(&mut c, &rt);
+    host::run(&mut c, &rt);
+    c.final_summary();
+}
