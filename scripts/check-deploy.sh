@@ -7,7 +7,7 @@
 #   4. pytest       deploy_tests/: what the template guarantees (IAM scope, routes, caching,
 #                   headers, private bucket, throttles, schedule, log retention, outputs) and
 #                   what scripts/deploy.sh uploads (fake aws/sam/npm)
-#   5. cargo lambda build --release --arm64, the six functions in one cargo run
+#   5. cargo lambda build --release --arm64, every deployed function (scripts/lambdas.sh) in one cargo run
 #   6. sam build    the same command a deploy runs; finds step 5's artifacts up to date
 #   7. sizes        each function zipped as Lambda gets it (docs/SIZES.md), with an upper bound
 #   8. smoke        the arm64 host_token bootstrap under qemu answers requests (deploy_tests/smoke_arm64.py)
@@ -104,7 +104,7 @@ python3 -m pytest deploy_tests -q -p no:cacheprovider
 target_dir="$(cargo metadata --format-version 1 --no-deps --locked \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 
-stage "cargo lambda build --release --arm64 (six functions)"
+stage "cargo lambda build --release --arm64 (${#CRATES[@]} functions)"
 build_lambdas
 
 stage "sam build"
