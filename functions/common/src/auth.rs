@@ -98,7 +98,7 @@ pub async fn check_host_password(
     if let Err(wait) = app.wrong_passwords.check(source, now) {
         return Err(locked_out(wait));
     }
-    let secrets = app.secrets.current().await.map_err(unavailable)?;
+    let secrets = app.current_secrets().await?;
     let candidate = password.0.as_str();
     if candidate.len() <= MAX_CREDENTIAL_LEN && secrets.host_password.matches(candidate) {
         app.wrong_passwords.succeeded(source);
@@ -185,7 +185,7 @@ async fn verify(app: &App, jwt: &str) -> Result<token::VerifiedToken, ApiError> 
     if jwt.len() > MAX_CREDENTIAL_LEN {
         return Err(ApiError::Unauthorized("the token is not valid".into()));
     }
-    let secrets = app.secrets.current().await.map_err(unavailable)?;
+    let secrets = app.current_secrets().await?;
     token::verify(&secrets, jwt, token::unix_now()).map_err(|err| match err {
         TokenError::Expired => ApiError::Unauthorized("the token has expired".into()),
         _ => ApiError::Unauthorized("the token is not valid".into()),

@@ -5,6 +5,7 @@
 //! which takes Twilio's `application/x-www-form-urlencoded` callbacks ([`form_body`]). Nothing
 //! here calls Twilio, so bad input never costs a Twilio call.
 
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt};
 use serde::de::DeserializeOwned;
@@ -148,15 +149,19 @@ pub fn bearer_token(req: &Request) -> Result<Option<&str>, ApiError> {
     }
 }
 
+/// The API Gateway HTTP API context of the request; `None` for requests built in-process.
+pub fn gateway_context(req: &Request) -> Option<&ApiGatewayV2httpRequestContext> {
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(context) => Some(context),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
 /// The caller's address as API Gateway saw it (`requestContext.http.sourceIp`).
 pub fn source_address(req: &Request) -> SourceAddress {
-    match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => context
-            .http
-            .source_ip
-            .as_deref()
-            .and_then(|ip| ip.parse().ok())
-            .map_or(SourceAddress::Unknown, SourceAddress::Ip),
-        _ => SourceAddress::Unknown,
-    }
+    gateway_context(req)
+        .and_then(|context| context.http.source_ip.as_deref())
+        .and_then(|ip| ip.parse().ok())
+        .map_or(SourceAddress::Unknown, SourceAddress::Ip)
 }

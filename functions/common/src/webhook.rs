@@ -8,8 +8,7 @@
 
 use aws_lc_rs::hmac;
 use base64::Engine as _;
-use lambda_http::request::RequestContext;
-use lambda_http::{Request, RequestExt};
+use lambda_http::Request;
 use subtle::ConstantTimeEq;
 
 use crate::config::{Secrets, Settings};
@@ -62,11 +61,9 @@ pub fn callback_url(settings: &Settings, req: &Request) -> Option<String> {
     if let Some(url) = &settings.room_events_url {
         return Some(url.clone());
     }
-    let domain = match req.request_context_ref()? {
-        RequestContext::ApiGatewayV2(context) => context.domain_name.as_deref()?,
-        #[allow(unreachable_patterns)]
-        _ => return None,
-    };
+    let domain = crate::request::gateway_context(req)?
+        .domain_name
+        .as_deref()?;
     // A public host name only: a local emulator's `localhost` or IP address is not a URL
     // Twilio could call (locally, ROOM_EVENTS_URL says where callbacks go).
     let public_name = domain.len() <= 253
@@ -88,6 +85,8 @@ pub fn status_callback(settings: &Settings, secrets: &Secrets, req: &Request) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
 
     fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
         items
