@@ -341,16 +341,15 @@ pub async fn end_live(
 /// What stopping a room ended.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Stopped {
-    pub media_processors: Vec<String>,
-    pub player_streamers: Vec<String>,
+    pub live: LiveEnded,
     pub room_completed: bool,
 }
 
 impl Stopped {
     pub fn anything(&self) -> bool {
         self.room_completed
-            || !self.media_processors.is_empty()
-            || !self.player_streamers.is_empty()
+            || !self.live.media_processors.is_empty()
+            || !self.live.player_streamers.is_empty()
     }
 }
 
@@ -364,10 +363,7 @@ pub async fn stop_room(app: &App, room: &RoomName) -> Result<Stopped, TwilioErro
     let mut first_error = None;
     if app.settings.audience_mode == AudienceMode::Live {
         match end_live(twilio, room, Lookup::Started).await {
-            Ok(live) => {
-                stopped.media_processors = live.media_processors;
-                stopped.player_streamers = live.player_streamers;
-            }
+            Ok(live) => stopped.live = live,
             Err(err) => first_error = Some(err),
         }
     }
@@ -377,7 +373,7 @@ pub async fn stop_room(app: &App, room: &RoomName) -> Result<Stopped, TwilioErro
         Err(err) => first_error = first_error.or(Some(err)),
     }
     if stopped.anything() {
-        tracing::info!(room = %room, media_processors = ?stopped.media_processors, player_streamers = ?stopped.player_streamers, room_completed = stopped.room_completed, "stream stopped");
+        tracing::info!(room = %room, media_processors = ?stopped.live.media_processors, player_streamers = ?stopped.live.player_streamers, room_completed = stopped.room_completed, "stream stopped");
     }
     match first_error {
         Some(err) => Err(err),

@@ -101,10 +101,10 @@ async fn stop(app: &App, room: &RoomName, reason: &str, report: &mut Report) {
             }
             report
                 .media_processors_ended
-                .extend(stopped.media_processors);
+                .extend(stopped.live.media_processors);
             report
                 .player_streamers_ended
-                .extend(stopped.player_streamers);
+                .extend(stopped.live.player_streamers);
         }
         Err(err) => report.errors.push(format!("stopping {room}: {err}")),
     }
