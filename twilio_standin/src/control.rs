@@ -29,6 +29,7 @@ use serde_json::json;
 
 use crate::clock::iso;
 use crate::faults::{Fault, FaultAction};
+use crate::inspect;
 use crate::media::Hub;
 use crate::shared::Shared;
 use crate::state::JoinError;
@@ -193,5 +194,5 @@ async fn leave(
 }
 
 async fn state(State(shared): AppState) -> Response {
-    Json(shared.snapshot()).into_response()
+    Json(inspect::snapshot(&shared)).into_response()
 }

@@ -46,6 +46,7 @@ mod control;
 mod error;
 mod faults;
 mod inspect;
+mod layers;
 mod media;
 mod paging;
 mod params;
@@ -57,8 +58,8 @@ mod sid;
 mod state;
 
 pub use account::Account;
-pub use callbacks::{CallbackInfo, signature};
-pub use calls::Call;
+pub use callbacks::signature;
+pub use calls::{Call, CallbackInfo};
 pub use faults::{Fault, FaultAction};
 pub use inspect::{MediaProcessorInfo, ParticipantInfo, PlayerStreamerInfo, RoomInfo};
 pub use media::{AccessToken, MediaSessionInfo, MediaSettings, MediaStats};
