@@ -39,7 +39,7 @@ pub struct StandIn {
 /// everything else is Twilio REST (whose fallback answers Twilio's 404).
 fn app(shared: Arc<Shared>, hub: Arc<Hub>) -> Router {
     rest::router(shared.clone())
-        .merge(media::router(hub.clone()))
+        .merge(media::http::router(hub.clone()))
         .nest("/__standin", control::router(hub))
         .with_state(shared)
 }
@@ -121,6 +121,7 @@ impl StandIn {
         self.shared.callbacks()
     }
 
+    /// Adds a fault for REST or `/media` calls (see [`Fault`]).
     pub fn inject(&self, fault: Fault) {
         self.shared.inject(fault);
     }

@@ -32,7 +32,8 @@ use serde_json::json;
 use crate::error::{INVALID_PARAMETER, METHOD_NOT_ALLOWED, TwilioError};
 use crate::layers;
 
-use super::{Hub, Role};
+use super::Hub;
+use super::sessions::Role;
 
 type HubState = State<Arc<Hub>>;
 

@@ -6,7 +6,7 @@ use crate::params::{Kind, MEDIA_CALLBACK_METHODS, PAGING, Spec, opt, req};
 use crate::render;
 use crate::state::{ENDED_VIA_API, NewProcessor, State};
 
-use super::{Answer, PathArgs, Reply, Req};
+use super::handler::{Answer, PathArgs, Reply, Req};
 
 pub(crate) const STREAMER_STATUSES: &[&str] = &["created", "started", "ended", "failed"];
 pub(crate) const PROCESSOR_STATUSES: &[&str] = &["failed", "started", "ended"];

@@ -10,10 +10,10 @@
 //! 5. the route; an unknown path is Twilio's 404 (20404), a method the path does not take its
 //!    405 (20004).
 //!
-//! Handlers take a [`Req`] (the parameters, the path, what rendering needs, the shared state) and
-//! the path's segments as [`PathArgs`], check the parameters against their operation's list
-//! (`params`), and answer an [`Answer`] or a [`TwilioError`].
+//! Handlers (`handler`: what they take and answer) check the parameters against their
+//! operation's list (`params`) and answer Twilio's JSON or a [`TwilioError`].
 
+mod handler;
 mod live;
 mod participants;
 mod rooms;
@@ -22,22 +22,19 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, Uri, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine as _;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use crate::account::Account;
 use crate::calls::Call;
 use crate::error::{INTERNAL, TwilioError};
 use crate::layers;
 use crate::params::Params;
-use crate::render::Ctx;
 use crate::shared::Shared;
 
 /// Largest request body accepted.
@@ -81,87 +78,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .route_layer(from_fn(no_head))
         .layer(from_fn_with_state(shared.clone(), admit))
         .layer(from_fn_with_state(shared.clone(), layers::apply_faults))
         .layer(from_fn_with_state(shared, record))
         .layer(from_fn(layers::hold_and_log))
-}
-
-/// A handler's success: its status and the resource as Twilio's JSON.
-pub(crate) struct Answer(StatusCode, Value);
-
-impl Answer {
-    pub(crate) fn ok(body: Value) -> Self {
-        Answer(StatusCode::OK, body)
-    }
-
-    pub(crate) fn created(body: Value) -> Self {
-        Answer(StatusCode::CREATED, body)
-    }
-
-    pub(crate) fn accepted(body: Value) -> Self {
-        Answer(StatusCode::ACCEPTED, body)
-    }
-}
-
-impl IntoResponse for Answer {
-    fn into_response(self) -> Response {
-        (self.0, axum::Json(self.1)).into_response()
-    }
-}
-
-/// What a handler answers.
-pub(crate) type Reply = Result<Answer, TwilioError>;
-
-/// What every handler gets from a call that passed [`admit`].
-pub(crate) struct Req {
-    pub(crate) shared: Arc<Shared>,
-    /// The request path as sent (still percent-encoded), for page URLs.
-    pub(crate) path: String,
-    pub(crate) params: Params,
-    pub(crate) ctx: Ctx,
-}
-
-impl FromRequestParts<Arc<Shared>> for Req {
-    type Rejection = TwilioError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        shared: &Arc<Shared>,
-    ) -> Result<Self, Self::Rejection> {
-        let params = parts.extensions.get::<Params>().cloned().ok_or_else(|| {
-            TwilioError::new(500, INTERNAL, "The call did not pass the stand-in's checks")
-        })?;
-        Ok(Req {
-            shared: shared.clone(),
-            path: parts.uri.path().to_owned(),
-            params,
-            ctx: Ctx {
-                base: base_url(&parts.headers, &shared.local_base),
-                account_sid: shared.account.account_sid.clone(),
-            },
-        })
-    }
-}
-
-/// The path's segments (`{room}`, `{participant}`, `{sid}`), percent-decoded; a segment that
-/// does not decode to UTF-8 names no resource (404, 20404).
-pub(crate) struct PathArgs<T>(pub(crate) T);
-
-impl<T, S> FromRequestParts<S> for PathArgs<T>
-where
-    T: DeserializeOwned + Send,
-    S: Send + Sync,
-{
-    type Rejection = TwilioError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match Path::<T>::from_request_parts(parts, state).await {
-            Ok(Path(args)) => Ok(PathArgs(args)),
-            Err(_) => Err(TwilioError::not_found(parts.uri.path())),
-        }
-    }
 }
 
 /// The query and form parameters as [`record`] read them, before [`admit`] lets well-formed
@@ -250,24 +170,6 @@ fn authorized(headers: &HeaderMap, account: &Account) -> bool {
     }
 }
 
-/// `http://<Host>` when the request names a plausible host, else the listener's own address,
-/// so `url`, `links` and page URLs point where the caller reached us.
-fn base_url(headers: &HeaderMap, fallback: &str) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.len() <= 255
-                && h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
-        });
-    match host {
-        Some(h) => format!("http://{h}"),
-        None => fallback.to_owned(),
-    }
-}
-
 /// Twilio's 404 for a path that names no resource.
 async fn not_found(uri: Uri) -> TwilioError {
     TwilioError::not_found(uri.path())
@@ -276,12 +178,4 @@ async fn not_found(uri: Uri) -> TwilioError {
 /// Twilio's 405 for a method the path does not take.
 async fn method_not_allowed(method: Method) -> TwilioError {
     TwilioError::method_not_allowed(method.as_str())
-}
-
-/// `HEAD` is not one of Twilio's methods here (axum would answer it with the `GET` route).
-async fn no_head(request: Request, next: Next) -> Response {
-    if request.method() == Method::HEAD {
-        return TwilioError::method_not_allowed("HEAD").into_response();
-    }
-    next.run(request).await
 }

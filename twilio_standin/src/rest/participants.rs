@@ -10,8 +10,8 @@ use crate::params::{Kind, PAGING, Spec, opt};
 use crate::render;
 use crate::state::{ParticipantStatus, State};
 
+use super::handler::{Answer, PathArgs, Reply, Req};
 use super::rooms::resolve;
-use super::{Answer, PathArgs, Reply, Req};
 
 pub(crate) const PARTICIPANT_STATUSES: &[&str] = &["connected", "disconnected", "reconnecting"];
 
@@ -35,7 +35,7 @@ fn resolve_participant(
     room: &str,
     participant: &str,
 ) -> Result<(usize, usize), TwilioError> {
-    let r = resolve(state, &room)?;
+    let r = resolve(state, room)?;
     let p = state
         .find_participant(&state.rooms[r].sid, participant)
         .ok_or_else(|| {

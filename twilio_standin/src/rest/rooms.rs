@@ -7,7 +7,7 @@ use crate::params::{Kind, PAGING, Spec, opt, req};
 use crate::render;
 use crate::state::{NewRoom, State};
 
-use super::{Answer, PathArgs, Reply, Req};
+use super::handler::{Answer, PathArgs, Reply, Req};
 
 pub(crate) const ROOM_TYPES: &[&str] = &["group", "go", "peer-to-peer", "group-small"];
 pub(crate) const ROOM_STATUSES: &[&str] = &["in-progress", "completed", "failed"];
