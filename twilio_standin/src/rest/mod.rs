@@ -8,7 +8,7 @@
 //! 4. [`admit`]: HTTP Basic with one of the account's credential pairs (401, 20003), then
 //!    well-formed parameters (400, 20001);
 //! 5. the route; an unknown path is Twilio's 404 (20404), a method the path does not take its
-//!    405 (20004).
+//!    405 (20004) with `Allow`; `HEAD` is answered as `GET` without a body (axum's rule).
 //!
 //! Handlers (`handler`: what they take and answer) check the parameters against their
 //! operation's list (`params`) and answer Twilio's JSON or a [`TwilioError`].
@@ -43,7 +43,6 @@ const MAX_BODY: usize = 1 << 20;
 /// The REST routes with their layers; the router's fallback answers Twilio's 404 for any path
 /// no other surface serves.
 pub(crate) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
-    const RULES: &str = "/v1/Rooms/{room}/Participants/{participant}/SubscribeRules";
     Router::new()
         .route("/v1/Rooms", get(rooms::list).post(rooms::create))
         .route("/v1/Rooms/{room}", get(rooms::fetch).post(rooms::update))
@@ -53,7 +52,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
             get(participants::fetch).post(participants::update),
         )
         .route(
-            RULES,
+            "/v1/Rooms/{room}/Participants/{participant}/SubscribeRules",
             get(participants::fetch_rules).post(participants::update_rules),
         )
         .route(
