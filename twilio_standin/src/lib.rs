@@ -9,9 +9,9 @@
 //! How the stand-in fits the project: docs/ARCHITECTURE.md, "The stand-in"; the media relay's
 //! contract and figures: docs/RELAY.md.
 //!
-//! Module map, in layers. The rule: a module imports only modules of lower layers (and, within
-//! a folder, its own submodules), so no two modules import each other, and the state knows
-//! nothing of HTTP.
+//! Module map, in layers. The rule: a module imports only modules of lower layers, so no two
+//! modules import each other and the state knows nothing of HTTP. The same holds between the
+//! files inside `rest/` and `media/` (their module maps list them).
 //!
 //! | layer | module | what it is for |
 //! |---|---|---|

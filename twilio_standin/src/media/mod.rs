@@ -11,6 +11,8 @@
 //! with a PlaybackGrant) watches the room a started MediaProcessor feeds its PlayerStreamer from,
 //! and is not a participant, as on Twilio Live.
 //!
+//! The HTTP contract, the design choices and the load figures: docs/RELAY.md.
+//!
 //! | module | what it is for |
 //! |---|---|
 //! | `http` | the `/media` routes: WHIP, WHEP, session DELETE, room counts, CORS, error bodies |
