@@ -1,8 +1,8 @@
 //! Room status callbacks, sent the way Twilio sends them: when a room created with a
-//! `StatusCallback` is created, gains or loses a participant, or ends, the state queues an
-//! event; a background task delivers the queued events in order, each signed with the
-//! account's auth token in `X-Twilio-Signature` ([`signature`]), and logs what it sent
-//! ([`CallbackInfo`], `StandIn::callbacks`, `GET /__standin/callbacks`).
+//! `StatusCallback` is created, gains or loses a participant, or ends, the state queues a
+//! [`RoomEvent`]; a background task takes the queued events in order, sends each with Twilio's
+//! parameters, signed with the account's auth token in `X-Twilio-Signature` ([`signature`]), and
+//! logs what it sent ([`CallbackInfo`], `StandIn::callbacks`, `GET /__standin/callbacks`).
 //!
 //! The stand-in never reaches the internet: callbacks go only to loopback hosts (`127.0.0.1`,
 //! `[::1]`, `localhost`); one to any other host is logged as not delivered.
@@ -12,14 +12,12 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
-use serde::Serialize;
 use sha1::Sha1;
-use time::OffsetDateTime;
 
-use crate::calls::first_param;
-use crate::clock::iso;
+use crate::calls::CallbackInfo;
+use crate::clock::{iso, whole_secs};
 use crate::shared::Shared;
-use crate::state::{Participant, Room};
+use crate::state::{RoomEvent, RoomEventKind};
 
 /// How often queued callbacks are looked for when nothing signalled them (timeouts that fell
 /// due while nobody called the stand-in).
@@ -42,83 +40,40 @@ pub fn signature(auth_token: &str, url: &str, params: &[(String, String)]) -> St
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-/// An event waiting to be delivered (without `AccountSid`, added when it is sent).
-#[derive(Debug, Clone)]
-pub(crate) struct PendingCallback {
-    url: String,
-    method: String,
-    params: Vec<(String, String)>,
-}
-
-/// One callback the stand-in sent (or tried to), in the order they were sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CallbackInfo {
-    /// The `StatusCallback` URL (for `GET`, without the query the parameters went in).
-    pub url: String,
-    /// `POST` or `GET`, the room's `StatusCallbackMethod`.
-    pub method: String,
-    /// `StatusCallbackEvent`: `room-created`, `participant-connected`,
-    /// `participant-disconnected` or `room-ended`.
-    pub event: String,
-    /// Every parameter sent, in order.
-    pub params: Vec<(String, String)>,
-    /// The `X-Twilio-Signature` sent.
-    pub signature: String,
-    /// The receiver's HTTP status; `None` if it could not be reached or was not called.
-    pub status: Option<u16>,
-    /// Why there is no status.
-    pub error: Option<String>,
-}
-
-impl CallbackInfo {
-    /// The first value of parameter `name`, if it was sent.
-    pub fn param(&self, name: &str) -> Option<&str> {
-        first_param(&self.params, name)
-    }
-}
-
-/// The callback for `event` in `room` (with `participant` for participant events), if the room
-/// has a `StatusCallback`. `SequenceNumber` counts the room's events from 0.
-pub(crate) fn room_event(
-    room: &mut Room,
-    event: &str,
-    participant: Option<&Participant>,
-    at: OffsetDateTime,
-) -> Option<PendingCallback> {
-    let url = room.status_callback.clone()?;
-    let sequence = room.callbacks_queued;
-    room.callbacks_queued += 1;
+/// Twilio's parameters for `event`, without `AccountSid` (added when it is sent).
+/// `SequenceNumber` counts the room's events from 0.
+fn params(event: &RoomEvent) -> Vec<(String, String)> {
+    let room = &event.room;
     let mut params: Vec<(String, String)> = vec![
         ("RoomName".into(), room.unique_name.clone()),
         ("RoomSid".into(), room.sid.clone()),
         ("RoomStatus".into(), room.status.as_str().into()),
         ("RoomType".into(), room.room_type.clone()),
-        ("StatusCallbackEvent".into(), event.into()),
-        ("Timestamp".into(), iso(at)),
-        ("SequenceNumber".into(), sequence.to_string()),
+        ("StatusCallbackEvent".into(), event.kind.as_str().into()),
+        ("Timestamp".into(), iso(event.at)),
+        ("SequenceNumber".into(), event.sequence.to_string()),
     ];
-    if let Some(p) = participant {
+    if let Some(p) = &event.participant {
         params.push(("ParticipantSid".into(), p.sid.clone()));
         params.push(("ParticipantIdentity".into(), p.identity.clone()));
         params.push(("ParticipantStatus".into(), p.status.as_str().into()));
         if let Some(end) = p.end_time {
             params.push((
                 "ParticipantDuration".into(),
-                (end - p.created).whole_seconds().max(0).to_string(),
+                whole_secs(p.created, end).to_string(),
             ));
         }
     }
-    if let Some(end) = room.end_time.filter(|_| event == "room-ended") {
+    if let Some(end) = room
+        .end_time
+        .filter(|_| event.kind == RoomEventKind::RoomEnded)
+    {
         params.push((
             "RoomDuration".into(),
-            (end - room.created).whole_seconds().max(0).to_string(),
+            whole_secs(room.created, end).to_string(),
         ));
     }
-    Some(PendingCallback {
-        url,
-        method: room.status_callback_method.clone(),
-        params,
-    })
+    params
 }
 
 /// Delivers queued callbacks until the task is aborted: whenever the state queues one, and on
@@ -137,15 +92,15 @@ pub(crate) async fn deliver(shared: Arc<Shared>) {
     };
     loop {
         tokio::select! {
-            () = shared.callbacks_queued() => {}
+            () = shared.events_queued() => {}
             () = tokio::time::sleep(TICK) => {}
         }
-        for pending in shared.take_callbacks() {
+        for event in shared.take_room_events() {
             let sent = send(
                 &http,
                 &shared.account.account_sid,
                 &shared.account.auth_token,
-                pending,
+                event,
             )
             .await;
             shared.record_callback(sent);
@@ -157,29 +112,26 @@ async fn send(
     http: &reqwest::Client,
     account_sid: &str,
     auth_token: &str,
-    pending: PendingCallback,
+    event: RoomEvent,
 ) -> CallbackInfo {
     let mut params = vec![("AccountSid".to_owned(), account_sid.to_owned())];
-    params.extend(pending.params);
-    let event = first_param(&params, "StatusCallbackEvent")
-        .unwrap_or_default()
-        .to_owned();
-    let get = pending.method.eq_ignore_ascii_case("GET");
+    params.extend(self::params(&event));
+    let get = event.method.eq_ignore_ascii_case("GET");
     // For GET the parameters are the query and the signature covers the whole URL.
     let (target, signature) = if get {
         let query = serde_urlencoded::to_string(&params).unwrap_or_default();
-        let separator = if pending.url.contains('?') { '&' } else { '?' };
-        let full = format!("{}{separator}{query}", pending.url);
+        let separator = if event.url.contains('?') { '&' } else { '?' };
+        let full = format!("{}{separator}{query}", event.url);
         let signature = signature(auth_token, &full, &[]);
         (full, signature)
     } else {
-        let signature = signature(auth_token, &pending.url, &params);
-        (pending.url.clone(), signature)
+        let signature = signature(auth_token, &event.url, &params);
+        (event.url.clone(), signature)
     };
     let mut info = CallbackInfo {
-        url: pending.url,
+        url: event.url,
         method: if get { "GET" } else { "POST" }.to_owned(),
-        event,
+        event: event.kind.as_str().to_owned(),
         params,
         signature,
         status: None,

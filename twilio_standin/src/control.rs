@@ -1,12 +1,19 @@
 //! The control API under `/__standin/` (no auth, JSON) for out-of-process users: call log,
 //! faults, clock, simulated clients joining and leaving, and a snapshot of all state.
 //!
+//! A fault applies to the calls whose method is `method` (any if absent) and whose path contains
+//! `path_contains`: REST calls (`/v1/...`) and the media routes (`/media/whip/...`,
+//! `/media/whep/...`, `/media/sessions/...`, `/media/rooms/...`), never these control routes.
+//! Counting matching calls from when it is added, it applies to calls `nth` through
+//! `nth + times - 1`: `status` (400 to 599) answers Twilio's error body with that status instead
+//! of handling the call; `delay_ms` handles the call, then holds its answer back that long.
+//!
 //! | route | body | does |
 //! |---|---|---|
-//! | `GET /__standin/calls` | | the call log: `[{method, path, params: [[name, value]...], status}]` |
+//! | `GET /__standin/calls` | | the call log (REST calls only): `[{method, path, params: [[name, value]...], status}]` |
 //! | `DELETE /__standin/calls` | | clears it (204) |
 //! | `GET /__standin/callbacks` | | room status callbacks sent: `[{url, method, event, params: [[name, value]...], signature, status, error}]` |
-//! | `POST /__standin/faults` | `{method?, path_contains, nth? = 1, times? = 1, status? , delay_ms?}` (exactly one of `status`, `delay_ms`) | adds a fault (201) |
+//! | `POST /__standin/faults` | `{method?, path_contains, nth? = 1, times? = 1, status? , delay_ms?}` (exactly one of `status`, `delay_ms`) | adds a fault for REST or `/media` calls (201), e.g. `{"method": "POST", "path_contains": "/media/whep/", "status": 503}` |
 //! | `DELETE /__standin/faults` | | removes all faults (204) |
 //! | `POST /__standin/clock` | `{advance_secs}` | moves the clock forward; answers `{now}` |
 //! | `POST /__standin/rooms/{room}/participants` | `{identity}` | a client joins (201 `{sid}`; 404 no room; 409 room not in progress or full; 400 bad identity) |
@@ -29,6 +36,7 @@ use serde_json::json;
 
 use crate::clock::iso;
 use crate::faults::{Fault, FaultAction};
+use crate::inspect;
 use crate::media::Hub;
 use crate::shared::Shared;
 use crate::state::JoinError;
@@ -193,5 +201,5 @@ async fn leave(
 }
 
 async fn state(State(shared): AppState) -> Response {
-    Json(shared.snapshot()).into_response()
+    Json(inspect::snapshot(&shared)).into_response()
 }

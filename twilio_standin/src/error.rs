@@ -1,8 +1,7 @@
 //! Twilio-shaped errors: `{"code", "message", "more_info", "status"}` with the codes the product
-//! relies on.
+//! relies on. A plain value (the state returns it too); the HTTP surfaces turn it into an answer
+//! (`layers`).
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 /// Generic invalid-parameter error (used for unknown names, bad enum values, malformed numbers).
@@ -76,22 +75,6 @@ impl TwilioError {
         )
     }
 
-    /// The error an injected `Status(status)` fault answers with.
-    pub(crate) fn injected(status: u16) -> Self {
-        let code = match status {
-            401 => AUTHENTICATE,
-            404 => NOT_FOUND,
-            429 => TOO_MANY_REQUESTS,
-            500..=599 => INTERNAL,
-            _ => INVALID_PARAMETER,
-        };
-        let reason = StatusCode::from_u16(status)
-            .ok()
-            .and_then(|s| s.canonical_reason())
-            .unwrap_or("Error");
-        Self::new(status, code, format!("{reason} (injected by the stand-in)"))
-    }
-
     pub(crate) fn body(&self) -> Value {
         json!({
             "code": self.code,
@@ -99,19 +82,5 @@ impl TwilioError {
             "more_info": format!("https://www.twilio.com/docs/errors/{}", self.code),
             "status": self.status,
         })
-    }
-}
-
-impl IntoResponse for TwilioError {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, axum::Json(self.body())).into_response();
-        if self.status == 401 {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"Twilio API\""),
-            );
-        }
-        response
     }
 }

@@ -1,10 +1,14 @@
-//! Fault injection: make chosen REST calls fail with a status or answer late.
+//! Fault injection: make chosen calls, Twilio REST (`/v1/...`) or media (`/media/...`), fail
+//! with a status or answer late. The faults in force and their counts; the fault layer
+//! (`layers::apply_faults`) applies them.
 
 use std::time::Duration;
 
 /// A fault applies to the calls whose method matches `method` (any method if `None`, case
-/// insensitive) and whose path contains `path_contains`. Counting matching calls from the moment
-/// the fault is added, it applies to calls `nth` (1 = the next one) through `nth + times - 1`.
+/// insensitive) and whose path contains `path_contains` (e.g. `/v1/Rooms`, or `/media/whep/` for
+/// every WHEP offer). Counting matching calls from the moment the fault is added, it applies to
+/// calls `nth` (1 = the next one) through `nth + times - 1`. The control API (`/__standin/...`)
+/// never takes faults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fault {
     pub method: Option<String>,
@@ -18,9 +22,10 @@ pub struct Fault {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultAction {
     /// Answer with a Twilio error body and this status instead of handling the call
-    /// (429 → code 20429, 5xx → code 20500).
+    /// (429 → code 20429, 5xx → code 20500), before auth or token checks.
     Status(u16),
-    /// Handle the call normally, then wait this long before answering.
+    /// Handle the call normally, then wait this long before answering (a WHEP offer opens its
+    /// session and joins the room at once; the SDP answer comes late).
     Delay(Duration),
 }
 

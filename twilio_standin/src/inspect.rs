@@ -1,9 +1,12 @@
-//! Read-only views of the stand-in's state for tests and the control API (`RoomInfo`,
-//! `ParticipantInfo`, `PlayerStreamerInfo`, `MediaProcessorInfo`).
+//! Read-only views of the stand-in's state for the Rust API and the control API (`RoomInfo`,
+//! `ParticipantInfo`, `PlayerStreamerInfo`, `MediaProcessorInfo`, and the whole state at once
+//! for `GET /__standin/state`), each read through [`Shared::with_state`].
 
 use serde::Serialize;
+use serde_json::{Value, json};
 
 use crate::clock::iso;
+use crate::shared::Shared;
 use crate::state::{MediaProcessor, Participant, PlayerStreamer, Room};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -80,7 +83,7 @@ pub struct MediaProcessorInfo {
     pub status_callback: Option<String>,
 }
 
-pub(crate) fn room_info(r: &Room, connected_participants: usize) -> RoomInfo {
+fn room_info(r: &Room, connected_participants: usize) -> RoomInfo {
     RoomInfo {
         sid: r.sid.clone(),
         unique_name: r.unique_name.clone(),
@@ -98,7 +101,7 @@ pub(crate) fn room_info(r: &Room, connected_participants: usize) -> RoomInfo {
     }
 }
 
-pub(crate) fn participant_info(p: &Participant) -> ParticipantInfo {
+fn participant_info(p: &Participant) -> ParticipantInfo {
     ParticipantInfo {
         sid: p.sid.clone(),
         identity: p.identity.clone(),
@@ -109,7 +112,7 @@ pub(crate) fn participant_info(p: &Participant) -> ParticipantInfo {
     }
 }
 
-pub(crate) fn streamer_info(s: &PlayerStreamer) -> PlayerStreamerInfo {
+fn streamer_info(s: &PlayerStreamer) -> PlayerStreamerInfo {
     PlayerStreamerInfo {
         sid: s.sid.clone(),
         status: s.status.as_str().to_owned(),
@@ -124,7 +127,7 @@ pub(crate) fn streamer_info(s: &PlayerStreamer) -> PlayerStreamerInfo {
     }
 }
 
-pub(crate) fn processor_info(m: &MediaProcessor) -> MediaProcessorInfo {
+fn processor_info(m: &MediaProcessor) -> MediaProcessorInfo {
     MediaProcessorInfo {
         sid: m.sid.clone(),
         status: m.status.as_str().to_owned(),
@@ -139,4 +142,96 @@ pub(crate) fn processor_info(m: &MediaProcessor) -> MediaProcessorInfo {
         date_created: iso(m.created),
         status_callback: m.status_callback.clone(),
     }
+}
+
+/// All rooms, oldest first.
+pub(crate) fn rooms(shared: &Shared) -> Vec<RoomInfo> {
+    shared.with_state(|state, _| {
+        state
+            .rooms
+            .iter()
+            .map(|r| room_info(r, state.connected_count(&r.sid)))
+            .collect()
+    })
+}
+
+/// Participants of `room` (RM sid or unique name; the newest room of that name), oldest first.
+pub(crate) fn participants(shared: &Shared, room: &str) -> Vec<ParticipantInfo> {
+    shared.with_state(|state, _| {
+        let Some(r) = state.find_room_any(room) else {
+            return Vec::new();
+        };
+        let sid = &state.rooms[r].sid;
+        state
+            .participants
+            .iter()
+            .filter(|p| &p.room_sid == sid)
+            .map(participant_info)
+            .collect()
+    })
+}
+
+pub(crate) fn player_streamers(shared: &Shared) -> Vec<PlayerStreamerInfo> {
+    shared.with_state(|state, _| state.streamers.iter().map(streamer_info).collect())
+}
+
+pub(crate) fn media_processors(shared: &Shared) -> Vec<MediaProcessorInfo> {
+    shared.with_state(|state, _| state.processors.iter().map(processor_info).collect())
+}
+
+/// The rules last set over REST for `identity` in `room`, as the JSON array Twilio returns;
+/// `None` if that participant does not exist or its rules were never set.
+pub(crate) fn subscribe_rules(shared: &Shared, room: &str, identity: &str) -> Option<Value> {
+    shared.with_state(|state, _| {
+        let r = state.find_room_any(room)?;
+        let p = state.find_participant(&state.rooms[r].sid, identity)?;
+        let set = state.participants[p].rules.as_ref()?;
+        Some(Value::Array(set.rules.clone()))
+    })
+}
+
+/// Everything at once, consistently, for `GET /__standin/state`.
+pub(crate) fn snapshot(shared: &Shared) -> Value {
+    shared.with_state(|state, now| {
+        let rooms: Vec<Value> = state
+            .rooms
+            .iter()
+            .map(|r| {
+                let participants: Vec<Value> = state
+                    .participants
+                    .iter()
+                    .filter(|p| p.room_sid == r.sid)
+                    .map(|p| {
+                        let mut v =
+                            serde_json::to_value(participant_info(p)).unwrap_or(Value::Null);
+                        if let Some(obj) = v.as_object_mut() {
+                            obj.insert(
+                                "subscribe_rules".to_owned(),
+                                p.rules
+                                    .as_ref()
+                                    .map_or(Value::Null, |set| Value::Array(set.rules.clone())),
+                            );
+                        }
+                        v
+                    })
+                    .collect();
+                let mut v = serde_json::to_value(room_info(r, state.connected_count(&r.sid)))
+                    .unwrap_or(Value::Null);
+                if let Some(obj) = v.as_object_mut() {
+                    obj.insert("participants".to_owned(), Value::Array(participants));
+                }
+                v
+            })
+            .collect();
+        let streamers: Vec<PlayerStreamerInfo> =
+            state.streamers.iter().map(streamer_info).collect();
+        let processors: Vec<MediaProcessorInfo> =
+            state.processors.iter().map(processor_info).collect();
+        json!({
+            "now": iso(now),
+            "rooms": rooms,
+            "player_streamers": streamers,
+            "media_processors": processors,
+        })
+    })
 }

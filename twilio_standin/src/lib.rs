@@ -6,27 +6,33 @@
 //! get Twilio's signed room status callbacks. It carries the media too: a WebRTC
 //! relay (WHIP to publish, WHEP to watch) for the rooms it knows.
 //!
-//! Module map:
+//! How the stand-in fits the project: docs/ARCHITECTURE.md, "The stand-in"; the media relay's
+//! contract and figures: docs/RELAY.md.
 //!
-//! | module | what it is for |
-//! |---|---|
-//! | `account` | the one account and its two credential pairs |
-//! | `server` | [`StandIn`]: start, stop, and the Rust inspection/steering API |
-//! | `shared` | the state one server shares between REST, control API and Rust API |
-//! | `state` | rooms, participants, rules, streamers, grants, processors and their lifecycle rules |
-//! | `clock` | real time plus a test-controlled offset; Twilio's date format |
-//! | `rest` | the `/v1/...` REST surface: auth, faults, call log, routing (`rooms`, `participants`, `live`) |
-//! | `params` | query/form parameters and their validation per operation |
-//! | `paging` | Twilio list paging (`meta`, page URLs, page tokens) |
-//! | `render` | resources as Twilio's JSON |
-//! | `error` | Twilio's error body and codes |
-//! | `media` | the media relay: WHIP/WHEP under `/media`, str0m sessions on one UDP socket, forwarding by subscribe rules |
-//! | `control` | the `/__standin/...` control API for out-of-process users |
-//! | `calls` | the call log entry type |
-//! | `callbacks` | room status callbacks: queued by `state`, signed like Twilio's ([`signature`]) and delivered in order to loopback URLs |
-//! | `faults` | fault injection types |
-//! | `inspect` | read-only views returned by the inspection API |
-//! | `sid` | random resource sids |
+//! Module map, in layers. The rule: a module imports only modules of lower layers, so no two
+//! modules import each other and the state knows nothing of HTTP. The same holds between the
+//! files inside `rest/` and `media/` (their module maps list them).
+//!
+//! | layer | module | what it is for |
+//! |---|---|---|
+//! | 6 | `server` | [`StandIn`]: start, stop, the router of the three surfaces, and the Rust inspection/steering API |
+//! | 5 | `control` | the `/__standin/...` control API for out-of-process users |
+//! | 4 | `rest` | the `/v1/...` REST surface: axum routes (`rooms`, `participants`, `live`) behind the call log, the fault layer and the auth/parameter check |
+//! | 4 | `media` | the media relay: WHIP/WHEP under `/media`, str0m sessions on one UDP socket, forwarding by subscribe rules |
+//! | 3 | `layers` | what both HTTP surfaces are wrapped in: the fault layer, late answers held back and one log line; Twilio errors as HTTP answers |
+//! | 3 | `callbacks` | room status callbacks: takes the room events the state queued, signs them like Twilio ([`signature`]) and sends them in order to loopback URLs |
+//! | 3 | `inspect` | read-only views of the state for the Rust and control APIs |
+//! | 2 | `shared` | the state one server shares between REST, media, control API and Rust API: clock, resources, call and callback logs, faults |
+//! | 2 | `render` | resources as Twilio's JSON |
+//! | 2 | `paging` | Twilio list paging (`meta`, page URLs, page tokens) |
+//! | 1 | `state` | rooms, participants, rules, streamers, grants, processors, their lifecycle rules, and the room events they queue |
+//! | 1 | `params` | query/form parameters and their validation per operation |
+//! | 0 | `account` | the one account and its two credential pairs |
+//! | 0 | `clock` | real time plus a test-controlled offset; Twilio's date format |
+//! | 0 | `error` | Twilio's error body and codes (a plain value) |
+//! | 0 | `calls` | the call log and callback log entries ([`Call`], [`CallbackInfo`]) |
+//! | 0 | `faults` | fault injection types and the faults in force |
+//! | 0 | `sid` | random resource sids |
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -46,6 +52,7 @@ mod control;
 mod error;
 mod faults;
 mod inspect;
+mod layers;
 mod media;
 mod paging;
 mod params;
@@ -57,8 +64,8 @@ mod sid;
 mod state;
 
 pub use account::Account;
-pub use callbacks::{CallbackInfo, signature};
-pub use calls::Call;
+pub use callbacks::signature;
+pub use calls::{Call, CallbackInfo};
 pub use faults::{Fault, FaultAction};
 pub use inspect::{MediaProcessorInfo, ParticipantInfo, PlayerStreamerInfo, RoomInfo};
 pub use media::{AccessToken, MediaSessionInfo, MediaSettings, MediaStats};

@@ -75,8 +75,25 @@ pub(crate) struct Params {
 }
 
 impl Params {
-    pub(crate) fn new(pairs: Vec<(String, String)>) -> Self {
-        Params { pairs }
+    /// The query's parameters, then the form body's, in arrival order. A body must be
+    /// `application/x-www-form-urlencoded`, as Twilio takes it.
+    pub(crate) fn parse(query: &str, content_type: &str, body: &[u8]) -> Result<Self, TwilioError> {
+        let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|_| TwilioError::invalid("Malformed query string"))?;
+        if !body.is_empty() {
+            if !content_type
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+            {
+                return Err(TwilioError::invalid(
+                    "Request bodies must be application/x-www-form-urlencoded",
+                ));
+            }
+            let form: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+                .map_err(|_| TwilioError::invalid("Malformed form body"))?;
+            pairs.extend(form);
+        }
+        Ok(Params { pairs })
     }
 
     pub(crate) fn pairs(&self) -> &[(String, String)] {

@@ -12,11 +12,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::account::Account;
-use crate::callbacks::{self, CallbackInfo};
-use crate::calls::Call;
+use crate::callbacks;
+use crate::calls::{Call, CallbackInfo};
 use crate::control;
 use crate::faults::Fault;
-use crate::inspect::{MediaProcessorInfo, ParticipantInfo, PlayerStreamerInfo, RoomInfo};
+use crate::inspect::{self, MediaProcessorInfo, ParticipantInfo, PlayerStreamerInfo, RoomInfo};
 use crate::media::{self, Hub, Media, MediaSessionInfo, MediaSettings, MediaStats};
 use crate::rest;
 use crate::shared::Shared;
@@ -36,12 +36,11 @@ pub struct StandIn {
 }
 
 /// The app: control routes under `/__standin`, the media relay's WHIP/WHEP under `/media`,
-/// everything else is Twilio REST.
+/// everything else is Twilio REST (whose fallback answers Twilio's 404).
 fn app(shared: Arc<Shared>, hub: Arc<Hub>) -> Router {
-    Router::new()
-        .nest("/__standin", control::router(hub.clone()))
-        .nest("/media", media::router(hub))
-        .fallback(rest::handle)
+    rest::router(shared.clone())
+        .merge(media::http::router(hub.clone()))
+        .nest("/__standin", control::router(hub))
         .with_state(shared)
 }
 
@@ -122,6 +121,7 @@ impl StandIn {
         self.shared.callbacks()
     }
 
+    /// Adds a fault for REST or `/media` calls (see [`Fault`]).
     pub fn inject(&self, fault: Fault) {
         self.shared.inject(fault);
     }
@@ -180,28 +180,28 @@ impl StandIn {
 
     /// All rooms, oldest first.
     pub fn rooms(&self) -> Vec<RoomInfo> {
-        self.shared.rooms()
+        inspect::rooms(&self.shared)
     }
 
     /// All player streamers, oldest first.
     pub fn player_streamers(&self) -> Vec<PlayerStreamerInfo> {
-        self.shared.player_streamers()
+        inspect::player_streamers(&self.shared)
     }
 
     /// All media processors, oldest first.
     pub fn media_processors(&self) -> Vec<MediaProcessorInfo> {
-        self.shared.media_processors()
+        inspect::media_processors(&self.shared)
     }
 
     /// The rules last set over REST for `identity` in `room` (RM sid or unique name) as a JSON
     /// array of normalised rules; `None` if there is no such participant or no rules were set.
     pub fn subscribe_rules(&self, room: &str, identity: &str) -> Option<Value> {
-        self.shared.subscribe_rules(room, identity)
+        inspect::subscribe_rules(&self.shared, room, identity)
     }
 
     /// Participants of `room` (RM sid or unique name; the newest room of that name), oldest first.
     pub fn participants(&self, room: &str) -> Vec<ParticipantInfo> {
-        self.shared.participants(room)
+        inspect::participants(&self.shared, room)
     }
 
     /// The media relay's UDP addresses (its ICE host candidates).

@@ -1,28 +1,23 @@
-//! The state one running stand-in shares between its REST API, its control API and the Rust
-//! inspection API: account, clock, resources, call log and faults. Every read first applies the
-//! timeouts that fell due, so expiry is exact however the clock moved. The media relay joins
-//! rooms through [`Shared::join`], leaves them through [`Shared::disconnect_participant_sid`],
-//! and waits on [`Shared::changed`] to react to REST writes at once. Room status callbacks the
-//! state queues are taken by the delivery task (`callbacks`), which logs what it sent here.
+//! The state one running stand-in shares between its REST API, its media relay, its control API
+//! and the Rust API: account, clock, resources, call log, callback log and faults. Every access
+//! to the resources goes through [`Shared::with_state`], which first applies the timeouts that
+//! fell due, so expiry is exact however the clock moved. The media relay joins rooms through
+//! [`Shared::join`], leaves them through [`Shared::disconnect_participant_sid`], and waits on
+//! [`Shared::changed`] to react to REST writes at once. The room events the state queues are
+//! taken by the callback sender (`callbacks`), which logs what it sent here.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
 
 use crate::account::Account;
-use crate::callbacks::{CallbackInfo, PendingCallback};
-use crate::calls::Call;
-use crate::clock::{Clock, iso};
+use crate::calls::{Call, CallbackInfo};
+use crate::clock::Clock;
 use crate::faults::{Fault, FaultAction, Faults};
-use crate::inspect::{
-    MediaProcessorInfo, ParticipantInfo, PlayerStreamerInfo, RoomInfo, participant_info,
-    processor_info, room_info, streamer_info,
-};
-use crate::state::{JoinError, ParticipantStatus, State};
+use crate::state::{JoinError, ParticipantStatus, RoomEvent, State};
 
 pub(crate) struct Shared {
     pub(crate) account: Account,
@@ -39,8 +34,8 @@ pub(crate) struct Shared {
     /// Signalled after anything that can change who is connected or subscribed (REST writes,
     /// control API joins and leaves, clock advances), so the media relay reacts at once.
     changes: Notify,
-    /// Signalled when the state queued a room status callback, so it goes out at once.
-    callbacks_queued: Notify,
+    /// Signalled when the state queued a room event, so its callback goes out at once.
+    events_queued: Notify,
     /// Room status callbacks sent so far, in order.
     callbacks: Mutex<Vec<CallbackInfo>>,
 }
@@ -63,7 +58,7 @@ impl Shared {
             faults_fired: AtomicU64::new(0),
             answered: watch::Sender::new(0),
             changes: Notify::new(),
-            callbacks_queued: Notify::new(),
+            events_queued: Notify::new(),
             callbacks: Mutex::new(Vec::new()),
         }
     }
@@ -74,8 +69,8 @@ impl Shared {
         let mut state = lock(&self.state);
         state.advance(now);
         let result = f(&mut state, now);
-        if !state.callbacks_due.is_empty() {
-            self.callbacks_queued.notify_one();
+        if !state.room_events.is_empty() {
+            self.events_queued.notify_one();
         }
         result
     }
@@ -120,7 +115,7 @@ impl Shared {
         self.faults_fired.load(Ordering::Relaxed)
     }
 
-    /// Forgets every resource, queued and sent room status callback, logged call and fault;
+    /// Forgets every resource, queued room event, sent room status callback, logged call and fault;
     /// the clock and the counters since start keep going.
     pub(crate) fn reset(&self) {
         *lock(&self.state) = State::default();
@@ -156,14 +151,15 @@ impl Shared {
 
     // ---- room status callbacks -----------------------------------------------------------
 
-    /// Completes when the state queued a callback (or at once if one is pending).
-    pub(crate) async fn callbacks_queued(&self) {
-        self.callbacks_queued.notified().await;
+    /// Completes when the state queued a room event (or at once if one is pending).
+    pub(crate) async fn events_queued(&self) {
+        self.events_queued.notified().await;
     }
 
-    /// The queued callbacks, oldest first, taken out of the queue (timeouts due applied first).
-    pub(crate) fn take_callbacks(&self) -> Vec<PendingCallback> {
-        self.with_state(|state, _| std::mem::take(&mut state.callbacks_due))
+    /// The queued room events, oldest first, taken out of the queue (timeouts due applied
+    /// first).
+    pub(crate) fn take_room_events(&self) -> Vec<RoomEvent> {
+        self.with_state(|state, _| std::mem::take(&mut state.room_events))
     }
 
     pub(crate) fn record_callback(&self, sent: CallbackInfo) {
@@ -229,97 +225,5 @@ impl Shared {
         });
         self.touch();
         left
-    }
-
-    // ---- inspection --------------------------------------------------------------------
-
-    pub(crate) fn rooms(&self) -> Vec<RoomInfo> {
-        self.with_state(|state, _| {
-            state
-                .rooms
-                .iter()
-                .map(|r| room_info(r, state.connected_count(&r.sid)))
-                .collect()
-        })
-    }
-
-    pub(crate) fn participants(&self, room: &str) -> Vec<ParticipantInfo> {
-        self.with_state(|state, _| {
-            let Some(r) = state.find_room_any(room) else {
-                return Vec::new();
-            };
-            let sid = &state.rooms[r].sid;
-            state
-                .participants
-                .iter()
-                .filter(|p| &p.room_sid == sid)
-                .map(participant_info)
-                .collect()
-        })
-    }
-
-    pub(crate) fn player_streamers(&self) -> Vec<PlayerStreamerInfo> {
-        self.with_state(|state, _| state.streamers.iter().map(streamer_info).collect())
-    }
-
-    pub(crate) fn media_processors(&self) -> Vec<MediaProcessorInfo> {
-        self.with_state(|state, _| state.processors.iter().map(processor_info).collect())
-    }
-
-    /// The rules last set over REST for `identity` in `room`, as the JSON array Twilio returns;
-    /// `None` if that participant does not exist or its rules were never set.
-    pub(crate) fn subscribe_rules(&self, room: &str, identity: &str) -> Option<Value> {
-        self.with_state(|state, _| {
-            let r = state.find_room_any(room)?;
-            let p = state.find_participant(&state.rooms[r].sid, identity)?;
-            let set = state.participants[p].rules.as_ref()?;
-            Some(Value::Array(set.rules.clone()))
-        })
-    }
-
-    /// Everything at once, consistently, for `GET /__standin/state`.
-    pub(crate) fn snapshot(&self) -> Value {
-        self.with_state(|state, now| {
-            let rooms: Vec<Value> = state
-                .rooms
-                .iter()
-                .map(|r| {
-                    let participants: Vec<Value> = state
-                        .participants
-                        .iter()
-                        .filter(|p| p.room_sid == r.sid)
-                        .map(|p| {
-                            let mut v =
-                                serde_json::to_value(participant_info(p)).unwrap_or(Value::Null);
-                            if let Some(obj) = v.as_object_mut() {
-                                obj.insert(
-                                    "subscribe_rules".to_owned(),
-                                    p.rules
-                                        .as_ref()
-                                        .map_or(Value::Null, |set| Value::Array(set.rules.clone())),
-                                );
-                            }
-                            v
-                        })
-                        .collect();
-                    let mut v = serde_json::to_value(room_info(r, state.connected_count(&r.sid)))
-                        .unwrap_or(Value::Null);
-                    if let Some(obj) = v.as_object_mut() {
-                        obj.insert("participants".to_owned(), Value::Array(participants));
-                    }
-                    v
-                })
-                .collect();
-            let streamers: Vec<PlayerStreamerInfo> =
-                state.streamers.iter().map(streamer_info).collect();
-            let processors: Vec<MediaProcessorInfo> =
-                state.processors.iter().map(processor_info).collect();
-            json!({
-                "now": iso(now),
-                "rooms": rooms,
-                "player_streamers": streamers,
-                "media_processors": processors,
-            })
-        })
     }
 }

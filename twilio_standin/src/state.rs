@@ -1,12 +1,12 @@
 //! The stand-in's world: rooms, participants and their subscribe rules, player streamers with
 //! their playback grants, and media processors, plus every lifecycle rule (room timeouts,
 //! participant and resource max durations, and what completing a room ends). Pure data and
-//! functions of an explicit `now`; no HTTP here.
+//! functions of an explicit `now`; no HTTP here. What happens to a room with a `StatusCallback`
+//! is queued as a [`RoomEvent`] for the callback sender (`callbacks`) to take.
 
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::callbacks::{PendingCallback, room_event};
 use crate::clock::{minutes, secs};
 use crate::error::TwilioError;
 use crate::sid::{is_sid, new_sid, random_hex};
@@ -214,6 +214,43 @@ pub(crate) struct NewProcessor {
     pub(crate) max_duration: Option<u32>,
 }
 
+/// What happened to a room, as Twilio names it in `StatusCallbackEvent`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RoomEventKind {
+    RoomCreated,
+    ParticipantConnected,
+    ParticipantDisconnected,
+    RoomEnded,
+}
+
+impl RoomEventKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            RoomEventKind::RoomCreated => "room-created",
+            RoomEventKind::ParticipantConnected => "participant-connected",
+            RoomEventKind::ParticipantDisconnected => "participant-disconnected",
+            RoomEventKind::RoomEnded => "room-ended",
+        }
+    }
+}
+
+/// Something that happened to a room created with a `StatusCallback`, waiting to be sent there.
+#[derive(Debug, Clone)]
+pub(crate) struct RoomEvent {
+    pub(crate) kind: RoomEventKind,
+    /// The room's `StatusCallback`.
+    pub(crate) url: String,
+    /// The room's `StatusCallbackMethod`.
+    pub(crate) method: String,
+    /// `SequenceNumber`: the room's events counted from 0.
+    pub(crate) sequence: u32,
+    pub(crate) at: OffsetDateTime,
+    /// The room right after the event.
+    pub(crate) room: Room,
+    /// The participant that connected or disconnected, right after the event.
+    pub(crate) participant: Option<Participant>,
+}
+
 /// Why a client could not join a room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum JoinError {
@@ -253,8 +290,8 @@ pub(crate) struct State {
     pub(crate) participants: Vec<Participant>,
     pub(crate) streamers: Vec<PlayerStreamer>,
     pub(crate) processors: Vec<MediaProcessor>,
-    /// Room status callbacks waiting to be delivered, oldest first.
-    pub(crate) callbacks_due: Vec<PendingCallback>,
+    /// Events of rooms with a `StatusCallback` waiting to be sent, oldest first.
+    pub(crate) room_events: Vec<RoomEvent>,
 }
 
 /// The most participants a room of this type holds (Twilio's limits).
@@ -449,7 +486,7 @@ impl State {
             callbacks_queued: 0,
         });
         let idx = self.rooms.len() - 1;
-        self.queue_callback(idx, "room-created", None, now);
+        self.queue_event(idx, RoomEventKind::RoomCreated, None, now);
         Ok(idx)
     }
 
@@ -500,22 +537,35 @@ impl State {
         for i in processors {
             self.end_processor(i, at, ENDED_BY_ROOM);
         }
-        self.queue_callback(idx, "room-ended", None, at);
+        self.queue_event(idx, RoomEventKind::RoomEnded, None, at);
     }
 
-    /// Queues room `idx`'s status callback for `event`, if it has a `StatusCallback`.
-    fn queue_callback(
+    /// Queues `kind` for room `idx` if the room has a `StatusCallback`, numbering it in the
+    /// room's sequence.
+    fn queue_event(
         &mut self,
         idx: usize,
-        event: &str,
+        kind: RoomEventKind,
         participant: Option<Participant>,
         at: OffsetDateTime,
     ) {
-        if let Some(room) = self.rooms.get_mut(idx)
-            && let Some(callback) = room_event(room, event, participant.as_ref(), at)
-        {
-            self.callbacks_due.push(callback);
-        }
+        let Some(room) = self.rooms.get_mut(idx) else {
+            return;
+        };
+        let Some(url) = room.status_callback.clone() else {
+            return;
+        };
+        let sequence = room.callbacks_queued;
+        room.callbacks_queued += 1;
+        self.room_events.push(RoomEvent {
+            kind,
+            url,
+            method: room.status_callback_method.clone(),
+            sequence,
+            at,
+            room: room.clone(),
+            participant,
+        });
     }
 
     // ---- participants ------------------------------------------------------------------
@@ -593,7 +643,7 @@ impl State {
             rules: None,
         });
         let joined = self.participants.last().cloned();
-        self.queue_callback(idx, "participant-connected", joined, now);
+        self.queue_event(idx, RoomEventKind::ParticipantConnected, joined, now);
         Ok(sid)
     }
 
@@ -612,7 +662,12 @@ impl State {
         let participant = p.clone();
         if let Some(r) = self.rooms.iter().position(|r| r.sid == room_sid) {
             self.rooms[r].last_left = Some(at);
-            self.queue_callback(r, "participant-disconnected", Some(participant), at);
+            self.queue_event(
+                r,
+                RoomEventKind::ParticipantDisconnected,
+                Some(participant),
+                at,
+            );
         }
     }
 

@@ -11,61 +11,55 @@
 //! | `OPTIONS` on any of them | CORS preflight | `204` |
 //!
 //! Errors: `{"code", "message", "more_info", "status"}` as Twilio writes them: 400 (20001, a
-//! bad offer), 401 (20101 to 20107, a refused token), 404 (53106 room, 20404 session), 405
-//! (20004), 409 (53105, room full), 415 (20001, not `application/sdp`).
+//! bad offer), 401 (20101 to 20107, a refused token), 404 (53106 room, 20404 session or unknown
+//! path), 405 (20004), 409 (53105, room full), 415 (20001, not `application/sdp`).
+//!
+//! Every route is wrapped, outermost first, in [`layers::hold_and_log`] (one log line, a late
+//! answer held back), [`cors`], and [`layers::apply_faults`], so a test can make WHIP or WHEP
+//! answer with an error status or late, and the page still reads the answer.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{any, delete, get, post};
 use serde_json::json;
 
-use crate::error::{INVALID_PARAMETER, TwilioError};
+use crate::error::{INVALID_PARAMETER, METHOD_NOT_ALLOWED, TwilioError};
+use crate::layers;
 
-use super::{Hub, Role};
+use super::Hub;
+use super::sessions::Role;
 
 type HubState = State<Arc<Hub>>;
 
-/// The `/media` router, to be nested at `/media` on the stand-in's listener.
+/// The `/media` routes with their layers, to be merged into the stand-in's router.
 pub(crate) fn router<S: Clone + Send + Sync + 'static>(hub: Arc<Hub>) -> Router<S> {
+    let shared = hub.shared.clone();
     Router::new()
         .route(
-            "/whip/{room}",
+            "/media/whip/{room}",
             post(publish).patch(no_patch).options(preflight),
         )
         .route(
-            "/whep/{room}",
+            "/media/whep/{room}",
             post(watch).patch(no_patch).options(preflight),
         )
         .route(
-            "/sessions/{id}",
+            "/media/sessions/{id}",
             delete(end).patch(no_patch).options(preflight),
         )
-        .route("/rooms/{room}", get(counts).options(preflight))
-        .fallback(not_found)
+        .route("/media/rooms/{room}", get(counts).options(preflight))
+        .route("/media/{*rest}", any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn(cors_and_log))
+        .layer(from_fn_with_state(shared, layers::apply_faults))
+        .layer(from_fn(cors))
+        .layer(from_fn(layers::hold_and_log))
         .with_state(hub)
-}
-
-/// A Twilio-shaped error response (no `WWW-Authenticate: Basic`: these routes take bearer
-/// tokens).
-fn error(e: TwilioError) -> Response {
-    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, axum::Json(e.body())).into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"twilio-standin media\""),
-        );
-    }
-    response
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -87,18 +81,16 @@ fn is_sdp(headers: &HeaderMap) -> bool {
 
 fn open(hub: &Hub, role: Role, room: &str, headers: &HeaderMap, body: &[u8]) -> Response {
     if !is_sdp(headers) {
-        return error(TwilioError::new(
+        return TwilioError::new(
             415,
             INVALID_PARAMETER,
             "Content-Type must be application/sdp (the body is the SDP offer)",
-        ));
+        )
+        .into_response();
     }
     let Ok(offer) = std::str::from_utf8(body) else {
-        return error(TwilioError::new(
-            400,
-            INVALID_PARAMETER,
-            "The SDP offer is not UTF-8 text",
-        ));
+        return TwilioError::new(400, INVALID_PARAMETER, "The SDP offer is not UTF-8 text")
+            .into_response();
     };
     match hub.open(role, room, bearer(headers), offer) {
         Ok(opened) => (
@@ -111,7 +103,7 @@ fn open(hub: &Hub, role: Role, room: &str, headers: &HeaderMap, body: &[u8]) -> 
             opened.answer,
         )
             .into_response(),
-        Err(e) => error(e),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -137,7 +129,7 @@ async fn end(State(hub): HubState, Path(id): Path<String>) -> Response {
     if hub.end(&id) {
         StatusCode::NO_CONTENT.into_response()
     } else {
-        error(TwilioError::not_found(&format!("/media/sessions/{id}")))
+        TwilioError::not_found(&format!("/media/sessions/{id}")).into_response()
     }
 }
 
@@ -148,16 +140,17 @@ async fn counts(State(hub): HubState, Path(room): Path<String>, headers: HeaderM
             axum::Json(json!({ "publishers": publishers, "viewers": viewers })),
         )
             .into_response(),
-        Err(e) => error(e),
+        Err(e) => e.into_response(),
     }
 }
 
 async fn no_patch() -> Response {
-    let mut response = error(TwilioError::new(
+    let mut response = TwilioError::new(
         405,
-        crate::error::METHOD_NOT_ALLOWED,
+        METHOD_NOT_ALLOWED,
         "PATCH is not supported: send a complete offer (all ICE candidates gathered); to renegotiate, DELETE the session and POST a new offer",
-    ));
+    )
+    .into_response();
     response.headers_mut().insert(
         header::ALLOW,
         HeaderValue::from_static("POST, DELETE, OPTIONS"),
@@ -165,15 +158,12 @@ async fn no_patch() -> Response {
     response
 }
 
-async fn method_not_allowed(method: Method) -> Response {
-    error(TwilioError::method_not_allowed(method.as_str()))
+async fn method_not_allowed(method: Method) -> TwilioError {
+    TwilioError::method_not_allowed(method.as_str())
 }
 
-async fn not_found(request: Request) -> Response {
-    error(TwilioError::not_found(&format!(
-        "/media{}",
-        request.uri().path()
-    )))
+async fn not_found(uri: Uri) -> TwilioError {
+    TwilioError::not_found(uri.path())
 }
 
 async fn preflight() -> Response {
@@ -194,13 +184,11 @@ async fn preflight() -> Response {
         .into_response()
 }
 
-/// Adds the CORS headers every `/media` answer carries, and logs one line per request (never
-/// a header: the bearer token stays out of logs).
-async fn cors_and_log(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+/// Adds the CORS headers every `/media` answer carries, errors and injected faults included, and
+/// names the bearer scheme on a 401 (these routes take access tokens, not HTTP Basic).
+async fn cors(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
+    let unauthorized = response.status() == StatusCode::UNAUTHORIZED;
     let headers = response.headers_mut();
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -210,10 +198,11 @@ async fn cors_and_log(request: Request, next: Next) -> Response {
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static("Location"),
     );
-    tracing::info!(
-        "{method} /media{path} -> {} ({} ms)",
-        response.status().as_u16(),
-        started.elapsed().as_millis()
-    );
+    if unauthorized {
+        headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"twilio-standin media\""),
+        );
+    }
     response
 }

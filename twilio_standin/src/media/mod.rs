@@ -11,6 +11,8 @@
 //! with a PlaybackGrant) watches the room a started MediaProcessor feeds its PlayerStreamer from,
 //! and is not a participant, as on Twilio Live.
 //!
+//! The HTTP contract, the design choices and the load figures: docs/RELAY.md.
+//!
 //! | module | what it is for |
 //! |---|---|
 //! | `http` | the `/media` routes: WHIP, WHEP, session DELETE, room counts, CORS, error bodies |
@@ -18,21 +20,21 @@
 //! | `token` | access-token verification, and [`AccessToken`] to mint tokens for tests |
 //! | `sdp` | the m-lines and broadcast slots (screen, microphone, webcam) of an offer |
 //! | `relay` | the media task: sockets, str0m sessions, forwarding, keyframes, lifecycle |
+//! | `sessions` | the open sessions and the counters, as the HTTP side and the media task share them |
 //! | `rules` | subscribe rules applied to published tracks |
 
 mod access;
-mod http;
+pub(crate) mod http;
 mod relay;
 mod rules;
 mod sdp;
+mod sessions;
 mod token;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Instant;
 
-use serde::Serialize;
 use str0m::change::SdpOffer;
 use str0m::config::CryptoProvider;
 use str0m::media::Mid;
@@ -46,12 +48,13 @@ use crate::shared::Shared;
 use crate::sid::new_sid;
 use crate::state::JoinError;
 
-pub(crate) use http::router;
+pub use sessions::{MediaSessionInfo, MediaStats};
 pub use token::AccessToken;
 
 use access::Access;
 use relay::{Command, NewSession, Track};
 use sdp::Slot;
+use sessions::{Role, Sessions};
 
 /// Twilio's "Room contains too many Participants".
 const ROOM_FULL: u32 = 53105;
@@ -112,91 +115,21 @@ impl MediaSettings {
     }
 }
 
-/// One media session, for tests and the control API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MediaSessionInfo {
-    /// The id in `Location: /media/sessions/{id}`.
-    pub id: String,
-    pub room_sid: String,
-    pub room_name: String,
-    /// `publisher` or `viewer`.
-    pub role: String,
-    /// `room` (a participant) or `live` (through a PlayerStreamer).
-    pub mode: String,
-    pub identity: String,
-    /// The participant this session is in the REST state (room mode only).
-    pub participant_sid: Option<String>,
-    pub player_streamer_sid: Option<String>,
-}
-
-/// Relay counters since start, for tests, the control API and the load harness.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct MediaStats {
-    pub sessions_opened: u64,
-    pub sessions_closed: u64,
-    /// RTP packets received from publishers.
-    pub packets_received: u64,
-    /// RTP packets written to viewers.
-    pub packets_forwarded: u64,
-    pub bytes_forwarded: u64,
-    /// Keyframe requests (PLI/FIR) sent to publishers.
-    pub keyframe_requests: u64,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    sessions_opened: AtomicU64,
-    sessions_closed: AtomicU64,
-    packets_received: AtomicU64,
-    packets_forwarded: AtomicU64,
-    bytes_forwarded: AtomicU64,
-    keyframe_requests: AtomicU64,
-}
-
-impl Counters {
-    fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-
-    fn snapshot(&self) -> MediaStats {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        MediaStats {
-            sessions_opened: get(&self.sessions_opened),
-            sessions_closed: get(&self.sessions_closed),
-            packets_received: get(&self.packets_received),
-            packets_forwarded: get(&self.packets_forwarded),
-            bytes_forwarded: get(&self.bytes_forwarded),
-            keyframe_requests: get(&self.keyframe_requests),
-        }
-    }
-}
-
-/// Whether a session publishes or watches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Role {
-    Publisher,
-    Viewer,
-}
-
 /// A session the HTTP side opened: its id and the SDP answer.
 pub(crate) struct Opened {
     pub(crate) id: String,
     pub(crate) answer: String,
 }
 
-/// What the HTTP side and the media task share.
+/// The HTTP side of the relay: opens sessions from offers and hands them to the media task.
 pub(crate) struct Hub {
     pub(crate) shared: Arc<Shared>,
     commands: mpsc::UnboundedSender<Command>,
-    sessions: Mutex<Vec<MediaSessionInfo>>,
-    counters: Counters,
+    /// The open sessions and the counters, shared with the media task.
+    sessions: Arc<Sessions>,
     /// The relay's socket addresses, offered as host candidates.
     candidates: Vec<SocketAddr>,
     crypto: Arc<CryptoProvider>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The running relay, owned by the [`crate::StandIn`].
@@ -226,15 +159,21 @@ impl Media {
             .map(UdpSocket::local_addr)
             .collect::<std::io::Result<Vec<_>>>()?;
         let (commands, receiver) = mpsc::unbounded_channel();
+        let sessions = Arc::new(Sessions::default());
+        let task = tokio::spawn(relay::run(
+            shared.clone(),
+            sessions.clone(),
+            sockets,
+            candidates.clone(),
+            receiver,
+        ));
         let hub = Arc::new(Hub {
             shared,
             commands,
-            sessions: Mutex::new(Vec::new()),
-            counters: Counters::default(),
+            sessions,
             candidates,
             crypto: Arc::new(str0m::crypto::from_feature_flags()),
         });
-        let task = tokio::spawn(relay::run(hub.clone(), sockets, receiver));
         Ok(Media {
             hub,
             task: Some(task),
@@ -282,11 +221,11 @@ impl Hub {
     }
 
     pub(crate) fn stats(&self) -> MediaStats {
-        self.counters.snapshot()
+        self.sessions.stats()
     }
 
     pub(crate) fn sessions(&self) -> Vec<MediaSessionInfo> {
-        lock(&self.sessions).clone()
+        self.sessions.list()
     }
 
     /// Checks a bearer token with the stand-in's clock.
@@ -418,7 +357,7 @@ impl Hub {
                 Access::Room => None,
             },
         };
-        lock(&self.sessions).push(info);
+        self.sessions.add(info);
         let new = NewSession {
             id: id.clone(),
             rtc,
@@ -431,7 +370,7 @@ impl Hub {
             tracks,
         };
         if self.commands.send(Command::Add(Box::new(new))).is_err() {
-            self.forget(&id);
+            self.sessions.forget(&id);
             if let Some(pa) = participant_sid {
                 self.shared.disconnect_participant_sid(&pa);
             }
@@ -441,7 +380,7 @@ impl Hub {
                 "The media relay has stopped",
             ));
         }
-        Counters::add(&self.counters.sessions_opened, 1);
+        self.sessions.opened();
         Ok(Opened {
             id,
             answer: answer.to_sdp_string(),
@@ -451,7 +390,7 @@ impl Hub {
     /// Ends session `id` (WHIP/WHEP `DELETE`): its participant is disconnected at once, the
     /// peer connection is closed by the media task. False if there is no such session.
     pub(crate) fn end(&self, id: &str) -> bool {
-        let Some(info) = self.forget(id) else {
+        let Some(info) = self.sessions.forget(id) else {
             return false;
         };
         if let Some(pa) = &info.participant_sid {
@@ -459,13 +398,6 @@ impl Hub {
         }
         let _ = self.commands.send(Command::End { id: id.to_owned() });
         true
-    }
-
-    /// Removes a session from the registry.
-    pub(crate) fn forget(&self, id: &str) -> Option<MediaSessionInfo> {
-        let mut sessions = lock(&self.sessions);
-        let i = sessions.iter().position(|s| s.id == id)?;
-        Some(sessions.remove(i))
     }
 
     /// `(publishers, viewers)` of a room, for a holder of a token for that room (a VideoGrant,
@@ -481,11 +413,7 @@ impl Hub {
             access::watch(state, &claims, &room)?;
             Ok::<_, TwilioError>(room)
         })?;
-        let sessions = lock(&self.sessions);
-        let in_room = sessions.iter().filter(|s| s.room_sid == room.sid);
-        let publishers = in_room.clone().filter(|s| s.role == "publisher").count();
-        let viewers = in_room.filter(|s| s.role == "viewer").count();
-        Ok((publishers, viewers))
+        Ok(self.sessions.counts(&room.sid))
     }
 }
 

@@ -33,7 +33,8 @@ use tokio::sync::mpsc;
 use super::access::{self, Access};
 use super::rules::{self, TrackRef};
 use super::sdp::Slot;
-use super::{Counters, Hub, Role};
+use super::sessions::{Counters, Role, Sessions};
+use crate::shared::Shared;
 
 /// A session whose ICE and DTLS are not up by then is dropped.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -287,7 +288,8 @@ impl Io {
 }
 
 struct Relay {
-    hub: Arc<Hub>,
+    shared: Arc<Shared>,
+    sessions_open: Arc<Sessions>,
     io: Io,
     sessions: Vec<Session>,
     work: VecDeque<Work>,
@@ -488,7 +490,7 @@ impl Relay {
     /// takes the viewers' current subscribe rules, and decides which publisher feeds each slot
     /// of each viewer.
     fn refresh(&mut self) {
-        let shared = self.hub.shared.clone();
+        let shared = self.shared.clone();
         shared.with_state(|state, _| {
             for s in &mut self.sessions {
                 if s.ending.is_some() {
@@ -605,7 +607,7 @@ impl Relay {
         let Some(pi) = self.index(from) else {
             return;
         };
-        Counters::add(&self.hub.counters.packets_received, 1);
+        Counters::add(&self.sessions_open.counters.packets_received, 1);
         let params = self.sessions[pi]
             .rtc
             .codec_config()
@@ -660,8 +662,8 @@ impl Relay {
             bytes += pkt.payload.len() as u64;
             drain(v, &self.io, &mut self.work);
         }
-        Counters::add(&self.hub.counters.packets_forwarded, packets);
-        Counters::add(&self.hub.counters.bytes_forwarded, bytes);
+        Counters::add(&self.sessions_open.counters.packets_forwarded, packets);
+        Counters::add(&self.sessions_open.counters.bytes_forwarded, bytes);
         if wants_keyframe {
             self.request_keyframe(from, slot, KeyframeRequestKind::Pli);
         }
@@ -700,7 +702,7 @@ impl Relay {
                     last: Some(now),
                     pending: None,
                 };
-                Counters::add(&self.hub.counters.keyframe_requests, 1);
+                Counters::add(&self.sessions_open.counters.keyframe_requests, 1);
                 drain(p, &self.io, &mut self.work);
             }
             // No packet yet on that track: ask again once it flows.
@@ -739,11 +741,11 @@ impl Relay {
             let _ = s.rtc.close();
             drain_closing(s, &self.io);
         }
-        self.hub.forget(&s.id);
+        self.sessions_open.forget(&s.id);
         if let Some(pa) = &s.participant_sid {
-            self.hub.shared.disconnect_participant_sid(pa);
+            self.shared.disconnect_participant_sid(pa);
         }
-        Counters::add(&self.hub.counters.sessions_closed, 1);
+        Counters::add(&self.sessions_open.counters.sessions_closed, 1);
         tracing::info!(
             "media: session {} ({:?} {}) ended: {}",
             s.id,
@@ -797,13 +799,15 @@ enum Woke {
 
 /// The media task.
 pub(crate) async fn run(
-    hub: Arc<Hub>,
+    shared: Arc<Shared>,
+    sessions_open: Arc<Sessions>,
     sockets: Vec<UdpSocket>,
+    addrs: Vec<SocketAddr>,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
-    let addrs = hub.candidates.clone();
     let mut relay = Relay {
-        hub,
+        shared,
+        sessions_open,
         io: Io { sockets, addrs },
         sessions: Vec::new(),
         work: VecDeque::new(),
@@ -816,7 +820,7 @@ pub(crate) async fn run(
         let woke = tokio::select! {
             biased;
             command = commands.recv() => Woke::Command(command),
-            () = relay.hub.shared.changed() => Woke::Changed,
+            () = relay.shared.changed() => Woke::Changed,
             (i, got) = recv_any(&relay.io.sockets, &mut buf) => Woke::Datagram(i, got),
             () = tokio::time::sleep_until(deadline.into()) => Woke::Timer,
         };

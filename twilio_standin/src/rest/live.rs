@@ -4,10 +4,9 @@ use crate::error::TwilioError;
 use crate::paging::{self, Item};
 use crate::params::{Kind, MEDIA_CALLBACK_METHODS, PAGING, Spec, opt, req};
 use crate::render;
-use crate::shared::Shared;
 use crate::state::{ENDED_VIA_API, NewProcessor, State};
 
-use super::{Reply, Req};
+use super::handler::{Answer, PathArgs, Reply, Req};
 
 pub(crate) const STREAMER_STATUSES: &[&str] = &["created", "started", "ended", "failed"];
 pub(crate) const PROCESSOR_STATUSES: &[&str] = &["failed", "started", "ended"];
@@ -58,14 +57,14 @@ fn processor(state: &State, sid: &str) -> Result<usize, TwilioError> {
 }
 
 /// `Order=asc` lists oldest first; anything else (the default) newest first.
-fn descending(req: &Req<'_>) -> bool {
+fn descending(req: &Req) -> bool {
     req.params.get("Order") != Some("asc")
 }
 
-pub(crate) fn create_streamer(shared: &Shared, req: &Req<'_>) -> Reply {
-    let p = req.params;
+pub(crate) async fn create_streamer(req: Req) -> Reply {
+    let p = &req.params;
     p.check(&[CREATE_STREAMER])?;
-    shared.with_state(|state, now| {
+    req.shared.with_state(|state, now| {
         let i = state.create_streamer(
             now,
             p.bool("Video").unwrap_or(true),
@@ -73,16 +72,19 @@ pub(crate) fn create_streamer(shared: &Shared, req: &Req<'_>) -> Reply {
             p.text("StatusCallbackMethod").map(str::to_owned),
             p.u32("MaxDuration"),
         );
-        Ok((201, render::player_streamer(req.ctx, &state.streamers[i])))
+        Ok(Answer::created(render::player_streamer(
+            &req.ctx,
+            &state.streamers[i],
+        )))
     })
 }
 
-pub(crate) fn list_streamers(shared: &Shared, req: &Req<'_>) -> Reply {
-    let p = req.params;
+pub(crate) async fn list_streamers(req: Req) -> Reply {
+    let p = &req.params;
     p.check(&[LIST_STREAMERS, &PAGING])?;
     let status = p.get("Status");
-    let desc = descending(req);
-    shared.with_state(|state, _| {
+    let desc = descending(&req);
+    req.shared.with_state(|state, _| {
         let mut items: Vec<Item> = state
             .streamers
             .iter()
@@ -90,7 +92,7 @@ pub(crate) fn list_streamers(shared: &Shared, req: &Req<'_>) -> Reply {
             .map(|s| Item {
                 seq: s.seq,
                 sid: s.sid.clone(),
-                json: render::player_streamer(req.ctx, s),
+                json: render::player_streamer(&req.ctx, s),
             })
             .collect();
         if desc {
@@ -99,64 +101,70 @@ pub(crate) fn list_streamers(shared: &Shared, req: &Req<'_>) -> Reply {
         let seq_of = |sid: &str| state.find_streamer(sid).map(|i| state.streamers[i].seq);
         let body = paging::page(
             &req.ctx.base,
-            req.path,
+            &req.path,
             "player_streamers",
             p,
             items,
             desc,
             seq_of,
         )?;
-        Ok((200, body))
+        Ok(Answer::ok(body))
     })
 }
 
-pub(crate) fn fetch_streamer(shared: &Shared, req: &Req<'_>, sid: &str) -> Reply {
+pub(crate) async fn fetch_streamer(req: Req, PathArgs(sid): PathArgs<String>) -> Reply {
     req.params.check(&[])?;
-    shared.with_state(|state, _| {
-        let i = streamer(state, sid)?;
-        Ok((200, render::player_streamer(req.ctx, &state.streamers[i])))
+    req.shared.with_state(|state, _| {
+        let i = streamer(state, &sid)?;
+        Ok(Answer::ok(render::player_streamer(
+            &req.ctx,
+            &state.streamers[i],
+        )))
     })
 }
 
 /// `Status=ended`; ending an ended streamer changes nothing and succeeds.
-pub(crate) fn update_streamer(shared: &Shared, req: &Req<'_>, sid: &str) -> Reply {
+pub(crate) async fn update_streamer(req: Req, PathArgs(sid): PathArgs<String>) -> Reply {
     req.params.check(&[END])?;
-    shared.with_state(|state, now| {
-        let i = streamer(state, sid)?;
+    req.shared.with_state(|state, now| {
+        let i = streamer(state, &sid)?;
         state.end_streamer(i, now, ENDED_VIA_API);
-        Ok((200, render::player_streamer(req.ctx, &state.streamers[i])))
+        Ok(Answer::ok(render::player_streamer(
+            &req.ctx,
+            &state.streamers[i],
+        )))
     })
 }
 
-pub(crate) fn create_grant(shared: &Shared, req: &Req<'_>, sid: &str) -> Reply {
-    let p = req.params;
+pub(crate) async fn create_grant(req: Req, PathArgs(sid): PathArgs<String>) -> Reply {
+    let p = &req.params;
     p.check(&[CREATE_GRANT])?;
-    shared.with_state(|state, now| {
-        let i = streamer(state, sid)?;
+    req.shared.with_state(|state, now| {
+        let i = streamer(state, &sid)?;
         state.create_grant(
             i,
             now,
             p.u32("Ttl"),
             p.text("AccessControlAllowOrigin").map(str::to_owned),
         )?;
-        render::playback_grant(req.ctx, &state.streamers[i])
-            .map(|grant| (201, grant))
-            .ok_or_else(|| TwilioError::not_found(req.path))
+        render::playback_grant(&req.ctx, &state.streamers[i])
+            .map(Answer::created)
+            .ok_or_else(|| TwilioError::not_found(&req.path))
     })
 }
 
-pub(crate) fn fetch_grant(shared: &Shared, req: &Req<'_>, sid: &str) -> Reply {
+pub(crate) async fn fetch_grant(req: Req, PathArgs(sid): PathArgs<String>) -> Reply {
     req.params.check(&[])?;
-    shared.with_state(|state, _| {
-        let i = streamer(state, sid)?;
-        render::playback_grant(req.ctx, &state.streamers[i])
-            .map(|grant| (200, grant))
-            .ok_or_else(|| TwilioError::not_found(req.path))
+    req.shared.with_state(|state, _| {
+        let i = streamer(state, &sid)?;
+        render::playback_grant(&req.ctx, &state.streamers[i])
+            .map(Answer::ok)
+            .ok_or_else(|| TwilioError::not_found(&req.path))
     })
 }
 
-pub(crate) fn create_processor(shared: &Shared, req: &Req<'_>) -> Reply {
-    let p = req.params;
+pub(crate) async fn create_processor(req: Req) -> Reply {
+    let p = &req.params;
     p.check(&[CREATE_PROCESSOR])?;
     let new = NewProcessor {
         extension: p.get("Extension").unwrap_or_default().to_owned(),
@@ -166,18 +174,21 @@ pub(crate) fn create_processor(shared: &Shared, req: &Req<'_>) -> Reply {
         status_callback_method: p.text("StatusCallbackMethod").map(str::to_owned),
         max_duration: p.u32("MaxDuration"),
     };
-    shared.with_state(|state, now| {
+    req.shared.with_state(|state, now| {
         let i = state.create_processor(now, new)?;
-        Ok((201, render::media_processor(req.ctx, &state.processors[i])))
+        Ok(Answer::created(render::media_processor(
+            &req.ctx,
+            &state.processors[i],
+        )))
     })
 }
 
-pub(crate) fn list_processors(shared: &Shared, req: &Req<'_>) -> Reply {
-    let p = req.params;
+pub(crate) async fn list_processors(req: Req) -> Reply {
+    let p = &req.params;
     p.check(&[LIST_PROCESSORS, &PAGING])?;
     let status = p.get("Status");
-    let desc = descending(req);
-    shared.with_state(|state, _| {
+    let desc = descending(&req);
+    req.shared.with_state(|state, _| {
         let mut items: Vec<Item> = state
             .processors
             .iter()
@@ -185,7 +196,7 @@ pub(crate) fn list_processors(shared: &Shared, req: &Req<'_>) -> Reply {
             .map(|m| Item {
                 seq: m.seq,
                 sid: m.sid.clone(),
-                json: render::media_processor(req.ctx, m),
+                json: render::media_processor(&req.ctx, m),
             })
             .collect();
         if desc {
@@ -194,31 +205,37 @@ pub(crate) fn list_processors(shared: &Shared, req: &Req<'_>) -> Reply {
         let seq_of = |sid: &str| state.find_processor(sid).map(|i| state.processors[i].seq);
         let body = paging::page(
             &req.ctx.base,
-            req.path,
+            &req.path,
             "media_processors",
             p,
             items,
             desc,
             seq_of,
         )?;
-        Ok((200, body))
+        Ok(Answer::ok(body))
     })
 }
 
-pub(crate) fn fetch_processor(shared: &Shared, req: &Req<'_>, sid: &str) -> Reply {
+pub(crate) async fn fetch_processor(req: Req, PathArgs(sid): PathArgs<String>) -> Reply {
     req.params.check(&[])?;
-    shared.with_state(|state, _| {
-        let i = processor(state, sid)?;
-        Ok((200, render::media_processor(req.ctx, &state.processors[i])))
+    req.shared.with_state(|state, _| {
+        let i = processor(state, &sid)?;
+        Ok(Answer::ok(render::media_processor(
+            &req.ctx,
+            &state.processors[i],
+        )))
     })
 }
 
 /// `Status=ended`; ending an ended processor changes nothing and succeeds.
-pub(crate) fn update_processor(shared: &Shared, req: &Req<'_>, sid: &str) -> Reply {
+pub(crate) async fn update_processor(req: Req, PathArgs(sid): PathArgs<String>) -> Reply {
     req.params.check(&[END])?;
-    shared.with_state(|state, now| {
-        let i = processor(state, sid)?;
+    req.shared.with_state(|state, now| {
+        let i = processor(state, &sid)?;
         state.end_processor(i, now, ENDED_VIA_API);
-        Ok((200, render::media_processor(req.ctx, &state.processors[i])))
+        Ok(Answer::ok(render::media_processor(
+            &req.ctx,
+            &state.processors[i],
+        )))
     })
 }

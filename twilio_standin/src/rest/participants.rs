@@ -8,11 +8,10 @@ use crate::error::TwilioError;
 use crate::paging::{self, Item};
 use crate::params::{Kind, PAGING, Spec, opt};
 use crate::render;
-use crate::shared::Shared;
 use crate::state::{ParticipantStatus, State};
 
+use super::handler::{Answer, PathArgs, Reply, Req};
 use super::rooms::resolve;
-use super::{Reply, Req};
 
 pub(crate) const PARTICIPANT_STATUSES: &[&str] = &["connected", "disconnected", "reconnecting"];
 
@@ -45,15 +44,15 @@ fn resolve_participant(
     Ok((r, p))
 }
 
-pub(crate) fn list(shared: &Shared, req: &Req<'_>, room: &str) -> Reply {
-    let p = req.params;
+pub(crate) async fn list(req: Req, PathArgs(room): PathArgs<String>) -> Reply {
+    let p = &req.params;
     p.check(&[LIST, &PAGING])?;
     let status = p.get("Status");
     let identity = p.get("Identity");
     let after = p.get("DateCreatedAfter").and_then(parse_iso);
     let before = p.get("DateCreatedBefore").and_then(parse_iso);
-    shared.with_state(|state, _| {
-        let r = resolve(state, room)?;
+    req.shared.with_state(|state, _| {
+        let r = resolve(state, &room)?;
         let room_sid = state.rooms[r].sid.clone();
         let items: Vec<Item> = state
             .participants
@@ -67,7 +66,7 @@ pub(crate) fn list(shared: &Shared, req: &Req<'_>, room: &str) -> Reply {
             .map(|x| Item {
                 seq: x.seq,
                 sid: x.sid.clone(),
-                json: render::participant(req.ctx, x),
+                json: render::participant(&req.ctx, x),
             })
             .collect();
         let seq_of = |sid: &str| {
@@ -79,26 +78,35 @@ pub(crate) fn list(shared: &Shared, req: &Req<'_>, room: &str) -> Reply {
         };
         let body = paging::page(
             &req.ctx.base,
-            req.path,
+            &req.path,
             "participants",
             p,
             items,
             true,
             seq_of,
         )?;
-        Ok((200, body))
+        Ok(Answer::ok(body))
     })
 }
 
-pub(crate) fn fetch(shared: &Shared, req: &Req<'_>, room: &str, participant: &str) -> Reply {
+pub(crate) async fn fetch(
+    req: Req,
+    PathArgs((room, participant)): PathArgs<(String, String)>,
+) -> Reply {
     req.params.check(&[])?;
-    shared.with_state(|state, _| {
-        let (_, i) = resolve_participant(state, room, participant)?;
-        Ok((200, render::participant(req.ctx, &state.participants[i])))
+    req.shared.with_state(|state, _| {
+        let (_, i) = resolve_participant(state, &room, &participant)?;
+        Ok(Answer::ok(render::participant(
+            &req.ctx,
+            &state.participants[i],
+        )))
     })
 }
 
-pub(crate) fn update(shared: &Shared, req: &Req<'_>, room: &str, participant: &str) -> Reply {
+pub(crate) async fn update(
+    req: Req,
+    PathArgs((room, participant)): PathArgs<(String, String)>,
+) -> Reply {
     req.params.check(&[UPDATE])?;
     let status = req.params.get("Status");
     if status.is_some_and(|s| s != "disconnected") {
@@ -106,34 +114,43 @@ pub(crate) fn update(shared: &Shared, req: &Req<'_>, room: &str, participant: &s
             "Invalid Status: a participant can only be updated to disconnected",
         ));
     }
-    shared.with_state(|state, now| {
-        let (_, i) = resolve_participant(state, room, participant)?;
+    req.shared.with_state(|state, now| {
+        let (_, i) = resolve_participant(state, &room, &participant)?;
         if status.is_some() && state.participants[i].status == ParticipantStatus::Connected {
             state.disconnect(i, now);
         }
-        Ok((202, render::participant(req.ctx, &state.participants[i])))
+        Ok(Answer::accepted(render::participant(
+            &req.ctx,
+            &state.participants[i],
+        )))
     })
 }
 
-pub(crate) fn fetch_rules(shared: &Shared, req: &Req<'_>, room: &str, participant: &str) -> Reply {
+pub(crate) async fn fetch_rules(
+    req: Req,
+    PathArgs((room, participant)): PathArgs<(String, String)>,
+) -> Reply {
     req.params.check(&[])?;
-    shared.with_state(|state, _| {
-        let (_, i) = resolve_participant(state, room, participant)?;
-        Ok((200, render::subscribe_rules(&state.participants[i])))
+    req.shared.with_state(|state, _| {
+        let (_, i) = resolve_participant(state, &room, &participant)?;
+        Ok(Answer::ok(render::subscribe_rules(&state.participants[i])))
     })
 }
 
-pub(crate) fn update_rules(shared: &Shared, req: &Req<'_>, room: &str, participant: &str) -> Reply {
+pub(crate) async fn update_rules(
+    req: Req,
+    PathArgs((room, participant)): PathArgs<(String, String)>,
+) -> Reply {
     req.params.check(&[UPDATE_RULES])?;
     let raw = req
         .params
         .get("Rules")
         .ok_or_else(|| TwilioError::invalid_rules("Rules is required"))?;
     let rules = parse_rules(raw)?;
-    shared.with_state(|state, now| {
-        let (_, i) = resolve_participant(state, room, participant)?;
+    req.shared.with_state(|state, now| {
+        let (_, i) = resolve_participant(state, &room, &participant)?;
         state.set_rules(i, now, rules);
-        Ok((200, render::subscribe_rules(&state.participants[i])))
+        Ok(Answer::ok(render::subscribe_rules(&state.participants[i])))
     })
 }
 

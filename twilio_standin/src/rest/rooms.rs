@@ -5,10 +5,9 @@ use crate::error::TwilioError;
 use crate::paging::{self, Item};
 use crate::params::{Kind, PAGING, Spec, opt, req};
 use crate::render;
-use crate::shared::Shared;
 use crate::state::{NewRoom, State};
 
-use super::{Reply, Req};
+use super::handler::{Answer, PathArgs, Reply, Req};
 
 pub(crate) const ROOM_TYPES: &[&str] = &["group", "go", "peer-to-peer", "group-small"];
 pub(crate) const ROOM_STATUSES: &[&str] = &["in-progress", "completed", "failed"];
@@ -51,8 +50,8 @@ const LIST: &[Spec] = &[
 /// `UpdateRoomRequest`.
 const UPDATE: &[Spec] = &[req("Status", Kind::Enum(ROOM_STATUSES))];
 
-pub(crate) fn create(shared: &Shared, req: &Req<'_>) -> Reply {
-    let p = req.params;
+pub(crate) async fn create(req: Req) -> Reply {
+    let p = &req.params;
     p.check(&[CREATE])?;
     let new = NewRoom {
         unique_name: p.text("UniqueName").map(str::to_owned),
@@ -80,9 +79,9 @@ pub(crate) fn create(shared: &Shared, req: &Req<'_>) -> Reply {
             "Invalid TranscriptionsConfiguration: must be a JSON object",
         ));
     }
-    shared.with_state(|state, now| {
+    req.shared.with_state(|state, now| {
         let idx = state.create_room(now, new)?;
-        Ok((201, render::room(req.ctx, &state.rooms[idx])))
+        Ok(Answer::created(render::room(&req.ctx, &state.rooms[idx])))
     })
 }
 
@@ -93,36 +92,36 @@ pub(crate) fn resolve(state: &State, key: &str) -> Result<usize, TwilioError> {
         .ok_or_else(|| TwilioError::not_found(&format!("/Rooms/{key}")))
 }
 
-pub(crate) fn fetch(shared: &Shared, req: &Req<'_>, key: &str) -> Reply {
+pub(crate) async fn fetch(req: Req, PathArgs(key): PathArgs<String>) -> Reply {
     req.params.check(&[])?;
-    shared.with_state(|state, _| {
-        let idx = resolve(state, key)?;
-        Ok((200, render::room(req.ctx, &state.rooms[idx])))
+    req.shared.with_state(|state, _| {
+        let idx = resolve(state, &key)?;
+        Ok(Answer::ok(render::room(&req.ctx, &state.rooms[idx])))
     })
 }
 
-pub(crate) fn update(shared: &Shared, req: &Req<'_>, key: &str) -> Reply {
+pub(crate) async fn update(req: Req, PathArgs(key): PathArgs<String>) -> Reply {
     req.params.check(&[UPDATE])?;
     if req.params.get("Status") != Some("completed") {
         return Err(TwilioError::invalid(
             "Invalid Status: a room can only be updated to completed",
         ));
     }
-    shared.with_state(|state, now| {
-        let idx = resolve(state, key)?;
+    req.shared.with_state(|state, now| {
+        let idx = resolve(state, &key)?;
         state.complete_room_via_api(idx, now)?;
-        Ok((202, render::room(req.ctx, &state.rooms[idx])))
+        Ok(Answer::accepted(render::room(&req.ctx, &state.rooms[idx])))
     })
 }
 
-pub(crate) fn list(shared: &Shared, req: &Req<'_>) -> Reply {
-    let p = req.params;
+pub(crate) async fn list(req: Req) -> Reply {
+    let p = &req.params;
     p.check(&[LIST, &PAGING])?;
     let status = p.get("Status");
     let unique_name = p.get("UniqueName");
     let after = p.get("DateCreatedAfter").and_then(parse_iso);
     let before = p.get("DateCreatedBefore").and_then(parse_iso);
-    shared.with_state(|state, _| {
+    req.shared.with_state(|state, _| {
         let items: Vec<Item> = state
             .rooms
             .iter()
@@ -134,11 +133,11 @@ pub(crate) fn list(shared: &Shared, req: &Req<'_>) -> Reply {
             .map(|r| Item {
                 seq: r.seq,
                 sid: r.sid.clone(),
-                json: render::room(req.ctx, r),
+                json: render::room(&req.ctx, r),
             })
             .collect();
         let seq_of = |sid: &str| state.rooms.iter().find(|r| r.sid == sid).map(|r| r.seq);
-        let body = paging::page(&req.ctx.base, req.path, "rooms", p, items, true, seq_of)?;
-        Ok((200, body))
+        let body = paging::page(&req.ctx.base, &req.path, "rooms", p, items, true, seq_of)?;
+        Ok(Answer::ok(body))
     })
 }

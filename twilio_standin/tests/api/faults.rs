@@ -1,9 +1,10 @@
-//! Fault injection (nth/times windows, method and path matching, 429/5xx bodies, delays) and
-//! the call log that tests count Twilio calls with.
+//! Fault injection (nth/times windows, method and path matching, 429/5xx bodies, delays) on the
+//! REST and the `/media` routes, and the call log that tests count Twilio calls with.
 
 use std::time::{Duration, Instant};
 
-use twilio_standin::{Fault, FaultAction};
+use serde_json::{Value, json};
+use twilio_standin::{AccessToken, Fault, FaultAction};
 
 use crate::common::{self, Api};
 
@@ -303,5 +304,135 @@ async fn reset_forgets_resources_calls_and_faults_but_not_the_clock_or_counters(
     );
     assert_eq!(standin.faults_fired(), fired);
     assert_eq!(standin.calls().len(), 1);
+    standin.shutdown().await;
+}
+
+#[tokio::test]
+async fn faults_apply_to_the_media_routes_with_cors_and_before_the_token_check() {
+    let standin = common::start().await;
+    let api = Api::new(&standin);
+    api.create_room("livestream-media-faults").await;
+    let base = standin.base_url();
+    let whep = format!("{base}/media/whep/livestream-media-faults");
+    let offer = |url: &str| {
+        api.http
+            .post(url)
+            .header("Content-Type", "application/sdp")
+            .body("v=0\r\n")
+            .send()
+    };
+    standin.inject(Fault::once(
+        Some("POST"),
+        "/media/whep/",
+        FaultAction::Status(503),
+    ));
+
+    // A WHIP offer does not match; the WHEP offer gets the injected 503, which a page on
+    // another origin can read.
+    let whip = offer(&format!("{base}/media/whip/livestream-media-faults"))
+        .await
+        .expect("answer");
+    assert_eq!(whip.status().as_u16(), 401, "no token, no fault");
+    let failed = offer(&whep).await.expect("answer");
+    assert_eq!(failed.status().as_u16(), 503);
+    assert_eq!(failed.headers()["access-control-allow-origin"], "*");
+    let body: Value = failed.json().await.expect("a Twilio error body");
+    assert_eq!(
+        (body["code"].as_u64(), body["status"].as_u64()),
+        (Some(20500), Some(503))
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("injected"))
+    );
+    let again = offer(&whep).await.expect("answer");
+    assert_eq!(again.status().as_u16(), 401, "once means once");
+    assert!(
+        again.headers()["www-authenticate"]
+            .to_str()
+            .is_ok_and(|v| v.starts_with("Bearer")),
+        "a media 401 names the bearer scheme"
+    );
+
+    // The session DELETE and the room status route take faults too; a delay answers late.
+    standin.inject(Fault::once(
+        Some("DELETE"),
+        "/media/sessions/",
+        FaultAction::Status(500),
+    ));
+    let session = format!("{base}/media/sessions/MS00000000000000000000000000000000");
+    let delete = api.http.delete(&session).send().await.expect("answer");
+    assert_eq!(delete.status().as_u16(), 500);
+    let delete = api.http.delete(&session).send().await.expect("answer");
+    assert_eq!(
+        delete.status().as_u16(),
+        404,
+        "no such session, once the fault passed"
+    );
+    let delay = Duration::from_millis(400);
+    standin.inject(Fault::once(
+        None,
+        "/media/rooms/livestream-media-faults",
+        FaultAction::Delay(delay),
+    ));
+    let token = AccessToken::video(
+        "viewer",
+        "livestream-media-faults",
+        standin.now_unix() as i64,
+        600,
+    )
+    .sign(standin.account());
+    let started = Instant::now();
+    let counts = api
+        .http
+        .get(format!("{base}/media/rooms/livestream-media-faults"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("answer");
+    assert!(
+        started.elapsed() >= delay,
+        "answered after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(counts.status().as_u16(), 200);
+    let counts: Value = counts.json().await.expect("json");
+    assert_eq!(counts, json!({"publishers": 0, "viewers": 0}));
+
+    assert_eq!(standin.faults_fired(), 3);
+    assert!(
+        standin.calls().iter().all(|c| c.path.starts_with("/v1/")),
+        "the call log holds Twilio REST calls only"
+    );
+    standin.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_control_api_injects_faults_on_media_routes() {
+    let standin = common::start().await;
+    let http = reqwest::Client::new();
+    let base = standin.base_url();
+    let added = http
+        .post(format!("{base}/__standin/faults"))
+        .json(
+            &json!({"method": "POST", "path_contains": "/media/whep/", "status": 502, "times": 2}),
+        )
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(added.status().as_u16(), 201);
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let response = http
+            .post(format!("{base}/media/whep/livestream-anything"))
+            .header("Content-Type", "application/sdp")
+            .body("v=0\r\n")
+            .send()
+            .await
+            .expect("answer");
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [502, 502, 401]);
     standin.shutdown().await;
 }

@@ -684,3 +684,65 @@ async fn live_viewers_watch_the_room_a_media_processor_feeds_without_rules() {
     host.close().await;
     t.standin.shutdown().await;
 }
+
+/// WHEP through the fault layer, as the pages' failure tests use it: an injected 5xx opens no
+/// session and no participant; a late answer opens both at once, and the viewer connects once the
+/// answer arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whep_answers_an_injected_error_or_late() {
+    use twilio_standin::{Fault, FaultAction};
+    let t = setup().await;
+    let host = t.publish("host").await;
+    t.standin.inject(Fault::once(
+        Some("POST"),
+        "/media/whep/",
+        FaultAction::Status(503),
+    ));
+    let refused = Peer::watch(&t.http, &t.whep(&t.room), &t.token("viewer", &t.room))
+        .await
+        .err()
+        .expect("the injected 503");
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(t.standin.media_sessions().len(), 1, "the publisher's only");
+    assert!(
+        t.standin
+            .participants(&t.room)
+            .iter()
+            .all(|p| p.identity != "viewer")
+    );
+
+    let delay = Duration::from_secs(2);
+    t.standin.inject(Fault::once(
+        Some("POST"),
+        "/media/whep/",
+        FaultAction::Delay(delay),
+    ));
+    let started = std::time::Instant::now();
+    let (url, token) = (t.whep(&t.room), t.token("viewer", &t.room));
+    let watching = Peer::watch(&t.http, &url, &token);
+    tokio::pin!(watching);
+    let standin = &t.standin;
+    let joined = eventually("the viewer to join while its answer is held", delay, || {
+        standin
+            .participants(&t.room)
+            .iter()
+            .any(|p| p.identity == "viewer" && p.status == "connected")
+    });
+    tokio::select! {
+        _ = &mut watching => panic!("the answer came before the viewer joined"),
+        () = joined => {}
+    }
+    let viewer = watching.await.expect("accepted, late");
+    assert!(
+        started.elapsed() >= delay,
+        "answered after {:?}",
+        started.elapsed()
+    );
+    viewer
+        .wait_for("the late viewer to connect", CONNECT, |c| c.connected)
+        .await;
+    assert_eq!(t.standin.faults_fired(), 2);
+    viewer.close().await;
+    host.close().await;
+    t.standin.shutdown().await;
+}
