@@ -67,3 +67,8 @@ export async function inboundStats(page) {
     return totals;
   });
 }
+
+// How many of the page's peer connections are not closed.
+export async function openPeerConnections(page) {
+  return page.evaluate(() => (window.__peerConnections ?? []).filter((pc) => pc.connectionState !== 'closed').length);
+}
