@@ -44,7 +44,7 @@ fn live_app(upstream: &Upstream, rt: &tokio::runtime::Runtime, mode: &str) -> (A
             .connect_participant(room.as_str(), fixture::HOST_IDENTITY)
             .expect("the host joins");
         if mode == "live" {
-            onair_common::stream::start_live(&app, &room)
+            onair_common::stream::start_live(&app.twilio, &app.settings, &room)
                 .await
                 .expect("the stream starts");
         }
