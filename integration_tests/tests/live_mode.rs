@@ -282,8 +282,14 @@ async fn a_refused_grant_is_not_kept_and_the_next_viewer_looks_again() {
         "{body}"
     );
 
-    // Nothing was cached: once the processor is gone too, the next viewer hears "not live"
-    // without waiting for any lifetime to pass.
+    // The failure is remembered briefly: a viewer right after it is told so without a call.
+    stack.standin.clear_calls();
+    let (status, _) = stack.call(Endpoint::AudienceToken, post_empty()).await;
+    assert_eq!((status, stack.twilio_calls()), (502, 0));
+
+    // No answer was kept: once the processor is gone too and the failure memory has passed,
+    // the next viewer hears "not live" without waiting for any grant lifetime to pass.
+    clock.advance(onair_common::audience::FAILURE_MEMORY);
     for processor in stack.standin.media_processors() {
         stack
             .app

@@ -6,6 +6,7 @@ mod support;
 
 use std::time::Duration;
 
+use onair_common::ids::RoomName;
 use support::*;
 
 #[tokio::test]
@@ -43,7 +44,7 @@ async fn rooms_without_their_host_are_completed_after_the_grace_period() {
         .standin
         .advance_clock(Duration::from_secs(reaper::GRACE_SECS + 1));
     let report = reaper::reap(&stack.app, stack.twilio_now()).await;
-    assert_eq!(report.rooms_completed, vec![room.to_owned()]);
+    assert_eq!(report.rooms_completed, vec![RoomName::parse(room).unwrap()]);
     assert_eq!(report.media_processors_ended.len(), 1);
     assert_eq!(report.player_streamers_ended.len(), 1);
     assert_eq!(
@@ -77,7 +78,7 @@ async fn rooms_past_the_longest_stream_are_completed_even_with_the_host() {
     let report = reaper::reap(&stack.app, stack.twilio_now()).await;
     assert_eq!(
         report.rooms_completed,
-        vec![login["room"].as_str().unwrap().to_owned()]
+        vec![RoomName::parse(login["room"].as_str().unwrap()).unwrap()]
     );
     assert_eq!(stack.active_rooms(), 0);
 }

@@ -37,7 +37,7 @@ async fn a_failed_room_create_is_502_and_is_not_retried() {
 #[tokio::test]
 async fn reads_are_retried_through_429_and_5xx() {
     let stack = Stack::room().await;
-    stack.host_connected().await;
+    let login = stack.host_connected().await;
     stack.standin.clear_calls();
     stack
         .standin
@@ -45,22 +45,37 @@ async fn reads_are_retried_through_429_and_5xx() {
     stack
         .standin
         .inject(fault("GET", "/Participants", 1, FaultAction::Status(500)));
-    let (status, body) = stack.call(Endpoint::AudienceToken, post_empty()).await;
-    assert_eq!(
-        (status, body["live"].as_bool()),
-        (200, Some(true)),
-        "{body}"
-    );
+    let token = login["token"].as_str().unwrap();
+    let (status, body) = stack.call(Endpoint::StreamStart, bearer(token)).await;
+    assert_eq!(status, 200, "{body}");
     assert_eq!(
         stack.twilio_calls(),
         4,
-        "two calls, each retried once: {:?}",
+        "two calls (the room, the host in it), each retried once: {:?}",
         stack.standin.calls()
     );
 }
 
 #[tokio::test]
 async fn persistent_429_gives_up_with_502() {
+    let stack = Stack::room().await;
+    let login = stack.host_connected().await;
+    stack.standin.clear_calls();
+    stack
+        .standin
+        .inject(fault("GET", "/v1/Rooms", 10, FaultAction::Status(429)));
+    let token = login["token"].as_str().unwrap();
+    let (status, body) = stack.call(Endpoint::StreamStart, bearer(token)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (502, Some("upstream_error")),
+        "{body}"
+    );
+    assert_eq!(stack.twilio_calls(), 3, "three attempts in all");
+}
+
+#[tokio::test]
+async fn the_audience_lookup_is_tried_once_a_crowd_asks_again_by_itself() {
     let stack = Stack::room().await;
     stack
         .standin
@@ -71,7 +86,66 @@ async fn persistent_429_gives_up_with_502() {
         (502, Some("upstream_error")),
         "{body}"
     );
-    assert_eq!(stack.twilio_calls(), 3, "three attempts in all");
+    assert_eq!(stack.twilio_calls(), 1, "{:?}", stack.standin.calls());
+}
+
+/// Every call of `method` to a path containing `path` answers `status`, however many come.
+fn always(method: &str, path: &str, status: u16) -> twilio_standin::Fault {
+    fault(method, path, u32::MAX, FaultAction::Status(status))
+}
+
+#[tokio::test]
+async fn a_crowd_against_a_failing_twilio_costs_one_call_per_failure_memory() {
+    use onair_common::audience::{AudienceCache, Clock, FAILURE_MEMORY};
+    for (mode, lookup) in [("room", "/v1/Rooms"), ("live", "/v1/MediaProcessors")] {
+        // The default cache window, so failures are remembered for the full FAILURE_MEMORY.
+        let mut stack =
+            Stack::start(&[("AUDIENCE_MODE", mode), ("AUDIENCE_CACHE_SECONDS", "5")]).await;
+        let clock = Clock::manual();
+        stack.app.audience = AudienceCache::with_clock(clock.clone());
+        stack.live_stream().await;
+        stack.standin.clear_calls();
+        stack.standin.inject(always("GET", lookup, 500));
+
+        // 200 viewers over 10 s: Twilio is asked at 0, 2, 4, 6 and 8 s, once each time.
+        for viewer in 0..200 {
+            let (status, headers, body) = stack
+                .call_with_headers(Endpoint::AudienceToken, post_empty())
+                .await;
+            assert_eq!(
+                (status, body["error"]["code"].as_str()),
+                (502, Some("upstream_error")),
+                "{mode}, viewer {viewer}: {body}"
+            );
+            let retry_after: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!(
+                (1..=FAILURE_MEMORY.as_secs()).contains(&retry_after),
+                "{retry_after}"
+            );
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(
+                message.ends_with(&format!("try again in {retry_after} s")),
+                "{message}"
+            );
+            clock.advance(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(
+            stack.twilio_calls(),
+            5,
+            "{mode}: {:?}",
+            stack.standin.calls()
+        );
+
+        // Twilio recovers: once the memory has passed, the next viewer gets the stream.
+        stack.standin.clear_faults();
+        clock.advance(FAILURE_MEMORY);
+        let (status, viewer) = stack.call(Endpoint::AudienceToken, post_empty()).await;
+        assert_eq!(
+            (status, viewer["live"].as_bool()),
+            (200, Some(true)),
+            "{mode}: {viewer}"
+        );
+    }
 }
 
 #[tokio::test]
