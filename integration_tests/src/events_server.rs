@@ -2,8 +2,6 @@
 //! signed callbacks reach it end to end, as Twilio's reach the deployed function. The server
 //! stops when its guard drops (also when the test fails).
 
-#![allow(dead_code)]
-
 use std::sync::Arc;
 
 use axum::Router;

@@ -2,8 +2,6 @@
 //! waited for with a deadline, and killed with their whole group when the guard drops (also
 //! when the test fails).
 
-#![allow(dead_code)]
-
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};

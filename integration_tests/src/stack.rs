@@ -1,17 +1,13 @@
-//! Test support: a Twilio stand-in on an ephemeral port and an [`App`] pointed at it, plus
-//! request builders and a dispatcher to each endpoint's handler.
-
-#![allow(dead_code)]
-
-pub mod events_server;
-pub mod process;
+//! A Twilio stand-in on an ephemeral port and an [`App`] pointed at it ([`Stack`]), each
+//! endpoint's handler called in-process ([`Endpoint`]), and what the tests read back from the
+//! stand-in.
 
 use std::collections::HashMap;
 
 use lambda_http::{Body, Request};
 use onair_common::App;
-use onair_common::config::{Secrets, Settings};
-use onair_common::secret_store::SecretStore;
+use onair_test_support::app;
+use onair_test_support::request::{answer, bearer, post_json};
 use serde_json::{Value, json};
 use twilio_standin::{Account, StandIn};
 
@@ -45,36 +41,21 @@ pub struct Stack {
 
 /// The settings every test uses, with `extra` on top (e.g. `AUDIENCE_MODE=live`).
 pub fn config(standin: &StandIn, extra: &[(&str, &str)]) -> HashMap<String, String> {
-    let account = standin.account();
-    let mut map: HashMap<String, String> = [
-        ("TWILIO_VIDEO_BASE_URL", standin.base_url()),
-        ("TWILIO_MEDIA_BASE_URL", standin.base_url()),
-        ("TWILIO_ACCOUNT_SID", account.account_sid.clone()),
-        ("TWILIO_API_KEY_SID", account.api_key_sid.clone()),
-        ("TWILIO_API_KEY_SECRET", account.api_key_secret.clone()),
-        ("HOST_PASSWORD", HOST_PASSWORD.to_owned()),
-        ("HOST_IDENTITY", "presenter".to_owned()),
-        ("AUDIENCE_CACHE_SECONDS", "0".to_owned()),
-        ("TWILIO_TIMEOUT_MS", "500".to_owned()),
+    let defaults = [
+        ("HOST_PASSWORD", HOST_PASSWORD),
+        ("HOST_IDENTITY", "presenter"),
+        ("AUDIENCE_CACHE_SECONDS", "0"),
+        ("TWILIO_TIMEOUT_MS", "500"),
         // In-process requests carry no source address and share one wrong-password counter;
-        // tests/host_password.rs sets the production default back.
-        ("HOST_PASSWORD_MAX_ATTEMPTS", "1000000".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    for (k, v) in extra {
-        map.insert((*k).to_owned(), (*v).to_owned());
-    }
-    map
+        // the host_password tests set the production default back.
+        ("HOST_PASSWORD_MAX_ATTEMPTS", "1000000"),
+    ];
+    app::with(app::with(app::standin_source(standin), &defaults), extra)
 }
 
 /// An App against `standin` with the test settings and `extra` on top.
 pub fn app_for(standin: &StandIn, extra: &[(&str, &str)]) -> App {
-    let source = config(standin, extra);
-    let settings = Settings::from_source(&source).expect("test settings parse");
-    let secrets = Secrets::from_source(&source).expect("test secrets parse");
-    App::new(settings, SecretStore::fixed(secrets))
+    app::app(&config(standin, extra))
 }
 
 impl Stack {
@@ -128,10 +109,7 @@ impl Stack {
             Some("application/json"),
             "every answer is JSON"
         );
-        let body: Value = match response.body() {
-            Body::Text(text) => serde_json::from_str(text).expect("the body is JSON"),
-            other => panic!("unexpected body {other:?}"),
-        };
+        let (_, body) = answer(&response);
         if status >= 400 {
             assert!(
                 body["error"]["code"].is_string() && body["error"]["message"].is_string(),
@@ -235,63 +213,6 @@ pub fn fault(
     }
 }
 
-pub fn request(method: &str, content_type: Option<&str>, body: Body) -> Request {
-    let mut builder = http::Request::builder()
-        .method(method)
-        .uri("https://onair.test/endpoint");
-    if let Some(content_type) = content_type {
-        builder = builder.header("content-type", content_type);
-    }
-    builder.body(body).unwrap()
-}
-
-pub fn post_json(body: Value) -> Request {
-    request(
-        "POST",
-        Some("application/json"),
-        Body::Text(body.to_string()),
-    )
-}
-
-/// A form POST as Twilio sends a callback, with `X-Twilio-Signature: signature` if given.
-pub fn post_form(params: &[(String, String)], signature: Option<&str>) -> Request {
-    let body = serde_urlencoded::to_string(params).unwrap();
-    let mut req = request(
-        "POST",
-        Some("application/x-www-form-urlencoded; charset=utf-8"),
-        Body::Text(body),
-    );
-    if let Some(signature) = signature {
-        req.headers_mut()
-            .insert("x-twilio-signature", signature.parse().unwrap());
-    }
-    req
-}
-
-pub fn post_empty() -> Request {
-    request("POST", None, Body::Empty)
-}
-
-pub fn with_bearer(mut req: Request, token: &str) -> Request {
-    req.headers_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    req
-}
-
-/// `req` as API Gateway delivers it from `source_ip` (`requestContext.http.sourceIp`).
-pub fn from_address(req: Request, source_ip: &str) -> Request {
-    use lambda_http::RequestExt;
-    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
-    use lambda_http::request::RequestContext;
-    let mut context = ApiGatewayV2httpRequestContext::default();
-    context.http.source_ip = Some(source_ip.to_owned());
-    req.with_request_context(RequestContext::ApiGatewayV2(context))
-}
-
-pub fn bearer(token: &str) -> Request {
-    with_bearer(post_empty(), token)
-}
-
 /// A token with Twilio's header for the stand-in's account, signed (HS256) with `key`: `grants`
 /// as given, valid from now for `exp_offset` seconds (negative: expired that long ago).
 pub fn signed_token(stack: &Stack, grants: Value, exp_offset: i64, key: &str) -> String {
@@ -309,23 +230,4 @@ pub fn signed_token(stack: &Stack, grants: Value, exp_offset: i64, key: &str) ->
         &jsonwebtoken::EncodingKey::from_secret(key.as_bytes()),
     )
     .unwrap()
-}
-
-/// The claims of a JWT, without checking anything.
-pub fn claims(jwt: &str) -> Value {
-    use base64::Engine;
-    let part = jwt.split('.').nth(1).expect("a JWT has three parts");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
-pub fn header(jwt: &str) -> Value {
-    use base64::Engine;
-    let part = jwt.split('.').next().unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
 }

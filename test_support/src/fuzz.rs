@@ -1,13 +1,11 @@
 //! What the property-based fuzz targets share: how many cases to run (env), a seeded runner,
-//! the committed corpus in `fuzz-corpus/`, and generators for bytes, text, JSON-ish values and
-//! mutations of valid inputs.
+//! the committed corpus in `functions/common/fuzz-corpus/`, and generators for bytes, text,
+//! JSON-ish values and mutations of valid inputs.
 //!
 //! Each target replays its corpus (and the regressions, inputs that once failed) first, then
 //! runs [`DEFAULT_CASES`] generated cases, shared among its properties, unless
 //! `ONAIR_FUZZ_CASES` says otherwise. The seed is printed; `ONAIR_FUZZ_SEED=<seed>` replays a
 //! run.
-
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -91,14 +89,9 @@ pub fn corpus(kind: &str) -> Vec<(String, Vec<u8>)> {
     files
 }
 
-/// `functions/common/fuzz-corpus`, found from whichever crate of the workspace includes this
-/// module.
+/// `functions/common/fuzz-corpus`, beside this crate in the workspace.
 fn corpus_root() -> PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|dir| dir.join("functions/common/fuzz-corpus"))
-        .find(|dir| dir.is_dir())
-        .expect("the fuzz corpus is in functions/common/fuzz-corpus")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions/common/fuzz-corpus")
 }
 
 fn read_dir(dir: &std::path::Path, keep: impl Fn(&str) -> bool) -> Vec<(String, Vec<u8>)> {
@@ -179,7 +172,7 @@ impl Expand {
     pub fn new(seed: u64) -> Expand {
         Expand(seed)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -187,12 +180,12 @@ impl Expand {
         z ^ (z >> 31)
     }
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        (self.next_u64() % n.max(1) as u64) as usize
     }
     /// A character: mostly printable ASCII, sometimes any scalar value or a JSON-significant one.
     pub fn char(&mut self) -> char {
         match self.below(10) {
-            0 => char::from_u32(self.next() as u32 % 0x11_0000).unwrap_or('\u{fffd}'),
+            0 => char::from_u32(self.next_u64() as u32 % 0x11_0000).unwrap_or('\u{fffd}'),
             1 => [
                 '"', '\\', '{', '}', '[', ']', ':', ',', '.', ' ', '\n', '\0',
             ][self.below(12)],
@@ -211,7 +204,7 @@ pub fn bytes(max: usize) -> BoxedStrategy<Vec<u8>> {
     (length(max), any::<u64>())
         .prop_map(|(len, seed)| {
             let mut expand = Expand::new(seed);
-            (0..len).map(|_| expand.next() as u8).collect()
+            (0..len).map(|_| expand.next_u64() as u8).collect()
         })
         .boxed()
 }
@@ -263,10 +256,10 @@ impl Expand {
     pub fn json(&mut self, keys: &[&str], depth: u32) -> Value {
         match self.below(if depth == 0 { 6 } else { 9 }) {
             0 => Value::Null,
-            1 => Value::Bool(self.next() & 1 == 1),
-            2 => [0, -1, 1, i64::MIN, i64::MAX, self.next() as i64][self.below(6)].into(),
-            3 => [u64::MAX, 1 << 53, self.next()][self.below(3)].into(),
-            4 => Value::from(f64::from_bits(self.next())),
+            1 => Value::Bool(self.next_u64() & 1 == 1),
+            2 => [0, -1, 1, i64::MIN, i64::MAX, self.next_u64() as i64][self.below(6)].into(),
+            3 => [u64::MAX, 1 << 53, self.next_u64()][self.below(3)].into(),
+            4 => Value::from(f64::from_bits(self.next_u64())),
             5 => Value::String(self.text(24)),
             6 => Value::Array(
                 (0..self.below(4))

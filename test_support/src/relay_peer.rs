@@ -4,8 +4,7 @@
 //! rate and packet count, and 20 ms "audio" packets. Each payload starts with a tag byte naming
 //! its slot and a counter, so a viewer can check that every packet arrived on the right m-line.
 //!
-//! Shared by the relay tests and the `relay_load` example.
-#![allow(dead_code)] // the tests and the load harness use different parts
+//! Used by the stand-in's relay tests and its `relay_load` example.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

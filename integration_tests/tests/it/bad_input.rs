@@ -1,11 +1,9 @@
 //! Refused callers and bad input: every case gets a 4xx JSON error with the right code, and
 //! none costs a Twilio call. Forged and misused tokens are in `forgery.rs`.
 
-mod support;
-
 use lambda_http::Body;
+use onair_integration_tests::*;
 use serde_json::json;
-use support::*;
 
 #[tokio::test]
 async fn wrong_or_missing_credentials_are_401_and_cost_nothing() {

@@ -9,13 +9,11 @@
 //! where the viewer is not connected: Twilio answers 404 and the caller gets 404 `not_found`.
 //! Only Twilio knows who is connected where; what the token cannot do is touch the live room.
 
-mod support;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lambda_http::{Body, Request};
+use onair_integration_tests::*;
 use serde_json::{Value, json};
-use support::*;
 
 /// What a forgery is tried against, and how the token is presented there.
 fn host_requests(token: &str) -> Vec<(Endpoint, Request)> {

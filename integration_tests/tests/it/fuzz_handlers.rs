@@ -7,18 +7,14 @@
 //! Cases: `ONAIR_FUZZ_HANDLER_CASES` per mode (default 2,000); the request corpus of
 //! `functions/common/fuzz-corpus` is replayed against every endpoint first.
 
-#[path = "../../functions/common/tests/fuzz_support/mod.rs"]
-mod fuzz_support;
-mod support;
-
 use std::sync::Mutex;
 use std::time::Duration;
 
-use fuzz_support::*;
 use lambda_http::{Body, Request};
+use onair_integration_tests::*;
+use onair_test_support::fuzz::*;
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use support::*;
 
 /// Statuses that are decided before any Twilio call.
 const LOCAL_REFUSALS: [u16; 6] = [400, 401, 405, 413, 415, 429];

@@ -2,10 +2,8 @@
 //! `Retry-After` after the configured number, while the right password still works from
 //! another address; and an argon2 `HOST_PASSWORD_HASH` replaces the plain password.
 
-mod support;
-
+use onair_integration_tests::{Endpoint, HOST_PASSWORD, Stack, from_address, post_json};
 use serde_json::json;
-use support::{Endpoint, HOST_PASSWORD, Stack, from_address, post_json};
 
 const ATTACKER: &str = "203.0.113.66";
 const HOST: &str = "198.51.100.7";

@@ -2,13 +2,11 @@
 //! production paths by `[workspace.metadata.lambda.watch.router]`, against the stand-in: each
 //! answers a real request with the answer its handler gives.
 
-mod support;
-
 use std::time::Duration;
 
+use onair_integration_tests::process::{ChildGuard, free_port};
+use onair_integration_tests::*;
 use serde_json::{Value, json};
-use support::process::{ChildGuard, free_port};
-use support::*;
 
 async fn post(
     client: &reqwest::Client,

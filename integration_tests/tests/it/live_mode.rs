@@ -2,10 +2,8 @@
 //! MediaProcessor once per room and compensates when the second fails; viewers share one
 //! PlaybackGrant; stop ends exactly that room's resources.
 
-mod support;
-
+use onair_integration_tests::*;
 use serde_json::json;
-use support::*;
 
 #[tokio::test]
 async fn live_stream_start_share_and_stop() {

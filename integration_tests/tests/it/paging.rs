@@ -2,9 +2,7 @@
 //! (as Twilio's, and the stand-in's, always are), so the check that refuses other hosts does not
 //! stop real paging.
 
-mod support;
-
-use support::*;
+use onair_integration_tests::*;
 
 #[tokio::test]
 async fn a_second_page_of_rooms_on_the_same_base_url_is_followed() {

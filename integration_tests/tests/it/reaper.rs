@@ -2,11 +2,9 @@
 //! completed; Live resources of rooms that are gone, and streamers never fed, are ended; live
 //! streams are left alone.
 
-mod support;
-
 use std::time::Duration;
 
-use support::*;
+use onair_integration_tests::*;
 
 #[tokio::test]
 async fn the_reaper_leaves_a_healthy_stream_alone() {

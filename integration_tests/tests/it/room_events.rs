@@ -3,12 +3,10 @@
 //! call. The last test runs the whole loop: the stand-in's own signed callbacks reach the
 //! handler over real HTTP.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::events_server::{self, EventsServer};
-use support::*;
+use onair_integration_tests::events_server::{self, EventsServer};
+use onair_integration_tests::*;
 use twilio_standin::Account;
 
 /// Where these tests tell Twilio to send callbacks (the stand-in only delivers to loopback

@@ -2,10 +2,8 @@
 //! connects and starts; viewers get subscribe-only tokens and subscribe to the host; the host
 //! stops and everything ends.
 
-mod support;
-
+use onair_integration_tests::*;
 use serde_json::json;
-use support::*;
 
 #[tokio::test]
 async fn host_token_creates_a_bounded_group_room_and_a_twilio_shaped_token() {

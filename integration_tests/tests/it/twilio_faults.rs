@@ -1,12 +1,10 @@
 //! Twilio failing: errors become 502 `upstream_error` with nothing left running; safe calls are
 //! retried through 429s and 5xx, creates never are; slow answers time out.
 
-mod support;
-
 use std::time::Duration;
 
+use onair_integration_tests::*;
 use serde_json::json;
-use support::*;
 use twilio_standin::FaultAction;
 
 #[tokio::test]
@@ -130,16 +128,9 @@ async fn twilio_refusing_our_credentials_is_502_without_leaking_them() {
     let standin = twilio_standin::StandIn::start(twilio_standin::Account::for_tests())
         .await
         .unwrap();
-    let mut source = config(&standin, &[]);
-    source.insert(
-        "TWILIO_API_KEY_SECRET".into(),
-        "a-rotated-away-secret".into(),
-    );
-    let app = onair_common::App::new(
-        onair_common::config::Settings::from_source(&source).unwrap(),
-        onair_common::secret_store::SecretStore::fixed(
-            onair_common::config::Secrets::from_source(&source).unwrap(),
-        ),
+    let app = app_for(
+        &standin,
+        &[("TWILIO_API_KEY_SECRET", "a-rotated-away-secret")],
     );
     let response = host_token::handle(&app, post_json(json!({ "password": HOST_PASSWORD }))).await;
     assert_eq!(response.status(), 502);

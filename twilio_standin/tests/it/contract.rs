@@ -4,15 +4,11 @@
 //! missing, none extra); and a request with a parameter name the spec does not list for that
 //! operation, an enum value the spec does not allow, or a malformed integer is rejected with 400.
 
-mod common;
-#[path = "common/openapi.rs"]
-mod openapi;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{Api, Reply, s};
-use openapi::Api::{Media, Video};
+use crate::common::openapi::{self, Api::Media, Api::Video};
+use crate::common::{self, Api, Reply, s};
 use serde_json::Value;
 
 /// The operations the stand-in serves: spec, path template, method, success status.

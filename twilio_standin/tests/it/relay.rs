@@ -1,19 +1,15 @@
-//! The media relay end to end: real WebRTC peers (str0m, in `peer.rs`) publish and watch
+//! The media relay end to end: real WebRTC peers (str0m, `onair_test_support::relay_peer`) publish and watch
 //! through WHIP/WHEP on a stand-in bound to 127.0.0.1, and the tests check what arrives, who is
 //! refused, and how sessions follow the REST state (rules, room completion, disconnects).
 //! Every wait has a deadline; every peer and stand-in stops when its test ends, even on failure.
-
-#[path = "../common/mod.rs"]
-mod common;
-mod peer;
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use twilio_standin::{AccessToken, Account, StandIn};
 
-use common::{Api, s};
-use peer::{Load, Peer};
+use crate::common::{self, Api, s};
+use onair_test_support::relay_peer::{self as peer, Load, Peer};
 
 /// How long a peer may take to connect, and media to arrive, on a busy 2-core machine.
 const CONNECT: Duration = Duration::from_secs(15);

@@ -10,16 +10,22 @@
 //!
 //! Replay: `ONAIR_CAMPAIGN_SEED=N` runs seed N alone; `ONAIR_CAMPAIGN_FIRST_SEED` and
 //! `ONAIR_CAMPAIGN_RUNS` choose another range (default seeds 1 to 1000).
+//!
+//! The campaign's parts: a seeded PRNG (`rng`), the trouble it makes (`trouble`), the actions and
+//! what each may answer (`model`), reading the stand-in (`inspect`), and one run (`sequence`).
 
-mod campaign;
-mod support;
+mod inspect;
+mod model;
+mod rng;
+mod sequence;
+mod trouble;
 
 use std::time::Instant;
 
-use campaign::model::Mode;
-use campaign::sequence::{self, Failure, Tally};
-use campaign::trouble::CLIENT_TIMEOUT_MS;
-use support::Stack;
+use model::Mode;
+use onair_integration_tests::Stack;
+use sequence::{Failure, Tally};
+use trouble::CLIENT_TIMEOUT_MS;
 
 /// Failing seeds collected per lane before that lane stops.
 const MAX_FAILURES: usize = 3;
@@ -148,7 +154,7 @@ async fn fault_campaign() {
     for (seed, failure) in &failures {
         eprintln!(
             "seed {seed} ({} mode) failed: {}\n  replay: ONAIR_CAMPAIGN_SEED={seed} cargo test -p \
-             onair-integration-tests --test fault_campaign -- --nocapture\n  actions:\n    {}",
+             onair-integration-tests --test it fault_campaign:: -- --nocapture\n  actions:\n    {}",
             Mode::of_seed(*seed).name(),
             failure.message,
             failure.actions.join("\n    ")

@@ -1,7 +1,7 @@
 //! The actions of a run (host and viewers, time, the reaper) and what each endpoint may answer
 //! whatever Twilio does: never a 500, never a status outside its list.
 
-use crate::support::Endpoint;
+use onair_integration_tests::Endpoint;
 
 use super::rng::Rng;
 

@@ -8,7 +8,9 @@ use lambda_http::{Body, Response};
 use onair_common::audience::AudienceCache;
 use serde_json::{Value, json};
 
-use crate::support::{Endpoint, HOST_PASSWORD, Stack, bearer, post_empty, post_json, request};
+use onair_integration_tests::{
+    Endpoint, HOST_PASSWORD, Stack, bearer, post_empty, post_json, request,
+};
 
 use super::inspect::{self, Active};
 use super::model::{self, Action, Mode};

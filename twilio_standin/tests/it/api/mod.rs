@@ -1,8 +1,5 @@
-//! Behaviour tests of the stand-in over HTTP and through its Rust API, one module per area.
-//! (One test binary rather than one per area keeps linking cheap.)
-
-#[path = "../common/mod.rs"]
-mod common;
+//! Behaviour tests of the stand-in's REST side over HTTP and through its Rust API, one module
+//! per area.
 
 mod auth;
 mod callbacks;

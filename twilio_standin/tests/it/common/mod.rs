@@ -1,6 +1,8 @@
-//! Helpers shared by the stand-in's test binaries: start a stand-in, and a small REST client
-//! that speaks to it the way the product's Twilio client does (form bodies, HTTP Basic).
-#![allow(dead_code)] // each test binary uses a different subset
+//! What the stand-in's test modules share: start a stand-in, a small REST client that speaks to
+//! it the way the product's Twilio client does (form bodies, HTTP Basic), and Twilio's OpenAPI
+//! specs as oracles (`openapi`).
+
+pub mod openapi;
 
 use serde_json::Value;
 use twilio_standin::{Account, StandIn};
