@@ -15,6 +15,8 @@ use proptest::sample::Index;
 use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestCaseError, TestRunner};
 use serde_json::Value;
 
+use crate::rng::Rng;
+
 /// Cases per target by default.
 pub const DEFAULT_CASES: u32 = 100_000;
 
@@ -166,21 +168,18 @@ pub const NASTY: &[&str] = &[
 
 /// A tiny generator (SplitMix64) that expands one drawn seed into many values: drawing each
 /// byte through proptest costs microseconds apiece in a debug build, this costs nanoseconds.
-pub struct Expand(u64);
+pub struct Expand(Rng);
 
 impl Expand {
     pub fn new(seed: u64) -> Expand {
-        Expand(seed)
+        Expand(Rng::new(seed))
     }
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
+    /// A number in `0..n` (0 when `n` is 0).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
+        self.0.below(n as u64) as usize
     }
     /// A character: mostly printable ASCII, sometimes any scalar value or a JSON-significant one.
     pub fn char(&mut self) -> char {

@@ -1,7 +1,7 @@
 //! What the tests, the benchmarks and the relay's load harness share, so none of them includes
 //! another crate's files by path or keeps its own copy:
 //!
-//! - [`jwt`]: a token's header and claims as JSON (always there);
+//! - [`jwt`]: a token's header and claims as JSON, and [`rng`]: a seeded PRNG (always there);
 //! - `app` and `request` (feature `app`): an `App` configured against the Twilio stand-in as a
 //!   deployed function is, and requests as API Gateway hands them to a handler, with the answer
 //!   read back; used by `integration_tests` and `bench/rust`;
@@ -19,3 +19,4 @@ pub mod jwt;
 pub mod relay_peer;
 #[cfg(feature = "app")]
 pub mod request;
+pub mod rng;

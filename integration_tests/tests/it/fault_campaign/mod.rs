@@ -11,12 +11,12 @@
 //! Replay: `ONAIR_CAMPAIGN_SEED=N` runs seed N alone; `ONAIR_CAMPAIGN_FIRST_SEED` and
 //! `ONAIR_CAMPAIGN_RUNS` choose another range (default seeds 1 to 1000).
 //!
-//! The campaign's parts: a seeded PRNG (`rng`), the trouble it makes (`trouble`), the actions and
-//! what each may answer (`model`), reading the stand-in (`inspect`), and one run (`sequence`).
+//! The campaign's parts: the trouble it makes (`trouble`), the actions and what each may answer
+//! (`model`), reading the stand-in (`inspect`), and one run (`sequence`), drawn with the seeded
+//! PRNG of `onair_test_support::rng`.
 
 mod inspect;
 mod model;
-mod rng;
 mod sequence;
 mod trouble;
 
@@ -24,6 +24,7 @@ use std::time::Instant;
 
 use model::Mode;
 use onair_integration_tests::Stack;
+use onair_test_support::rng;
 use sequence::{Failure, Tally};
 use trouble::CLIENT_TIMEOUT_MS;
 
@@ -167,4 +168,15 @@ async fn fault_campaign() {
     );
     assert_eq!(total.leaked, 0, "resources leaked");
     assert!((total.faults_fired > 0 && total.cut_offs > 0) || total.runs < 50);
+}
+
+/// The campaign is reproducible: one seed draws one sequence.
+#[test]
+fn one_seed_draws_one_sequence() {
+    let draw = |seed| {
+        let mut rng = rng::Rng::new(seed);
+        (0..8).map(|_| rng.below(1000)).collect::<Vec<_>>()
+    };
+    assert_eq!(draw(7), draw(7));
+    assert_ne!(draw(7), draw(8));
 }
