@@ -5,14 +5,12 @@
 //! the cost bounds Twilio's spec describes, in its units; the reaper ends a meeting room past its
 //! maximum; room_events takes a meeting room's callbacks.
 
-mod support;
-
 use std::time::Duration;
 
 use onair_common::config::Secrets;
 use onair_common::ids::{MeetingId, MeetingIdentity, MeetingRoom};
+use onair_integration_tests::*;
 use serde_json::{Value, json};
-use support::*;
 
 /// The invite inside an invite link (`…/meet.html#invite=<invite>`).
 fn invite_of(created: &Value) -> String {
