@@ -10,7 +10,7 @@ starts the Twilio stand-in, and then:
    received, for host_token and audience_token (live mode), interleaved;
 2. burst: one process answers 1,000 requests back to back; peak RSS (VmHWM) and the Twilio calls
    the stand-in received;
-3. reads criterion's and the crowd's results (`--results`, `--criterion-home`), zips the arm64
+3. reads criterion's and the crowds' results (`--results`, `--criterion-home`), zips the arm64
    `bootstrap` of each function named by `--functions` (under `--lambda-dir`) as Lambda gets it,
 
 and prints one table, which it also writes with the date and the machine to docs/PERFORMANCE.md.
@@ -613,6 +613,18 @@ def table(r: dict) -> tuple[list[str], list[str]]:
         row(f"3. crowd, {mode} mode: Twilio calls for {c['viewers']:,} viewers in {c['span_secs']} s",
             f"**{c['twilio_calls']}** ({kinds})", original, target, ok)
 
+    failing = {"status_500": "every call answers 500", "timeout": "every call times out"}
+    for mode in ("live", "room"):
+        for failure, words in failing.items():
+            c = r["outage_crowd"][mode][failure]
+            kinds = ", ".join(f"{n} × `{k}`" for k, n in c["by_kind"].items())
+            answers = ", ".join(f"{n:,} × {status}" for status, n in c["answers"].items())
+            bound = math.ceil(c["span_secs"] / c["failure_memory_secs"])
+            row(f"3. crowd against a failing Twilio ({words}), {mode} mode: Twilio calls received "
+                f"for {c['viewers']:,} viewers in {c['span_secs']} s, and the answers",
+                f"**{c['twilio_calls']}** ({kinds}); answers {answers}", "—",
+                f"one call per {c['failure_memory_secs']} s: ≤ {bound}", c["twilio_calls"] <= bound)
+
     for function, size in r["zips"].items():
         row(f"4. arm64 release zip `{function}`", f"{mb(size['zip_bytes'])} ({mb(size['bootstrap_bytes'])} unzipped)",
             "—", f"≤ {MAX_ZIP_BYTES / 1e6:.0f} MB", size["zip_bytes"] <= MAX_ZIP_BYTES)
@@ -691,6 +703,7 @@ def main() -> None:
          "runs": args.runs, "burst_n": args.burst}
     r["zips"] = zip_sizes(args.lambda_dir, args.functions)
     r["crowd"] = json.loads((args.results / "crowd.json").read_text())
+    r["outage_crowd"] = json.loads((args.results / "outage_crowd.json").read_text())
     r["warm_upstream_calls"] = json.loads((args.results / "warm_upstream_calls.json").read_text())
     if any(r["warm_upstream_calls"].values()):
         raise SystemExit(f"bench: the warm path called Twilio: {r['warm_upstream_calls']}")

@@ -6,7 +6,8 @@
 #      Lambda Runtime API (bench/harness.py), Twilio = the stand-in;
 #   2. warm CPU per request and tokens per second (criterion, as a library: bench/rust, the
 #      `onair-bench` binary);
-#   3. Twilio calls of 1,000 viewers within 60 s in live and room mode (onair-bench too);
+#   3. Twilio calls of 1,000 viewers within 60 s in live and room mode, and of the same crowd
+#      while every Twilio call fails (500, or a timeout) (onair-bench too);
 #   4. arm64 release zip of every function of scripts/lambdas.sh, peak RSS of a 1,000-request
 #      burst.
 #
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --runs=*) runs="${1#*=}"; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -1,5 +1,5 @@
 // Debian's Chromium through playwright-core, with fake screen, camera and microphone and
-// loopback ICE allowed, as ../shared BROWSER-TESTING describes.
+// loopback ICE allowed (Chromium gathers no loopback candidates without it).
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -66,4 +66,9 @@ export async function inboundStats(page) {
     }
     return totals;
   });
+}
+
+// How many of the page's peer connections are not closed.
+export async function openPeerConnections(page) {
+  return page.evaluate(() => (window.__peerConnections ?? []).filter((pc) => pc.connectionState !== 'closed').length);
 }

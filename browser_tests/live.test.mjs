@@ -3,7 +3,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HOST_PASSWORD, startStack } from './stack.mjs';
-import { TRACK_PEER_CONNECTIONS, inboundStats, launch, newPage, screenshot } from './browser.mjs';
+import { launch, screenshot } from './browser.mjs';
+import * as pages from './pages.mjs';
+import { goLive, receivesMedia, statusOf, until, waitForStatus } from './pages.mjs';
 
 let stack;
 let browser;
@@ -18,52 +20,8 @@ after(async () => {
   await stack?.stop();
 });
 
-const statusOf = (page) => page.locator('#status').textContent();
-
-async function waitForStatus(page, text, timeout = 30000) {
-  await page.waitForFunction((want) => document.getElementById('status').textContent.startsWith(want), text, { timeout });
-}
-
-async function until(what, check, timeout = 30000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await check();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  assert.fail(`${what} did not happen within ${timeout} ms (last: ${JSON.stringify(last)})`);
-}
-
-async function openViewer() {
-  const page = await newPage(browser);
-  await page.addInitScript(TRACK_PEER_CONNECTIONS);
-  await page.goto(`${stack.base}/`);
-  return page;
-}
-
-async function openHost() {
-  const page = await newPage(browser);
-  await page.goto(`${stack.base}/host.html`);
-  return page;
-}
-
-async function goLive(host, { camera = true } = {}) {
-  await host.fill('#password', HOST_PASSWORD);
-  if (camera) await host.check('#camera');
-  else await host.uncheck('#camera');
-  await host.click('#go-live');
-  await waitForStatus(host, 'You are live');
-  assert.equal(await host.getAttribute('#go-live', 'aria-pressed'), 'true');
-}
-
-async function receivesMedia(viewer) {
-  await waitForStatus(viewer, 'Live', 40000);
-  return until('video frames and audio on a viewer', async () => {
-    const stats = await inboundStats(viewer);
-    return stats.framesDecoded > 0 && stats.audioSamples > 0 ? stats : null;
-  });
-}
+const openViewer = () => pages.openViewer(browser, stack);
+const openHost = () => pages.openHost(browser, stack);
 
 const rooms = async () => (await stack.state()).rooms;
 const liveRooms = async () => (await rooms()).filter((r) => r.status === 'in-progress');

@@ -90,5 +90,8 @@ export async function startStack({ name = 'stack', env = {} } = {}) {
     async state() {
       return (await fetch(`${standin}/__standin/state`)).json();
     },
+    async media() {
+      return (await fetch(`${standin}/__standin/media`)).json();
+    },
   };
 }

@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HOST_PASSWORD, startStack } from './stack.mjs';
 import { launch, newPage } from './browser.mjs';
+import { audienceSees, until, waitForStatus } from './pages.mjs';
 
 let stack;
 let browser;
@@ -47,7 +48,8 @@ const DOUBLE = () => {
   };
 };
 
-async function pageWithDouble(path, beforeLoad = () => null) {
+// `prepare(page)` runs before the page loads (to intercept or wait for requests).
+async function pageWithDouble(path, prepare = async () => {}) {
   const page = await newPage(browser);
   await page.exposeFunction('__joinRoom', async (room, identity) => {
     const response = await fetch(`${stack.standin}/__standin/rooms/${room}/participants`, {
@@ -64,13 +66,13 @@ async function pageWithDouble(path, beforeLoad = () => null) {
     const response = await route.fetch();
     await route.fulfill({ response, body: `${await response.text()}\n;(${DOUBLE})();` });
   });
-  const waiting = beforeLoad(page);
+  await prepare(page);
   await page.goto(`${stack.base}${path}`);
-  return { page, waiting };
+  return page;
 }
 
 test('the pages use Twilio Video as the token response says: host with its tracks, viewer subscribe-only', async () => {
-  const { page: host } = await pageWithDouble('/host.html');
+  const host = await pageWithDouble('/host.html');
   const login = host.waitForResponse((r) => r.url().endsWith('/host_token'));
   await host.fill('#password', HOST_PASSWORD);
   await host.check('#camera');
@@ -88,9 +90,10 @@ test('the pages use Twilio Video as the token response says: host with its track
     { kind: 'video', name: 'camera' },
   ]);
 
-  const { page, waiting } = await pageWithDouble('/', (p) =>
-    p.waitForResponse((r) => r.url().endsWith('/subscribe'), { timeout: 30000 }),
-  );
+  let waiting;
+  const page = await pageWithDouble('/', async (p) => {
+    waiting = p.waitForResponse((r) => r.url().endsWith('/subscribe'), { timeout: 30000 });
+  });
   const answer = await waiting;
   assert.equal(answer.status(), 200, 'subscribe succeeded');
   const [viewerConnect] = await page.evaluate(() => window.__connects);
@@ -105,4 +108,67 @@ test('the pages use Twilio Video as the token response says: host with its track
   await host.click('#go-live');
   await host.waitForFunction(() => document.getElementById('status').textContent === 'Stream ended');
   await Promise.all([host.close(), page.close()]);
+});
+
+// The viewer identities the double joined the stand-in's room with, and which of them are still
+// connected there.
+async function viewerJoins(page, room) {
+  const joined = (await page.evaluate(() => window.__connects)).map((c) => c.identity);
+  const state = await stack.state();
+  const participants = state.rooms.find((r) => r.unique_name === room)?.participants ?? [];
+  const connected = participants.filter((p) => joined.includes(p.identity) && p.status === 'connected');
+  return { joined, connected: connected.map((p) => p.identity) };
+}
+
+test('a viewer whose subscribe is refused (502, then 404) leaves the room each time, says so, and joins once subscribe works', async () => {
+  const host = await pageWithDouble('/host.html');
+  const login = host.waitForResponse((r) => r.url().endsWith('/host_token'));
+  await host.fill('#password', HOST_PASSWORD);
+  await host.click('#go-live');
+  const { room } = await (await login).json();
+  await host.waitForFunction(() => document.getElementById('status').textContent === 'You are live', null, { timeout: 30000 });
+  await audienceSees(stack, room);
+
+  // The back end refuses the first two subscribes, then works again.
+  const refusals = [
+    { status: 502, code: 'upstream_error', message: 'Twilio could not be reached' },
+    { status: 404, code: 'not_found', message: 'the stream is not live' },
+  ];
+  const answers = [];
+  const viewer = await pageWithDouble('/', (page) =>
+    page.route('**/subscribe', async (route) => {
+      const refusal = refusals.shift();
+      answers.push(refusal?.status ?? 'through');
+      if (!refusal) return route.continue();
+      await route.fulfill({
+        status: refusal.status,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: refusal.code, message: refusal.message } }),
+      });
+    }),
+  );
+  const couldNotJoin = 'Could not join the stream. Trying again in a few seconds…';
+  // The page waits 10 to 12 s after the first failure and 20 to 22 s after the second.
+  for (const [attempt, deadline] of [
+    [1, 30000],
+    [2, 40000],
+  ]) {
+    await until(`refused subscribe ${attempt}`, () => answers.length === attempt, deadline);
+    await waitForStatus(viewer, couldNotJoin);
+    const joins = await until(`the viewer of attempt ${attempt} out of the room`, async () => {
+      const joins = await viewerJoins(viewer, room);
+      return joins.connected.length === 0 && joins;
+    });
+    assert.equal(joins.joined.length, attempt, 'one join per attempt, each left');
+  }
+
+  await waitForStatus(viewer, 'Live', 40000);
+  assert.deepEqual(answers, [502, 404, 'through']);
+  const joins = await viewerJoins(viewer, room);
+  assert.equal(joins.joined.length, 3);
+  assert.deepEqual(joins.connected, [joins.joined[2]], 'only the last join is in the room');
+
+  await host.click('#go-live');
+  await host.waitForFunction(() => document.getElementById('status').textContent === 'Stream ended');
+  await Promise.all([host.close(), viewer.close()]);
 });

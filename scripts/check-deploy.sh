@@ -5,8 +5,10 @@
 #   2. cfn-lint     template.yaml
 #   3. sam validate --lint, and the plain SAM validation
 #   4. pytest       deploy_tests/: what the template guarantees (IAM scope, routes, caching,
-#                   headers, private bucket, throttles, schedule, log retention, outputs) and
-#                   what scripts/deploy.sh uploads (fake aws/sam/npm)
+#                   headers, private bucket, throttles, schedule, log retention, outputs), that
+#                   the dev server sends the template's security headers (builds the workspace's
+#                   binaries, a no-op after scripts/test.sh's build), and what scripts/deploy.sh
+#                   uploads (fake aws/sam/npm)
 #   5. cargo lambda build --release --arm64, every deployed function (scripts/lambdas.sh) in one cargo run
 #   6. sam build    the same command a deploy runs; finds step 5's artifacts up to date
 #   7. sizes        each function zipped as Lambda gets it (docs/SIZES.md), with an upper bound

@@ -40,6 +40,14 @@ wait_port() {
   return 1
 }
 env_has() { [ -f .env ] && grep -Eq "^[[:space:]]*$1=." .env; }
+# The last value of a key in .env, without quotes; empty when absent.
+env_value() {
+  [ -f .env ] || return 0
+  sed -n "s/^[[:space:]]*$1=//p" .env | tail -n 1 | tr -d "\"'"
+}
+# The dev server sends the production security headers of this audience mode (live mode lets
+# the Live Player reach its hosts), so the mode comes from where the functions get it.
+audience_mode="${AUDIENCE_MODE:-$(env_value AUDIENCE_MODE)}"
 
 echo "Building the functions, the stand-in and the dev server (first time: a few minutes)..."
 cargo build --quiet --workspace --bins
@@ -76,7 +84,8 @@ fi
 
 start cargo lambda watch --disable-cors -A 127.0.0.1 -P "$API_PORT" --env-file "$ENV_FILE"
 start "$BIN_DIR/onair-dev-server" --bind 127.0.0.1 --port "$PORT" --static static \
-  --api "http://127.0.0.1:$API_PORT" --media "http://127.0.0.1:$STANDIN_PORT"
+  --api "http://127.0.0.1:$API_PORT" --media "http://127.0.0.1:$STANDIN_PORT" \
+  --audience-mode "${audience_mode:-room}"
 wait_port "$API_PORT"
 wait_port "$PORT"
 

@@ -1,19 +1,23 @@
 //! The local front door, as CloudFront is in production: one origin that serves `static/` with
-//! the same security headers, forwards the five API paths to `cargo lambda watch`, and forwards
-//! `/media/*` (WHIP/WHEP signalling) to the Twilio stand-in's relay. Development only.
+//! the same security headers (`headers`), forwards the five API paths to `cargo lambda watch`,
+//! and forwards `/media/*` (WHIP/WHEP signalling) to the Twilio stand-in's relay. Development only.
 //!
-//! `onair-dev-server --port 8080 --static static --api http://127.0.0.1:9000 --media http://127.0.0.1:4010`
+//! `onair-dev-server --port 8080 --static static --api http://127.0.0.1:9000 --media http://127.0.0.1:4010 --audience-mode room`
+
+mod headers;
 
 use std::net::SocketAddr;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
+
+use headers::{AudienceMode, security_headers};
 
 /// The API paths routed to the functions, as the CloudFront behaviours route them.
 const API_PATHS: [&str; 5] = [
@@ -26,12 +30,6 @@ const API_PATHS: [&str; 5] = [
 /// The largest body forwarded (the functions refuse more than 16 KiB anyway; SDP offers are small).
 const MAX_BODY: usize = 256 * 1024;
 
-/// The page policy: our own origin, plus Twilio's signalling and media hosts for the Twilio path.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-worker-src 'self' blob:; connect-src 'self' https://*.twilio.com wss://*.twilio.com; \
-media-src 'self' blob: mediastream:; img-src 'self' data:; style-src 'self'; \
-frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
-
 #[derive(Clone)]
 struct Upstreams {
     http: reqwest::Client,
@@ -42,6 +40,7 @@ struct Upstreams {
 struct Args {
     addr: SocketAddr,
     static_dir: String,
+    audience_mode: AudienceMode,
     upstreams: Upstreams,
 }
 
@@ -51,6 +50,7 @@ fn parse_args() -> Result<Args, String> {
     let mut static_dir = "static".to_owned();
     let mut api = "http://127.0.0.1:9000".to_owned();
     let mut media = "http://127.0.0.1:4010".to_owned();
+    let mut audience_mode = AudienceMode::Room;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -60,6 +60,7 @@ fn parse_args() -> Result<Args, String> {
             "--static" => static_dir = value,
             "--api" => api = value,
             "--media" => media = value,
+            "--audience-mode" => audience_mode = value.parse()?,
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -73,6 +74,7 @@ fn parse_args() -> Result<Args, String> {
     Ok(Args {
         addr,
         static_dir,
+        audience_mode,
         upstreams: Upstreams {
             http,
             api: api.trim_end_matches('/').to_owned(),
@@ -95,26 +97,13 @@ async fn main() {
     for path in API_PATHS {
         app = app.route(path, any(to_api));
     }
-    let app = app
+    let mut app = app
         .route("/media/{*rest}", any(to_media))
-        .fallback_service(ServeDir::new(&args.static_dir).append_index_html_on_directories(true))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::HeaderName::from_static("permissions-policy"),
-            HeaderValue::from_static("camera=(self), microphone=(self), display-capture=(self)"),
-        ))
-        .with_state(args.upstreams);
+        .fallback_service(ServeDir::new(&args.static_dir).append_index_html_on_directories(true));
+    for (name, value) in security_headers(args.audience_mode) {
+        app = app.layer(SetResponseHeaderLayer::overriding(name, value));
+    }
+    let app = app.with_state(args.upstreams);
     let listener = match tokio::net::TcpListener::bind(args.addr).await {
         Ok(listener) => listener,
         Err(err) => {

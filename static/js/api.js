@@ -1,5 +1,6 @@
 // The OnAir API, on the pages' own origin: one function per endpoint. Each resolves to the
-// parsed JSON answer or throws an ApiError carrying the status and the error code.
+// parsed JSON answer or throws an ApiError carrying the status and the error code; a call that
+// gets no answer within REQUEST_LIMIT_MS throws too, so a page never waits forever.
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -8,6 +9,9 @@ export class ApiError extends Error {
     this.code = code;
   }
 }
+
+// Far above what a function takes (its Twilio calls are bounded at a few seconds each).
+const REQUEST_LIMIT_MS = 30000;
 
 async function post(path, { token, body } = {}) {
   const headers = {};
@@ -20,9 +24,12 @@ async function post(path, { token, body } = {}) {
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       cache: 'no-store',
+      signal: AbortSignal.timeout(REQUEST_LIMIT_MS),
     });
-  } catch {
-    throw new ApiError(0, 'network', 'The service cannot be reached. Check your connection.');
+  } catch (error) {
+    throw error.name === 'TimeoutError'
+      ? new ApiError(0, 'timeout', 'The service did not answer in time. Try again in a moment.')
+      : new ApiError(0, 'network', 'The service cannot be reached. Check your connection.');
   }
   const answer = await response.json().catch(() => null);
   if (!response.ok) {

@@ -108,15 +108,17 @@ async function goLive() {
       media: login.media,
       tracks,
       onState: (state) => {
-        if (state === 'reconnecting') say('Reconnecting…');
-        else if (state === 'live' && isLive()) say('You are live');
-        else if (state === 'ended' && isLive()) stop();
+        if (isLive()) say(state === 'reconnecting' ? 'Reconnecting…' : 'You are live');
       },
       onViewers: showViewers,
+      onEnded: (how) => stop(how === 'lost' ? 'The connection to the video service was lost.' : ''),
     });
     session = { token: login.token, tracks, publisher };
     await api.streamStart(login.token);
+    // The media ended while stream_start ran: stop() has ended the stream and said so.
+    if (!session) return;
   } catch (error) {
+    // A failed publish has closed what it opened; a failure after it leaves the publisher to stop.
     if (session) session.publisher.stop();
     // The room exists once host_token answered: end it so nothing is left running.
     if (login) api.streamStop(login.token).catch(() => {});
@@ -139,19 +141,21 @@ async function goLive() {
   explain(notes.join(' '));
 }
 
-async function stop() {
+// Ends the stream: the button, "Stop sharing", or the media ending by itself (`why` says how).
+async function stop(why = '') {
   if (!session) return;
   const { token, tracks, publisher } = session;
   session = null;
   publisher.stop();
   stopTracks(tracks);
   setLive(false);
+  explain(why);
   try {
     await api.streamStop(token);
     say('Stream ended');
   } catch (error) {
     say('Stream ended');
-    explain(`The stream may still be running: ${error.message}. It ends by itself within minutes.`);
+    explain(`${why} The stream may still be running: ${error.message}. It ends by itself within minutes.`.trim());
   }
 }
 

@@ -10,6 +10,7 @@
 //! current-thread runtime, as in the Lambda binary. The crowd's counts and the Twilio calls made
 //! while the warm path was measured also go to `$ONAIR_BENCH_OUT`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput};
@@ -18,18 +19,27 @@ use onair_common::audience::{AudienceCache, Clock};
 use onair_common::config::Secrets;
 use onair_common::ids::{Identity, RoomName};
 use onair_common::token::{self, Grant};
+use onair_test_support::request::{answer, post_empty};
 use serde_json::json;
 
 use crate::cpu_clock::ThreadCpuTime;
-use crate::fixture::{self, Upstream, answer, post, report};
+use crate::fixture::{self, Upstream, report};
 
-const VIEWERS: u32 = 1_000;
-const CROWD_SPAN: Duration = Duration::from_secs(60);
+pub const VIEWERS: u32 = 1_000;
+pub const CROWD_SPAN: Duration = Duration::from_secs(60);
 
-/// An App in `mode` whose audience cache goes by a manual clock, with the host live in a room
-/// (and in `live` mode, the stream started: PlayerStreamer and MediaProcessor).
-fn live_app(upstream: &Upstream, rt: &tokio::runtime::Runtime, mode: &str) -> (App, Clock) {
-    let mut app = upstream.app(&[("AUDIENCE_MODE", mode)]);
+/// An App in `mode` (with `extra` settings) whose audience cache goes by a manual clock, with
+/// the host live in a room (and in `live` mode, the stream started: PlayerStreamer and
+/// MediaProcessor).
+pub fn live_app(
+    upstream: &Upstream,
+    rt: &tokio::runtime::Runtime,
+    mode: &str,
+    extra: &[(&str, &str)],
+) -> (App, Clock) {
+    let mut settings = vec![("AUDIENCE_MODE", mode)];
+    settings.extend_from_slice(extra);
+    let mut app = upstream.app(&settings);
     let clock = Clock::manual();
     app.audience = AudienceCache::with_clock(clock.clone());
     rt.block_on(async {
@@ -44,7 +54,7 @@ fn live_app(upstream: &Upstream, rt: &tokio::runtime::Runtime, mode: &str) -> (A
             .connect_participant(room.as_str(), fixture::HOST_IDENTITY)
             .expect("the host joins");
         if mode == "live" {
-            onair_common::stream::start_live(&app, &room)
+            onair_common::stream::start_live(&app.twilio, &app.settings, &room)
                 .await
                 .expect("the stream starts");
         }
@@ -57,11 +67,11 @@ fn crowd(rt: &tokio::runtime::Runtime) -> serde_json::Value {
     let mut modes = serde_json::Map::new();
     for mode in ["live", "room"] {
         let upstream = Upstream::start();
-        let (app, clock) = live_app(&upstream, rt, mode);
+        let (app, clock) = live_app(&upstream, rt, mode, &[]);
         upstream.standin.clear_calls();
         let step = CROWD_SPAN / VIEWERS;
         for viewer in 0..VIEWERS {
-            let (status, body) = answer(rt.block_on(audience_token::handle(&app, post(None))));
+            let (status, body) = answer(&rt.block_on(audience_token::handle(&app, post_empty())));
             assert_eq!(
                 (status, body["live"].as_bool()),
                 (200, Some(true)),
@@ -70,12 +80,7 @@ fn crowd(rt: &tokio::runtime::Runtime) -> serde_json::Value {
             clock.advance(step);
         }
         let calls = upstream.standin.calls();
-        let mut by_kind = std::collections::BTreeMap::<String, u32>::new();
-        for call in &calls {
-            *by_kind
-                .entry(call_kind(&call.method, &call.path))
-                .or_default() += 1;
-        }
+        let by_kind = calls_by_kind(&calls);
         modes.insert(
             mode.to_owned(),
             json!({
@@ -90,6 +95,17 @@ fn crowd(rt: &tokio::runtime::Runtime) -> serde_json::Value {
         );
     }
     serde_json::Value::Object(modes)
+}
+
+/// How many of `calls` went to each kind of call (see [`call_kind`]).
+pub fn calls_by_kind(calls: &[twilio_standin::Call]) -> BTreeMap<String, u32> {
+    let mut by_kind = BTreeMap::new();
+    for call in calls {
+        *by_kind
+            .entry(call_kind(&call.method, &call.path))
+            .or_default() += 1;
+    }
+    by_kind
 }
 
 /// `GET /v1/Rooms`, `GET /v1/Rooms/{sid}/Participants`, ... with sids replaced by `{sid}`.
@@ -111,13 +127,13 @@ fn warm(c: &mut Criterion<ThreadCpuTime>, rt: &tokio::runtime::Runtime) {
     let mut calls_while_measured = serde_json::Map::new();
     for mode in ["live", "room"] {
         let upstream = Upstream::start();
-        let (app, _clock) = live_app(&upstream, rt, mode);
-        let (status, first) = answer(rt.block_on(audience_token::handle(&app, post(None))));
+        let (app, _clock) = live_app(&upstream, rt, mode, &[]);
+        let (status, first) = answer(&rt.block_on(audience_token::handle(&app, post_empty())));
         assert_eq!((status, first["live"].as_bool()), (200, Some(true)));
         let before = upstream.calls();
         group.bench_function(format!("{mode}_cached"), |b| {
             b.iter_batched(
-                || post(None),
+                post_empty,
                 |req| rt.block_on(audience_token::handle(&app, req)),
                 BatchSize::SmallInput,
             )

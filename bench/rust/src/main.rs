@@ -5,22 +5,26 @@
 //!
 //! - `audience`: the crowd (Twilio calls of 1,000 viewers within 60 s, both modes), the warm
 //!   path's CPU per request in both modes, tokens minted per second;
+//! - `outage`: the same crowd while every Twilio call fails (500, or a timeout): the calls
+//!   Twilio received and the answers;
 //! - `host`: CPU per `host_token` request, one room created on the in-process stand-in.
 //!
 //! Arguments are criterion's, as `cargo bench` passes them to a benchmark: `--bench` measures
 //! (bench/run.sh passes it); without it criterion runs every benchmark once, as a check.
-//! Criterion writes under `$CRITERION_HOME`; the crowd's counts and the Twilio calls made while
+//! Criterion writes under `$CRITERION_HOME`; the crowds' counts and the Twilio calls made while
 //! the warm path was measured go to `$ONAIR_BENCH_OUT` (if set).
 
 mod audience;
 mod cpu_clock;
 mod fixture;
 mod host;
+mod outage;
 
 fn main() {
     let rt = fixture::handler_runtime();
     let mut c = fixture::criterion();
     audience::run(&mut c, &rt);
+    fixture::report("outage_crowd", &outage::run(&rt));
     host::run(&mut c, &rt);
     c.final_summary();
 }

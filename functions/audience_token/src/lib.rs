@@ -1,12 +1,13 @@
 //! `POST /audience_token`: a viewer asks whether anything is live. If not, `{live: false}`. If
 //! so, a token for a fresh viewer identity: in `room` mode to join the host's room
 //! subscribe-only, in `live` mode with the shared PlaybackGrant. The lookup is cached for a few
-//! seconds and the grant reused, so a crowd costs Twilio little.
+//! seconds and the grant reused, so a crowd costs Twilio little; while Twilio fails, a failed
+//! lookup is remembered for two seconds and answered `502` with `Retry-After`.
 
 use lambda_http::{Body, Request, Response};
 use onair_common::audience::LiveStream;
 use onair_common::config::AudienceMode;
-use onair_common::ids::Identity;
+use onair_common::ids::{Identity, RoomName};
 use onair_common::response::respond;
 use onair_common::token::Grant;
 use onair_common::{ApiError, App, request};
@@ -18,11 +19,11 @@ struct AudienceToken {
     mode: AudienceMode,
     token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    room: Option<String>,
+    room: Option<RoomName>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    identity: Option<String>,
+    identity: Option<Identity>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    presenter: Option<String>,
+    presenter: Option<Identity>,
     #[serde(skip_serializing_if = "Option::is_none")]
     media: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -38,7 +39,8 @@ async fn audience_token(app: &App, req: &Request) -> Result<AudienceToken, ApiEr
     request::body(req)?;
     let mode = app.settings.audience_mode;
 
-    let Some(LiveStream { room, playback }) = app.audience.live_stream(app).await? else {
+    let live = app.audience.live_stream(&app.twilio, &app.settings).await?;
+    let Some(LiveStream { room, playback }) = live else {
         return Ok(AudienceToken {
             live: false,
             mode,
@@ -63,10 +65,10 @@ async fn audience_token(app: &App, req: &Request) -> Result<AudienceToken, ApiEr
         live: true,
         mode,
         token: Some(token.jwt),
-        room: Some(room.as_str().to_owned()),
-        identity: Some(identity.as_str().to_owned()),
-        presenter: Some(app.settings.host_identity.as_str().to_owned()),
         media: Some(app.settings.media_path.for_viewer(&room)),
+        room: Some(room),
+        identity: Some(identity),
+        presenter: Some(app.settings.host_identity.clone()),
         expires_at: Some(token.expires_at),
     })
 }

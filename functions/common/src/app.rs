@@ -1,12 +1,19 @@
 //! What a function builds once per container and lends to every request: settings, secrets,
-//! the Twilio client and the audience caches.
+//! the Twilio client, the audience cache and the wrong-password lock-outs. The top layer: it
+//! puts the lower ones together and offers the few conveniences every handler wants
+//! (docs/ARCHITECTURE.md, Layers).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::attempts::WrongPasswords;
 use crate::audience::AudienceCache;
+use crate::auth::Gate;
 use crate::config::{ConfigError, Environment, Settings, Source};
+use crate::error::ApiError;
+use crate::ids::Identity;
 use crate::secret_store::{SecretStore, SecretsError};
+use crate::token::{self, Grant, MintedToken};
 use crate::twilio::Twilio;
 
 pub struct App {
@@ -56,30 +63,30 @@ impl App {
             audience: AudienceCache::default(),
         }
     }
-}
 
-impl App {
-    /// The secrets to use now; unreadable secrets are a 503 `unavailable` for the caller.
-    pub async fn current_secrets(&self) -> Result<Arc<crate::config::Secrets>, crate::ApiError> {
-        self.secrets
-            .current()
-            .await
-            .map_err(crate::auth::unavailable)
+    /// The checks of who is calling, over this container's settings, secrets and lock-outs.
+    pub fn gate(&self) -> Gate<'_> {
+        Gate {
+            settings: &self.settings,
+            secrets: &self.secrets,
+            wrong_passwords: &self.wrong_passwords,
+        }
     }
 
-    /// Mints an access token for `identity` with the current secrets, valid for `ttl`.
+    /// Mints an access token for `identity` with the current secrets, valid for `ttl`;
+    /// unreadable secrets are a 503 `unavailable` for the caller.
     pub async fn mint_token(
         &self,
-        identity: &crate::ids::Identity,
-        grant: &crate::token::Grant,
-        ttl: std::time::Duration,
-    ) -> Result<crate::token::MintedToken, crate::ApiError> {
-        let secrets = self.current_secrets().await?;
-        Ok(crate::token::mint(
+        identity: &Identity,
+        grant: &Grant,
+        ttl: Duration,
+    ) -> Result<MintedToken, ApiError> {
+        let secrets = self.secrets.current().await?;
+        Ok(token::mint(
             &secrets,
             identity,
             grant,
-            crate::token::unix_now(),
+            token::unix_now(),
             ttl.as_secs(),
         ))
     }

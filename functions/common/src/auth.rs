@@ -1,15 +1,24 @@
-//! Who is calling: the host (host token, or the host password as the original API took it) or
-//! a viewer (an audience token). Every check is local: a refused caller costs no Twilio call.
+//! Who is calling: the host (host token, or the host password as the original API took it), a
+//! viewer (an audience token), or Twilio (a signed room status callback). Every check is local:
+//! a refused caller costs no Twilio call.
+//!
+//! The checks go through a [`Gate`], which holds what they use: the settings (the host's
+//! identity, the callback URL), the secret store (the token key, the host password, the auth
+//! token) and this container's lock-out table.
+
+use std::sync::Arc;
 
 use lambda_http::Request;
 use serde::Deserialize;
 
-use crate::app::App;
-use crate::attempts::SourceAddress;
-use crate::error::ApiError;
+use crate::attempts::{SourceAddress, WrongPasswords};
+use crate::config::{Secrets, Settings};
+use crate::error::{ApiError, whole_seconds};
 use crate::ids::{Identity, RoomName};
 use crate::request::{self, RawBody};
+use crate::secret_store::SecretStore;
 use crate::token::{self, Grant, TokenError};
+use crate::webhook;
 
 /// The longest password or token accepted (bounds the constant-time comparison too).
 const MAX_CREDENTIAL_LEN: usize = 4096;
@@ -86,33 +95,8 @@ fn missing_credentials() -> ApiError {
     ApiError::Unauthorized("send the host token as `Authorization: Bearer <token>`".into())
 }
 
-/// Checks the host password (constant time, or argon2) unless `source` is locked out for
-/// sending too many wrong ones (`429` with how long to wait); counts a wrong one against
-/// `source`.
-pub async fn check_host_password(
-    app: &App,
-    source: SourceAddress,
-    password: &PasswordInput,
-) -> Result<(), ApiError> {
-    let now = std::time::Instant::now();
-    if let Err(wait) = app.wrong_passwords.check(source, now) {
-        return Err(locked_out(wait));
-    }
-    let secrets = app.current_secrets().await?;
-    let candidate = password.0.as_str();
-    if candidate.len() <= MAX_CREDENTIAL_LEN && secrets.host_password.matches(candidate) {
-        app.wrong_passwords.succeeded(source);
-        return Ok(());
-    }
-    if let Some(lockout) = app.wrong_passwords.failed(source, now) {
-        tracing::warn!(source = %source, lockout_secs = lockout.as_secs(), "too many wrong host passwords; address locked out");
-    }
-    Err(ApiError::Unauthorized("the password is not right".into()))
-}
-
 fn locked_out(wait: std::time::Duration) -> ApiError {
-    // Whole seconds, rounded up: a client that waits that long is let in.
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let secs = whole_seconds(wait);
     ApiError::RateLimited {
         message: format!("too many wrong passwords from this address; try again in {secs} s"),
         retry_after_secs: Some(secs),
@@ -126,34 +110,6 @@ pub struct HostSession {
     pub room: Option<RoomName>,
 }
 
-pub async fn authenticate_host(
-    app: &App,
-    source: SourceAddress,
-    credentials: &HostCredentials,
-) -> Result<HostSession, ApiError> {
-    match credentials {
-        HostCredentials::Token(jwt) => {
-            let verified = verify(app, jwt).await?;
-            match verified.grant {
-                Grant::VideoRoom(room) if verified.identity == app.settings.host_identity => {
-                    Ok(HostSession { room: Some(room) })
-                }
-                _ => Err(ApiError::Unauthorized("this is not a host token".into())),
-            }
-        }
-        HostCredentials::Password { password, room } => {
-            check_host_password(app, source, password).await?;
-            let room = match room {
-                None => None,
-                Some(name) => Some(RoomName::parse(name).ok_or_else(|| {
-                    ApiError::BadRequest("`room` is not the name of an OnAir room".into())
-                })?),
-            };
-            Ok(HostSession { room })
-        }
-    }
-}
-
 /// A viewer, authenticated by the audience token this service gave them.
 #[derive(Debug)]
 pub struct Viewer {
@@ -161,38 +117,154 @@ pub struct Viewer {
     pub room: RoomName,
 }
 
-pub async fn authenticate_viewer(app: &App, req: &Request) -> Result<Viewer, ApiError> {
-    let jwt = request::bearer_token(req)?.ok_or_else(|| {
-        ApiError::Unauthorized("send the audience token as `Authorization: Bearer <token>`".into())
-    })?;
-    let verified = verify(app, jwt).await?;
-    match verified.grant {
-        Grant::VideoRoom(room)
-            if verified.identity.is_viewer() && verified.identity != app.settings.host_identity =>
-        {
-            Ok(Viewer {
-                identity: verified.identity,
-                room,
-            })
+/// The form parameters of a room status callback that Twilio signed.
+#[derive(Debug)]
+pub struct CallbackParams(Vec<(String, String)>);
+
+impl CallbackParams {
+    /// The value of parameter `name` (the first, if it is repeated).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// What checking a caller needs, lent for one request from what the function keeps for its
+/// container.
+pub struct Gate<'a> {
+    pub settings: &'a Settings,
+    pub secrets: &'a SecretStore,
+    pub wrong_passwords: &'a WrongPasswords,
+}
+
+impl Gate<'_> {
+    /// Checks the host password (constant time, or argon2) unless `source` is locked out for
+    /// sending too many wrong ones (`429` with how long to wait); counts a wrong one against
+    /// `source`.
+    pub async fn host_password(
+        &self,
+        source: SourceAddress,
+        password: &PasswordInput,
+    ) -> Result<(), ApiError> {
+        let now = std::time::Instant::now();
+        if let Err(wait) = self.wrong_passwords.check(source, now) {
+            return Err(locked_out(wait));
         }
-        _ => Err(ApiError::Unauthorized(
-            "this is not an audience token".into(),
-        )),
+        let secrets = self.current_secrets().await?;
+        let candidate = password.0.as_str();
+        if candidate.len() <= MAX_CREDENTIAL_LEN && secrets.host_password.matches(candidate) {
+            self.wrong_passwords.succeeded(source);
+            return Ok(());
+        }
+        if let Some(lockout) = self.wrong_passwords.failed(source, now) {
+            tracing::warn!(source = %source, lockout_secs = lockout.as_secs(), "too many wrong host passwords; address locked out");
+        }
+        Err(ApiError::Unauthorized("the password is not right".into()))
     }
-}
 
-async fn verify(app: &App, jwt: &str) -> Result<token::VerifiedToken, ApiError> {
-    if jwt.len() > MAX_CREDENTIAL_LEN {
-        return Err(ApiError::Unauthorized("the token is not valid".into()));
+    /// The host, by the credentials of `req` (see [`host_credentials`]).
+    pub async fn host(&self, req: &Request) -> Result<HostSession, ApiError> {
+        match host_credentials(req)? {
+            HostCredentials::Token(jwt) => {
+                let verified = self.verify(&jwt).await?;
+                match verified.grant {
+                    Grant::VideoRoom(room) if verified.identity == self.settings.host_identity => {
+                        Ok(HostSession { room: Some(room) })
+                    }
+                    _ => Err(ApiError::Unauthorized("this is not a host token".into())),
+                }
+            }
+            HostCredentials::Password { password, room } => {
+                self.host_password(request::source_address(req), &password)
+                    .await?;
+                let room = match room {
+                    None => None,
+                    Some(name) => Some(RoomName::parse(&name).ok_or_else(|| {
+                        ApiError::BadRequest("`room` is not the name of an OnAir room".into())
+                    })?),
+                };
+                Ok(HostSession { room })
+            }
+        }
     }
-    let secrets = app.current_secrets().await?;
-    token::verify(&secrets, jwt, token::unix_now()).map_err(|err| match err {
-        TokenError::Expired => ApiError::Unauthorized("the token has expired".into()),
-        _ => ApiError::Unauthorized("the token is not valid".into()),
-    })
-}
 
-pub(crate) fn unavailable(err: crate::secret_store::SecretsError) -> ApiError {
-    tracing::error!(error = %err, "secrets unavailable");
-    ApiError::Unavailable("the service is not configured; try again later".into())
+    /// A viewer, by the audience token of `req`.
+    pub async fn viewer(&self, req: &Request) -> Result<Viewer, ApiError> {
+        let jwt = request::bearer_token(req)?.ok_or_else(|| {
+            ApiError::Unauthorized(
+                "send the audience token as `Authorization: Bearer <token>`".into(),
+            )
+        })?;
+        let verified = self.verify(jwt).await?;
+        match verified.grant {
+            Grant::VideoRoom(room)
+                if verified.identity.is_viewer()
+                    && verified.identity != self.settings.host_identity =>
+            {
+                Ok(Viewer {
+                    identity: verified.identity,
+                    room,
+                })
+            }
+            _ => Err(ApiError::Unauthorized(
+                "this is not an audience token".into(),
+            )),
+        }
+    }
+
+    /// Twilio, by the signature (`X-Twilio-Signature`) of a room status callback: over the
+    /// callback URL and the form parameters, with the account's auth token. Without an auth
+    /// token or a callback URL no callback can be checked: 503.
+    pub async fn twilio_callback(&self, req: &Request) -> Result<CallbackParams, ApiError> {
+        let params = request::form_body(req)?;
+        let secrets = self.current_secrets().await?;
+        let Some(auth_token) = secrets.auth_token.as_ref() else {
+            return Err(ApiError::Unavailable(
+                "room status callbacks are not configured (no TWILIO_AUTH_TOKEN)".into(),
+            ));
+        };
+        let Some(url) = request::callback_url(self.settings, req) else {
+            return Err(ApiError::Unavailable(
+                "room status callbacks are not configured (no ROOM_EVENTS_URL)".into(),
+            ));
+        };
+        let signature = req
+            .headers()
+            .get(webhook::SIGNATURE_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .ok_or_else(|| ApiError::Unauthorized("the request is not signed by Twilio".into()))?;
+        if !webhook::verify(auth_token, &url, &params, signature) {
+            return Err(ApiError::Unauthorized(
+                "the Twilio signature does not match".into(),
+            ));
+        }
+        Ok(CallbackParams(params))
+    }
+
+    /// The `StatusCallback` a new room gets: the callback URL, but only when an auth token is
+    /// configured to check what Twilio sends there (and the URL is known).
+    pub async fn status_callback(&self, req: &Request) -> Result<Option<String>, ApiError> {
+        let secrets = self.current_secrets().await?;
+        Ok(secrets
+            .auth_token
+            .as_ref()
+            .and_then(|_| request::callback_url(self.settings, req)))
+    }
+
+    async fn verify(&self, jwt: &str) -> Result<token::VerifiedToken, ApiError> {
+        if jwt.len() > MAX_CREDENTIAL_LEN {
+            return Err(ApiError::Unauthorized("the token is not valid".into()));
+        }
+        let secrets = self.current_secrets().await?;
+        token::verify(&secrets, jwt, token::unix_now()).map_err(|err| match err {
+            TokenError::Expired => ApiError::Unauthorized("the token has expired".into()),
+            _ => ApiError::Unauthorized("the token is not valid".into()),
+        })
+    }
+
+    async fn current_secrets(&self) -> Result<Arc<Secrets>, ApiError> {
+        Ok(self.secrets.current().await?)
+    }
 }

@@ -1,5 +1,7 @@
 //! Typed configuration: plain settings from environment variables, secrets from the
-//! environment (locally, with a `.env` file) or from one Secrets Manager secret (DESIGN §4).
+//! environment (locally, with a `.env` file) or from one Secrets Manager secret. Every key is
+//! in the README's Settings table; where configuration sits among the modules:
+//! docs/ARCHITECTURE.md, Layers.
 //!
 //! Everything is parsed once at start-up; a missing or malformed key is an error that names
 //! the key, so a misconfigured function fails loudly at cold start instead of per request.
@@ -12,7 +14,7 @@ use crate::ids::{Identity, Sid};
 use crate::password::HostPassword;
 use crate::secret::SecretString;
 
-/// Which audience path the deployment uses (DESIGN §2).
+/// Which audience path the deployment uses (docs/ARCHITECTURE.md, Audience modes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AudienceMode {

@@ -1,12 +1,16 @@
-//! The JSON errors every endpoint answers with (DESIGN §3).
+//! The JSON errors every endpoint answers with (docs/ARCHITECTURE.md, Errors).
 //!
 //! One enum, one mapping to status and code. Handlers return `Result<_, ApiError>`; the edge
 //! turns an `ApiError` into `{"error": {"code", "message"}}`. Messages are written for a person
 //! and never carry a secret: nothing that builds an `ApiError` has a secret in reach.
+//!
+//! A foundation: it imports nothing of this crate, so every layer may build one. The
+//! conversions of the lower layers' own errors (Twilio's, the secrets', the domain's) into an
+//! `ApiError` live at the HTTP edge, in `response`.
 
 use http::StatusCode;
 
-/// A failure the caller is told about, with the status and code DESIGN §3 fixes.
+/// A failure the caller is told about, with its status and code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
@@ -29,15 +33,27 @@ pub enum ApiError {
         message: String,
         retry_after_secs: Option<u64>,
     },
-    /// Twilio failed or could not be reached; the message says which call, never the credentials.
-    #[error("{0}")]
-    Upstream(String),
+    /// Twilio failed or could not be reached; the message says what failed, never the
+    /// credentials. `retry_after_secs`, when known, becomes the `Retry-After` header.
+    #[error("{message}")]
+    Upstream {
+        message: String,
+        retry_after_secs: Option<u64>,
+    },
     /// Configuration or secrets are missing or unreadable.
     #[error("{0}")]
     Unavailable(String),
 }
 
 impl ApiError {
+    /// A 502 `upstream_error` without advice on when to try again.
+    pub fn upstream(message: impl Into<String>) -> ApiError {
+        ApiError::Upstream {
+            message: message.into(),
+            retry_after_secs: None,
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -48,7 +64,7 @@ impl ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Upstream { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -64,7 +80,7 @@ impl ApiError {
             ApiError::TooLarge(_) => "too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::RateLimited { .. } => "rate_limited",
-            ApiError::Upstream(_) => "upstream_error",
+            ApiError::Upstream { .. } => "upstream_error",
             ApiError::Unavailable(_) => "unavailable",
         }
     }
@@ -73,6 +89,9 @@ impl ApiError {
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
             ApiError::RateLimited {
+                retry_after_secs, ..
+            }
+            | ApiError::Upstream {
                 retry_after_secs, ..
             } => *retry_after_secs,
             _ => None,
@@ -83,6 +102,11 @@ impl ApiError {
     pub fn body(&self) -> serde_json::Value {
         serde_json::json!({ "error": { "code": self.code(), "message": self.to_string() } })
     }
+}
+
+/// `wait` in whole seconds, rounded up: a client told to wait that long has waited enough.
+pub fn whole_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
 /// `text` cut to `max` characters, with `…` when something was cut: for text from outside
@@ -96,7 +120,16 @@ pub fn shortened(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::shortened;
+    use super::*;
+
+    #[test]
+    fn whole_seconds_round_up() {
+        use std::time::Duration;
+        assert_eq!(whole_seconds(Duration::ZERO), 0);
+        assert_eq!(whole_seconds(Duration::from_millis(1)), 1);
+        assert_eq!(whole_seconds(Duration::from_secs(2)), 2);
+        assert_eq!(whole_seconds(Duration::from_millis(2001)), 3);
+    }
 
     #[test]
     fn shortened_cuts_on_a_character_boundary() {

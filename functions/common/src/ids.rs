@@ -38,8 +38,9 @@ impl fmt::Display for Sid {
 }
 
 /// A participant identity: 1 to 128 characters from `A-Z a-z 0-9 - _ . @ +`, so it is safe in a
-/// URL path as it is.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// URL path as it is. Written into answers as the plain string; read only through [`Identity::parse`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
 pub struct Identity(String);
 
 impl Identity {
@@ -59,7 +60,9 @@ impl Identity {
 }
 
 /// The unique name of a room OnAir created: `livestream-` followed by `A-Z a-z 0-9 - _`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Written into answers as the plain string; read only through [`RoomName::parse`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
 pub struct RoomName(String);
 
 impl RoomName {

@@ -1,20 +1,31 @@
 //! What the OnAir functions share. Each endpoint crate is a short handler over these modules:
+//! it authenticates and parses at the edge, acts through the domain, and responds at the edge.
 //!
-//! - [`config`]: typed settings and secrets, parsed once at start-up; errors name the key.
-//! - [`secret_store`]: secrets from the environment or Secrets Manager (TTL, refetch after 401).
-//! - [`secret`]: secret wrappers and the constant-time comparison.
-//! - [`ids`]: SIDs, identities and room names, checked once at the edge.
-//! - [`request`]: the HTTP edge: method, size limit, content type, JSON and bearer tokens.
-//! - [`auth`]: who is calling: the host (token or password) or a viewer (audience token).
-//! - [`password`]: the host password, plain or argon2; [`attempts`]: wrong-password lock-outs.
-//! - [`token`]: Twilio access tokens: minting and verifying.
-//! - [`twilio`]: the Twilio REST client (Video and Media), retries, paging, typed errors.
-//! - [`stream`]: which room is live; starting and stopping a room's resources.
-//! - [`audience`]: the cached live-stream lookup and the shared PlaybackGrant.
-//! - [`webhook`]: Twilio's webhook signatures and the room status callback URL.
-//! - [`error`], [`response`]: the JSON errors and responses of DESIGN §3.
-//! - [`app`]: what a function builds once per container; [`lambda`]: the shared `main`.
-//! - [`logging`]: JSON logs with the request id; [`random`]: names and jitter.
+//! The modules are layered (docs/ARCHITECTURE.md, Layers). **The rule: a module imports only
+//! modules of a layer below its own, or of its own layer listed before it.** Bottom to top:
+//!
+//! 1. Foundations, importing nothing above them:
+//!    [`error`] (`ApiError`, the JSON error of an endpoint, and small helpers for its messages),
+//!    [`secret`] (secret wrappers, the constant-time comparison), [`random`] (names and jitter),
+//!    [`logging`] (JSON logs with the request id), [`ids`] (SIDs, identities and room names,
+//!    checked once at the edge).
+//! 2. Configuration: [`password`] (the host password, plain or argon2), [`attempts`]
+//!    (wrong-password lock-outs), [`config`] (typed settings and secrets, parsed once at start-up;
+//!    errors name the key), [`secret_store`] (secrets from the environment or Secrets Manager:
+//!    TTL, refetch after 401).
+//! 3. Pure protocol code: [`token`] (Twilio access tokens: minting and verifying), [`webhook`]
+//!    (Twilio's webhook signature maths).
+//! 4. [`twilio`]: the Twilio REST client (Video and Media) and its typed resources and statuses,
+//!    retries, paging, typed errors. It knows nothing of the requests made to us.
+//! 5. The domain, taking what it uses (`&Twilio`, `&Settings`) and answering with its own errors
+//!    (`TwilioError`, `StreamError`, `LookupFailed`): [`stream`] (which room is live; starting
+//!    and stopping a room's resources), [`audience`] (the remembered "what is live" answer and
+//!    the shared PlaybackGrant).
+//! 6. The HTTP edge: [`request`] (method, size limit, content type, JSON, bearer tokens, what
+//!    API Gateway says), [`response`] (JSON answers, and every lower error turned into an
+//!    `ApiError`), [`auth`] (who is calling: the host, a viewer, or Twilio's signed callback).
+//! 7. On top: [`app`] (what a function builds once per container) and [`lambda`] (the shared
+//!    `main`).
 
 pub mod app;
 pub mod attempts;

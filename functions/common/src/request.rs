@@ -3,7 +3,8 @@
 //! Bodies are limited to 16 KiB and must be JSON (`application/json`), except where an endpoint
 //! also takes `text/plain` (what `navigator.sendBeacon` sends for a string), and `room_events`,
 //! which takes Twilio's `application/x-www-form-urlencoded` callbacks ([`form_body`]). Nothing
-//! here calls Twilio, so bad input never costs a Twilio call.
+//! here calls Twilio, so bad input never costs a Twilio call. What API Gateway says about the
+//! request is read here too: the caller's address and the URL Twilio's callbacks come to.
 
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
@@ -11,7 +12,11 @@ use lambda_http::{Body, Request, RequestExt};
 use serde::de::DeserializeOwned;
 
 use crate::attempts::SourceAddress;
+use crate::config::Settings;
 use crate::error::{ApiError, shortened};
+
+/// The path of the `room_events` function under the API's domain.
+pub const ROOM_EVENTS_PATH: &str = "/room_events";
 
 /// The largest body any endpoint accepts.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -164,4 +169,84 @@ pub fn source_address(req: &Request) -> SourceAddress {
         .and_then(|context| context.http.source_ip.as_deref())
         .and_then(|ip| ip.parse().ok())
         .map_or(SourceAddress::Unknown, SourceAddress::Ip)
+}
+
+/// The URL Twilio posts room status callbacks to: `ROOM_EVENTS_URL` when set, else
+/// `https://<the API's domain name>/room_events` from the request's API Gateway context (the
+/// domain the HTTP API itself answers on, also when the request came through CloudFront).
+/// `None` when neither is known (a request without an API Gateway context, e.g. in tests, or a
+/// local emulator's `localhost`). Rooms are created with it (`StatusCallback`) and their
+/// callbacks verified against it: Twilio signs exactly the URL it was given.
+pub fn callback_url(settings: &Settings, req: &Request) -> Option<String> {
+    if let Some(url) = &settings.room_events_url {
+        return Some(url.clone());
+    }
+    let domain = gateway_context(req)?.domain_name.as_deref()?;
+    // A public host name only: a local emulator's `localhost` or IP address is not a URL
+    // Twilio could call (locally, ROOM_EVENTS_URL says where callbacks go).
+    let public_name = domain.len() <= 253
+        && domain.contains('.')
+        && domain.parse::<std::net::IpAddr>().is_err()
+        && domain
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    public_name.then(|| format!("https://{domain}{ROOM_EVENTS_PATH}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(extra: &[(&str, &str)]) -> Settings {
+        let source: std::collections::HashMap<String, String> = extra
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_source(&source).unwrap()
+    }
+
+    fn request_on(domain: Option<&str>) -> Request {
+        let mut context =
+            lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
+        context.domain_name = domain.map(str::to_owned);
+        http::Request::builder()
+            .method("POST")
+            .uri("https://ignored.example/room_events")
+            .body(lambda_http::Body::Empty)
+            .unwrap()
+            .with_request_context(RequestContext::ApiGatewayV2(context))
+    }
+
+    #[test]
+    fn the_callback_url_is_the_setting_or_the_apis_own_domain() {
+        let derived = settings(&[]);
+        assert_eq!(
+            callback_url(
+                &derived,
+                &request_on(Some("abc123.execute-api.eu-west-1.amazonaws.com"))
+            ),
+            Some("https://abc123.execute-api.eu-west-1.amazonaws.com/room_events".into())
+        );
+        assert_eq!(callback_url(&derived, &request_on(None)), None);
+        for unusable in ["evil.example/path?x=", "", "localhost", "127.0.0.1", "::1"] {
+            assert_eq!(
+                callback_url(&derived, &request_on(Some(unusable))),
+                None,
+                "{unusable}"
+            );
+        }
+        let plain = http::Request::builder()
+            .body(lambda_http::Body::Empty)
+            .unwrap();
+        assert_eq!(callback_url(&derived, &plain), None);
+
+        let set = settings(&[("ROOM_EVENTS_URL", "http://127.0.0.1:9000/room_events")]);
+        assert_eq!(
+            callback_url(
+                &set,
+                &request_on(Some("abc123.execute-api.eu-west-1.amazonaws.com"))
+            ),
+            Some("http://127.0.0.1:9000/room_events".into())
+        );
+    }
 }

@@ -1,10 +1,86 @@
-//! Turning a handler's result into the HTTP response: JSON, `no-store`, and errors as in
-//! DESIGN §3. Client errors are logged at `info`, upstream and config failures at `warn`.
+//! Turning a handler's result into the HTTP response: JSON, `no-store`, and errors as
+//! docs/ARCHITECTURE.md (Errors) lists them. Client errors are logged at `info`, upstream and
+//! config failures at `warn`.
+//!
+//! Here too, at the edge, the lower layers' errors become what the caller is told: Twilio's
+//! ([`TwilioError`]), the secrets' ([`SecretsError`]) and the domain's ([`StreamError`],
+//! [`LookupFailed`]).
 
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-use crate::error::ApiError;
+use crate::audience::LookupFailed;
+use crate::error::{ApiError, whole_seconds};
+use crate::secret_store::SecretsError;
+use crate::stream::StreamError;
+use crate::twilio::TwilioError;
+
+/// Secrets that cannot be read: a 503 `unavailable` for the caller, the reason in the log.
+impl From<SecretsError> for ApiError {
+    fn from(err: SecretsError) -> ApiError {
+        tracing::error!(error = %err, "secrets unavailable");
+        ApiError::Unavailable("the service is not configured; try again later".into())
+    }
+}
+
+/// Twilio failing: a 502 `upstream_error` that says how, with Twilio's code but none of its
+/// text; unreadable credentials are a 503 as above.
+impl From<TwilioError> for ApiError {
+    fn from(err: TwilioError) -> ApiError {
+        let busy = matches!(err, TwilioError::Api { status: 429, .. });
+        match upstream_failure(err) {
+            Ok(what) if busy => ApiError::upstream(format!("{what}; try again in a moment")),
+            Ok(what) => ApiError::upstream(what),
+            Err(unavailable) => unavailable,
+        }
+    }
+}
+
+/// What went wrong with Twilio, in words for a person; `Err` when it was not Twilio but our
+/// own secrets.
+fn upstream_failure(err: TwilioError) -> Result<String, ApiError> {
+    Ok(match err {
+        TwilioError::Secrets(err) => return Err(err.into()),
+        TwilioError::Api { status: 429, .. } => "Twilio is busy right now".into(),
+        TwilioError::Api {
+            code: Some(code), ..
+        } => format!("Twilio refused the request (Twilio error {code})"),
+        TwilioError::Api { code: None, .. } => "Twilio refused the request".into(),
+        TwilioError::Transport(_) => "Twilio could not be reached".into(),
+        TwilioError::Decode(_) => "Twilio's answer could not be read".into(),
+    })
+}
+
+/// The host's room not being live is a 409 `conflict` that says what to do.
+impl From<StreamError> for ApiError {
+    fn from(err: StreamError) -> ApiError {
+        match err {
+            StreamError::Twilio(err) => err.into(),
+            StreamError::LiveDidNotStart => ApiError::upstream(err.to_string()),
+            StreamError::RoomNotInProgress(_)
+            | StreamError::HostNotInRoom
+            | StreamError::NoLiveRoom => ApiError::Conflict(err.to_string()),
+        }
+    }
+}
+
+/// What is live could not be looked up: Twilio's failure as above and, when Twilio is not asked
+/// again before then, when to try again (`Retry-After`, whole seconds rounded up).
+impl From<LookupFailed> for ApiError {
+    fn from(err: LookupFailed) -> ApiError {
+        let secs = whole_seconds(err.retry_after);
+        if secs == 0 {
+            return err.cause.into();
+        }
+        match upstream_failure(err.cause) {
+            Ok(what) => ApiError::Upstream {
+                message: format!("{what}; try again in {secs} s"),
+                retry_after_secs: Some(secs),
+            },
+            Err(unavailable) => unavailable,
+        }
+    }
+}
 
 /// A JSON response with `status`.
 pub fn json_response(status: http::StatusCode, body: &serde_json::Value) -> Response<Body> {
@@ -43,5 +119,96 @@ pub fn respond<T: Serialize>(endpoint: &str, result: Result<T, ApiError>) -> Res
             }
             response
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::ids::RoomName;
+
+    fn twilio_500() -> TwilioError {
+        TwilioError::Api {
+            status: 500,
+            code: Some(20500),
+            message: "Internal Server Error".into(),
+        }
+    }
+
+    #[test]
+    fn a_remembered_failure_says_when_to_try_again() {
+        let failed = LookupFailed {
+            cause: twilio_500(),
+            retry_after: Duration::from_millis(1200),
+        };
+        let err = ApiError::from(failed);
+        assert_eq!((err.status().as_u16(), err.code()), (502, "upstream_error"));
+        assert_eq!(err.retry_after_secs(), Some(2));
+        assert_eq!(
+            err.to_string(),
+            "Twilio refused the request (Twilio error 20500); try again in 2 s"
+        );
+
+        let busy = ApiError::from(LookupFailed {
+            cause: TwilioError::Api {
+                status: 429,
+                code: Some(20429),
+                message: "Too Many Requests".into(),
+            },
+            retry_after: Duration::from_secs(2),
+        });
+        assert_eq!(
+            busy.to_string(),
+            "Twilio is busy right now; try again in 2 s"
+        );
+
+        // Not remembered (AUDIENCE_CACHE_SECONDS 0): as any Twilio failure, no Retry-After.
+        let unremembered = ApiError::from(LookupFailed {
+            cause: twilio_500(),
+            retry_after: Duration::ZERO,
+        });
+        assert_eq!(unremembered, ApiError::from(twilio_500()));
+        assert_eq!(unremembered.retry_after_secs(), None);
+
+        let secrets = ApiError::from(LookupFailed {
+            cause: TwilioError::Secrets(SecretsError::Fetch),
+            retry_after: Duration::from_secs(2),
+        });
+        assert_eq!(secrets.code(), "unavailable");
+    }
+
+    #[test]
+    fn a_room_that_is_not_live_is_a_conflict_and_twilio_failing_is_upstream() {
+        let room = RoomName::parse("livestream-abc").unwrap();
+        let not_live = ApiError::from(StreamError::RoomNotInProgress(room));
+        assert_eq!(
+            not_live,
+            ApiError::Conflict(
+                "room livestream-abc is not in progress; get a new host token".into()
+            )
+        );
+        assert_eq!(
+            ApiError::from(StreamError::Twilio(TwilioError::Transport(
+                "timed out".into()
+            ))),
+            ApiError::upstream("Twilio could not be reached")
+        );
+        assert_eq!(
+            ApiError::from(StreamError::LiveDidNotStart).code(),
+            "upstream_error"
+        );
+    }
+
+    #[test]
+    fn upstream_errors_carry_retry_after_as_a_header() {
+        let err = ApiError::Upstream {
+            message: "Twilio could not be reached; try again in 2 s".into(),
+            retry_after_secs: Some(2),
+        };
+        let response = respond::<()>("audience_token", Err(err));
+        assert_eq!(response.status(), 502);
+        assert_eq!(response.headers()[http::header::RETRY_AFTER], "2");
     }
 }

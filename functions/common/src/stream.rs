@@ -8,13 +8,11 @@
 
 use std::collections::HashSet;
 
-use crate::app::App;
-use crate::auth::HostSession;
-use crate::config::AudienceMode;
-use crate::config::Settings;
-use crate::error::ApiError;
+use crate::config::{AudienceMode, Settings};
 use crate::ids::{Identity, RoomName};
-use crate::twilio::{MediaProcessor, Room, RoomBounds, RoomStatus, Twilio, TwilioError};
+use crate::twilio::{
+    MediaProcessor, MediaProcessorStatus, Room, RoomBounds, RoomStatus, Twilio, TwilioError,
+};
 
 /// How many of the newest in-progress rooms are checked for a connected host.
 const ROOMS_CHECKED: usize = 5;
@@ -22,23 +20,21 @@ const ROOMS_CHECKED: usize = 5;
 /// Twilio's "room is not in progress" and "not found": completing such a room is already done.
 const ROOM_NOT_IN_PROGRESS: u32 = 53112;
 
-impl From<TwilioError> for ApiError {
-    fn from(err: TwilioError) -> ApiError {
-        match err {
-            TwilioError::Secrets(err) => crate::auth::unavailable(err),
-            TwilioError::Api { status: 429, .. } => {
-                ApiError::Upstream("Twilio is busy right now; try again in a moment".into())
-            }
-            TwilioError::Api { code, .. } => ApiError::Upstream(match code {
-                Some(code) => format!("Twilio refused the request (Twilio error {code})"),
-                None => "Twilio refused the request".into(),
-            }),
-            TwilioError::Transport(_) => ApiError::Upstream("Twilio could not be reached".into()),
-            TwilioError::Decode(_) => {
-                ApiError::Upstream("Twilio's answer could not be read".into())
-            }
-        }
-    }
+/// Why a host's stream could not be found or started. The messages are for the host; the HTTP
+/// edge (`response`) answers the first three as 409 `conflict` and Twilio's failures as 502.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StreamError {
+    #[error("room {0} is not in progress; get a new host token")]
+    RoomNotInProgress(RoomName),
+    #[error("the host is not connected to the room yet; connect, then start the stream")]
+    HostNotInRoom,
+    #[error("no room has the host connected; connect first")]
+    NoLiveRoom,
+    /// A MediaProcessor was found although its create failed, and then no pair could be kept.
+    #[error("Twilio Live did not start")]
+    LiveDidNotStart,
+    #[error(transparent)]
+    Twilio(#[from] TwilioError),
 }
 
 /// The bounds every OnAir room is created with: it closes a minute after everyone left, two
@@ -52,20 +48,19 @@ pub fn room_bounds(settings: &Settings) -> RoomBounds {
     }
 }
 
-/// The room a host request is about, in progress with the host connected: the room of the
-/// host's token, or (password callers) the live room.
-pub async fn host_live_room(app: &App, host: &HostSession) -> Result<(Room, RoomName), ApiError> {
-    let host_identity = &app.settings.host_identity;
-    match &host.room {
-        Some(name) => Ok((
-            require_live_room(&app.twilio, name, host_identity).await?,
-            name.clone(),
-        )),
-        None => find_live_room(&app.twilio, host_identity)
+/// The room a host request is about, in progress with the host connected: `room` (the room of
+/// the host's token), or, when the host did not name one (password callers), the live room.
+pub async fn host_live_room(
+    twilio: &Twilio,
+    settings: &Settings,
+    room: Option<&RoomName>,
+) -> Result<(Room, RoomName), StreamError> {
+    let host = &settings.host_identity;
+    match room {
+        Some(name) => Ok((require_live_room(twilio, name, host).await?, name.clone())),
+        None => find_live_room(twilio, host)
             .await?
-            .ok_or_else(|| {
-                ApiError::Conflict("no room has the host connected; connect first".into())
-            }),
+            .ok_or(StreamError::NoLiveRoom),
     }
 }
 
@@ -99,11 +94,11 @@ pub async fn require_live_room(
     twilio: &Twilio,
     name: &RoomName,
     host: &Identity,
-) -> Result<Room, ApiError> {
-    let room = match twilio.fetch_room(name.as_str()).await {
+) -> Result<Room, StreamError> {
+    let room = match twilio.fetch_room(name).await {
         Ok(room) if room.status == RoomStatus::InProgress => room,
-        Ok(_) => return Err(not_in_progress(name)),
-        Err(err) if err.is_not_found() => return Err(not_in_progress(name)),
+        Ok(_) => return Err(StreamError::RoomNotInProgress(name.clone())),
+        Err(err) if err.is_not_found() => return Err(StreamError::RoomNotInProgress(name.clone())),
         Err(err) => return Err(err.into()),
     };
     if twilio
@@ -111,17 +106,9 @@ pub async fn require_live_room(
         .await?
         .is_empty()
     {
-        return Err(ApiError::Conflict(
-            "the host is not connected to the room yet; connect, then start the stream".into(),
-        ));
+        return Err(StreamError::HostNotInRoom);
     }
     Ok(room)
-}
-
-fn not_in_progress(name: &RoomName) -> ApiError {
-    ApiError::Conflict(format!(
-        "room {name} is not in progress; get a new host token"
-    ))
 }
 
 /// The Live resources of one room.
@@ -140,7 +127,7 @@ pub async fn media_processors_of(
         .list_started_media_processors()
         .await?
         .into_iter()
-        .filter(|mp| mp.room_name().as_deref() == Some(room.as_str()))
+        .filter(|mp| mp.room_name().as_ref() == Some(room))
         .collect())
 }
 
@@ -153,15 +140,18 @@ pub async fn media_processors_of(
 /// and the others are ended ([`settle`]). The streamer is ended only when no processor feeds
 /// it; if that cannot be checked it is left for a retry to adopt or for the reaper, which ends
 /// unfed streamers after its grace period.
-pub async fn start_live(app: &App, room: &RoomName) -> Result<LiveResources, ApiError> {
-    let twilio = &app.twilio;
+pub async fn start_live(
+    twilio: &Twilio,
+    settings: &Settings,
+    room: &RoomName,
+) -> Result<LiveResources, StreamError> {
     if let Some(running) = settle(twilio, room, media_processors_of(twilio, room).await?).await {
         return Ok(running);
     }
-    let max = app.settings.stream_max.as_secs();
+    let max = settings.stream_max.as_secs();
     let streamer = twilio.create_player_streamer(max).await?;
     let created = twilio
-        .create_media_processor(&app.settings.live_extension, room, &streamer.sid, max)
+        .create_media_processor(&settings.live_extension, room, &streamer.sid, max)
         .await;
     let feeds_streamer = |mp: &MediaProcessor| mp.outputs().contains(&streamer.sid);
     let listed = media_processors_of(twilio, room).await;
@@ -185,7 +175,7 @@ pub async fn start_live(app: &App, room: &RoomName) -> Result<LiveResources, Api
             tracing::warn!(room = %room, player_streamer = %streamer.sid, "MediaProcessor created although its create failed; adopted");
             settle(twilio, room, processors)
                 .await
-                .ok_or_else(|| ApiError::Upstream("Twilio Live did not start".into()))?
+                .ok_or(StreamError::LiveDidNotStart)?
         }
         (Err(err), Ok(_)) => {
             match twilio.end_player_streamer(&streamer.sid).await {
@@ -283,27 +273,23 @@ pub async fn end_live(
                 .recent_media_processors(RECENT_PROCESSORS)
                 .await?
                 .into_iter()
-                .filter(|mp| mp.room_name().as_deref() == Some(room.as_str()))
+                .filter(|mp| mp.room_name().as_ref() == Some(room))
                 .collect();
             if processors.is_empty() {
                 return Ok(ended);
             }
-            let mut running = HashSet::new();
-            for status in ["created", "started"] {
-                running.extend(
-                    twilio
-                        .list_player_streamers(status)
-                        .await?
-                        .into_iter()
-                        .map(|streamer| streamer.sid),
-                );
-            }
+            let running: HashSet<String> = twilio
+                .running_player_streamers()
+                .await?
+                .into_iter()
+                .map(|streamer| streamer.sid)
+                .collect();
             (processors, Some(running))
         }
     };
     let mut first_error = None;
     for processor in processors {
-        if processor.status == "started" {
+        if processor.status == MediaProcessorStatus::Started {
             let ending = twilio.end_media_processor(&processor.sid).await;
             let processor_ended =
                 ending.is_ok() || ending.as_ref().is_err_and(TwilioError::is_not_found);
@@ -357,17 +343,20 @@ impl Stopped {
 /// stopped room ends nothing and is not an error. Every step is attempted even if one fails
 /// (except ending the streamers of a processor that could not be ended: see [`end_live`]); the
 /// first failure is returned after the others ran.
-pub async fn stop_room(app: &App, room: &RoomName) -> Result<Stopped, TwilioError> {
-    let twilio = &app.twilio;
+pub async fn stop_room(
+    twilio: &Twilio,
+    settings: &Settings,
+    room: &RoomName,
+) -> Result<Stopped, TwilioError> {
     let mut stopped = Stopped::default();
     let mut first_error = None;
-    if app.settings.audience_mode == AudienceMode::Live {
+    if settings.audience_mode == AudienceMode::Live {
         match end_live(twilio, room, Lookup::Started).await {
             Ok(live) => stopped.live = live,
             Err(err) => first_error = Some(err),
         }
     }
-    match twilio.complete_room(room.as_str()).await {
+    match twilio.complete_room(room).await {
         Ok(_) => stopped.room_completed = true,
         Err(err) if err.is_not_found() || err.code() == Some(ROOM_NOT_IN_PROGRESS) => {}
         Err(err) => first_error = first_error.or(Some(err)),

@@ -1,4 +1,4 @@
-//! Twilio access tokens (DESIGN §5): minting them as Twilio's helper libraries do, and
+//! Twilio access tokens (docs/ARCHITECTURE.md, Access tokens): minting them as Twilio's helper libraries do, and
 //! verifying the ones this service signed.
 //!
 //! Header `{"alg":"HS256","typ":"JWT","cty":"twilio-fpa;v=1"}`; claims `jti`, `iss` (API key SID),

@@ -2,12 +2,12 @@
 //! group room with cost bounds, and mints the host's access token for it.
 
 use lambda_http::{Body, Request, Response};
-use onair_common::auth::{self, PasswordInput};
+use onair_common::auth::PasswordInput;
 use onair_common::config::AudienceMode;
-use onair_common::ids::RoomName;
+use onair_common::ids::{Identity, RoomName};
 use onair_common::response::respond;
 use onair_common::token::Grant;
-use onair_common::{ApiError, App, request, stream, webhook};
+use onair_common::{ApiError, App, request, stream};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -18,8 +18,8 @@ struct HostTokenRequest {
 #[derive(Serialize)]
 struct HostToken {
     token: String,
-    room: String,
-    identity: String,
+    room: RoomName,
+    identity: Identity,
     mode: AudienceMode,
     media: serde_json::Value,
     expires_at: u64,
@@ -31,13 +31,14 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn host_token(app: &App, req: &Request) -> Result<HostToken, ApiError> {
     let body: HostTokenRequest = request::json_body(req)?;
-    auth::check_host_password(app, request::source_address(req), &body.password).await?;
+    let gate = app.gate();
+    gate.host_password(request::source_address(req), &body.password)
+        .await?;
 
     let room = RoomName::new_random();
     let bounds = stream::room_bounds(&app.settings);
-    let secrets = app.current_secrets().await?;
     // Twilio then tells `room_events` when the room ends, so its Live resources end at once.
-    let callback = webhook::status_callback(&app.settings, &secrets, req);
+    let callback = gate.status_callback(req).await?;
     let created = app
         .twilio
         .create_room(&room, &bounds, callback.as_deref())
@@ -54,10 +55,10 @@ async fn host_token(app: &App, req: &Request) -> Result<HostToken, ApiError> {
         .await?;
     Ok(HostToken {
         token: token.jwt,
-        room: room.as_str().to_owned(),
-        identity: identity.as_str().to_owned(),
-        mode: app.settings.audience_mode,
         media: app.settings.media_path.for_host(&room),
+        room,
+        identity: identity.clone(),
+        mode: app.settings.audience_mode,
         expires_at: token.expires_at,
     })
 }

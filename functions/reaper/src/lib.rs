@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 
 use onair_common::config::AudienceMode;
-use onair_common::ids::{ROOM_PREFIX, RoomName};
+use onair_common::ids::RoomName;
 use onair_common::twilio::TwilioError;
 use onair_common::{App, stream};
 use serde::Serialize;
@@ -23,7 +23,7 @@ pub const GRACE_SECS: u64 = 120;
 /// What one run ended; logged and returned to the scheduler.
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct Report {
-    pub rooms_completed: Vec<String>,
+    pub rooms_completed: Vec<RoomName>,
     pub media_processors_ended: Vec<String>,
     pub player_streamers_ended: Vec<String>,
     /// Steps that failed; the next run tries again.
@@ -60,7 +60,7 @@ async fn reap_rooms(
     app: &App,
     now: u64,
     report: &mut Report,
-) -> Result<HashSet<String>, TwilioError> {
+) -> Result<HashSet<RoomName>, TwilioError> {
     let mut still_live = HashSet::new();
     let max_secs = app.settings.stream_max.as_secs();
     for room in app.twilio.list_rooms_in_progress().await? {
@@ -84,7 +84,7 @@ async fn reap_rooms(
         };
         match reason {
             None => {
-                still_live.insert(name.as_str().to_owned());
+                still_live.insert(name);
             }
             Some(reason) => stop(app, &name, reason, report).await,
         }
@@ -93,11 +93,11 @@ async fn reap_rooms(
 }
 
 async fn stop(app: &App, room: &RoomName, reason: &str, report: &mut Report) {
-    match stream::stop_room(app, room).await {
+    match stream::stop_room(&app.twilio, &app.settings, room).await {
         Ok(stopped) => {
             tracing::info!(room = %room, reason, "reaper stopped a room");
             if stopped.room_completed {
-                report.rooms_completed.push(room.as_str().to_owned());
+                report.rooms_completed.push(room.clone());
             }
             report
                 .media_processors_ended
@@ -113,14 +113,17 @@ async fn stop(app: &App, room: &RoomName, reason: &str, report: &mut Report) {
 async fn reap_live_resources(
     app: &App,
     now: u64,
-    live_rooms: &HashSet<String>,
+    live_rooms: &HashSet<RoomName>,
     report: &mut Report,
 ) -> Result<(), TwilioError> {
     let twilio = &app.twilio;
     let mut fed = HashSet::new();
     for processor in twilio.list_started_media_processors().await? {
-        let room = processor.room_name().unwrap_or_default();
-        if !room.starts_with(ROOM_PREFIX) || live_rooms.contains(&room) {
+        // Processors of rooms that are not ours, or still live, are left alone.
+        if processor
+            .room_name()
+            .is_none_or(|room| live_rooms.contains(&room))
+        {
             fed.extend(processor.outputs());
             continue;
         }
@@ -134,12 +137,10 @@ async fn reap_live_resources(
             end_streamer(app, &streamer, report).await;
         }
     }
-    for status in ["created", "started"] {
-        for streamer in twilio.list_player_streamers(status).await? {
-            let age = streamer.age_secs(now).unwrap_or(u64::MAX);
-            if !fed.contains(&streamer.sid) && age >= GRACE_SECS {
-                end_streamer(app, &streamer.sid, report).await;
-            }
+    for streamer in twilio.running_player_streamers().await? {
+        let age = streamer.age_secs(now).unwrap_or(u64::MAX);
+        if !fed.contains(&streamer.sid) && age >= GRACE_SECS {
+            end_streamer(app, &streamer.sid, report).await;
         }
     }
     Ok(())

@@ -10,7 +10,7 @@ use onair_common::config::AudienceMode;
 use onair_common::ids::RoomName;
 use onair_common::response::respond;
 use onair_common::stream::{self, LiveEnded, Lookup};
-use onair_common::{ApiError, App, request, webhook};
+use onair_common::{ApiError, App};
 use serde::Serialize;
 
 /// The longest event name or room name read from a callback (longer ones are not ours).
@@ -21,7 +21,7 @@ struct Handled {
     /// `StatusCallbackEvent` as Twilio sent it.
     event: String,
     /// The OnAir room the event is about, if it is one.
-    room: Option<String>,
+    room: Option<RoomName>,
     /// What this callback ended (empty unless `room-ended` found running Live resources).
     ended: LiveEnded,
 }
@@ -31,34 +31,11 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn room_events(app: &App, req: &Request) -> Result<Handled, ApiError> {
-    let params = request::form_body(req)?;
-    let secrets = app.current_secrets().await?;
-    let Some(auth_token) = secrets.auth_token.as_ref() else {
-        return Err(ApiError::Unavailable(
-            "room status callbacks are not configured (no TWILIO_AUTH_TOKEN)".into(),
-        ));
-    };
-    let Some(url) = webhook::callback_url(&app.settings, req) else {
-        return Err(ApiError::Unavailable(
-            "room status callbacks are not configured (no ROOM_EVENTS_URL)".into(),
-        ));
-    };
-    let signature = req
-        .headers()
-        .get(webhook::SIGNATURE_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .ok_or_else(|| ApiError::Unauthorized("the request is not signed by Twilio".into()))?;
-    if !webhook::verify(auth_token, &url, &params, signature) {
-        return Err(ApiError::Unauthorized(
-            "the Twilio signature does not match".into(),
-        ));
-    }
+    let params = app.gate().twilio_callback(req).await?;
 
     let field = |name: &str| {
         params
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+            .get(name)
             .filter(|value| value.len() <= MAX_FIELD_LEN)
     };
     let event = field("StatusCallbackEvent").unwrap_or_default().to_owned();
@@ -71,9 +48,5 @@ async fn room_events(app: &App, req: &Request) -> Result<Handled, ApiError> {
         ended = stream::end_live(&app.twilio, room, Lookup::Recent).await?;
         tracing::info!(room = %room, media_processors = ?ended.media_processors, player_streamers = ?ended.player_streamers, "room ended; its Live resources ended");
     }
-    Ok(Handled {
-        event,
-        room: room.map(|room| room.as_str().to_owned()),
-        ended,
-    })
+    Ok(Handled { event, room, ended })
 }

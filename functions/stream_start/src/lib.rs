@@ -4,8 +4,9 @@
 
 use lambda_http::{Body, Request, Response};
 use onair_common::config::AudienceMode;
+use onair_common::ids::RoomName;
 use onair_common::response::respond;
-use onair_common::{ApiError, App, auth, request, stream};
+use onair_common::{ApiError, App, stream};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -15,7 +16,7 @@ struct StreamStarted {
 
 #[derive(Serialize)]
 struct StreamInfo {
-    room: String,
+    room: RoomName,
     room_sid: String,
     mode: AudienceMode,
     #[serde(flatten)]
@@ -27,19 +28,19 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn stream_start(app: &App, req: &Request) -> Result<StreamStarted, ApiError> {
-    let credentials = auth::host_credentials(req)?;
-    let host = auth::authenticate_host(app, request::source_address(req), &credentials).await?;
+    let host = app.gate().host(req).await?;
 
-    let (room, name) = stream::host_live_room(app, &host).await?;
-    let live = match app.settings.audience_mode {
+    let (twilio, settings) = (&app.twilio, &app.settings);
+    let (room, name) = stream::host_live_room(twilio, settings, host.room.as_ref()).await?;
+    let live = match settings.audience_mode {
         AudienceMode::Room => None,
-        AudienceMode::Live => Some(stream::start_live(app, &name).await?),
+        AudienceMode::Live => Some(stream::start_live(twilio, settings, &name).await?),
     };
     Ok(StreamStarted {
         stream: StreamInfo {
-            room: name.as_str().to_owned(),
+            room: name,
             room_sid: room.sid,
-            mode: app.settings.audience_mode,
+            mode: settings.audience_mode,
             live,
         },
     })

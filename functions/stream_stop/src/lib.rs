@@ -3,14 +3,15 @@
 //! the tab closes. Stopping a stopped stream is a 200 with `stopped: false`.
 
 use lambda_http::{Body, Request, Response};
+use onair_common::ids::RoomName;
 use onair_common::response::respond;
-use onair_common::{ApiError, App, auth, request, stream};
+use onair_common::{ApiError, App, stream};
 use serde::Serialize;
 
 #[derive(Serialize)]
 struct StreamStopped {
     stopped: bool,
-    room: Option<String>,
+    room: Option<RoomName>,
 }
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -18,8 +19,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn stream_stop(app: &App, req: &Request) -> Result<StreamStopped, ApiError> {
-    let credentials = auth::host_credentials(req)?;
-    let host = auth::authenticate_host(app, request::source_address(req), &credentials).await?;
+    let host = app.gate().host(req).await?;
 
     let room = match host.room {
         Some(room) => room,
@@ -33,9 +33,9 @@ async fn stream_stop(app: &App, req: &Request) -> Result<StreamStopped, ApiError
             }
         },
     };
-    let stopped = stream::stop_room(app, &room).await?;
+    let stopped = stream::stop_room(&app.twilio, &app.settings, &room).await?;
     Ok(StreamStopped {
         stopped: stopped.anything(),
-        room: Some(room.as_str().to_owned()),
+        room: Some(room),
     })
 }

@@ -4,7 +4,7 @@
 
 use lambda_http::{Body, Request, Response};
 use onair_common::response::respond;
-use onair_common::{ApiError, App, auth, request};
+use onair_common::{ApiError, App, request};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -18,14 +18,14 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn subscribe(app: &App, req: &Request) -> Result<Subscribed, ApiError> {
     request::body(req)?;
-    let viewer = auth::authenticate_viewer(app, req).await?;
+    let viewer = app.gate().viewer(req).await?;
 
     let rules = serde_json::json!([
         { "type": "include", "publisher": app.settings.host_identity.as_str() }
     ]);
     let rules = app
         .twilio
-        .set_subscribe_rules(viewer.room.as_str(), &viewer.identity, &rules)
+        .set_subscribe_rules(&viewer.room, &viewer.identity, &rules)
         .await
         .map_err(|err| match err {
             err if err.is_not_found() => ApiError::NotFound(

@@ -1,6 +1,9 @@
 // The production media path: Twilio Programmable Video (room mode, and the host in live mode)
 // and the Twilio Live Player (viewers in live mode), from the SDKs vendored into /vendor.
-// Same interface as whip.js: publish() for the host, watch() for a viewer.
+// Same interface as whip.js (media/index.js describes it). Every room or player is a
+// MediaSession: connected, it is registered with the session, so any failure (a /subscribe
+// refused after joining included) disconnects it in one place.
+import { MediaSession } from './session.js';
 
 // The SDKs are loaded only when this path is used, so the WHIP path never downloads them.
 const scripts = new Map();
@@ -25,84 +28,83 @@ async function sdk() {
   return window.Twilio.Video;
 }
 
+// Twilio's "Room completed": the stream is over. Any other error is a lost connection; no error
+// is a disconnect we asked for.
+const ROOM_COMPLETED = 53118;
+const endOf = (error) => (error && error.code !== ROOM_COMPLETED ? 'lost' : 'ended');
+
 // Host: joins the room with the screen, the microphone and the optional webcam, named so
 // viewers can tell them apart.
-export async function publish({ token, room, tracks, onState, onViewers }) {
-  const Video = await sdk();
-  const local = [new Video.LocalVideoTrack(tracks.screen, { name: 'screen' })];
-  if (tracks.mic) local.push(new Video.LocalAudioTrack(tracks.mic, { name: 'mic' }));
-  if (tracks.camera) local.push(new Video.LocalVideoTrack(tracks.camera, { name: 'camera' }));
-  const connected = await Video.connect(token, { name: room, tracks: local });
-  const count = () => onViewers(connected.participants.size);
-  connected.on('participantConnected', count);
-  connected.on('participantDisconnected', count);
-  connected.on('reconnecting', () => onState('reconnecting'));
-  connected.on('reconnected', () => onState('live'));
-  connected.on('disconnected', () => onState('ended'));
-  count();
-  return {
-    stop() {
-      connected.disconnect();
-    },
-  };
+export function publish({ token, room, tracks, onState, onViewers, onEnded }) {
+  const session = new MediaSession(onEnded);
+  return session.start(async () => {
+    const Video = await sdk();
+    const local = [new Video.LocalVideoTrack(tracks.screen, { name: 'screen' })];
+    if (tracks.mic) local.push(new Video.LocalAudioTrack(tracks.mic, { name: 'mic' }));
+    if (tracks.camera) local.push(new Video.LocalVideoTrack(tracks.camera, { name: 'camera' }));
+    const connected = await Video.connect(token, { name: room, tracks: local });
+    session.opened(() => connected.disconnect());
+    const count = () => onViewers(connected.participants.size);
+    connected.on('participantConnected', count);
+    connected.on('participantDisconnected', count);
+    connected.on('reconnecting', () => onState('reconnecting'));
+    connected.on('reconnected', () => onState('live'));
+    connected.on('disconnected', (_room, error) => session.close(endOf(error)));
+    count();
+  });
 }
 
 // Viewer, room mode: joins subscribe-only (no tracks, no automatic subscription), then asks the
-// back end to subscribe it to the presenter.
-async function watchRoom({ token, room, presenter, onTrack, onViewers, onEnded, subscribe }) {
-  const Video = await sdk();
-  const connected = await Video.connect(token, { name: room, automaticSubscription: false, tracks: [] });
-  let ended = false;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    connected.disconnect();
-    onEnded();
-  };
-  const kindOf = (track) => (track.kind === 'audio' ? 'audio' : track.name === 'camera' ? 'camera' : 'screen');
-  const follow = (participant) => {
-    if (participant.identity !== presenter) return;
-    participant.on('trackSubscribed', (track) => onTrack(kindOf(track), track.mediaStreamTrack));
-    participant.tracks.forEach((publication) => {
-      if (publication.track) onTrack(kindOf(publication.track), publication.track.mediaStreamTrack);
+// back end to subscribe it to the presenter. A refused subscribe leaves the room at once: every
+// participant is billed by the minute and counts toward the room's limit.
+function watchRoom({ token, room, presenter, onTrack, onViewers, onState, onEnded, subscribe }) {
+  const session = new MediaSession(onEnded);
+  return session.start(async () => {
+    const Video = await sdk();
+    const connected = await Video.connect(token, { name: room, automaticSubscription: false, tracks: [] });
+    session.opened(() => connected.disconnect());
+    const kindOf = (track) => (track.kind === 'audio' ? 'audio' : track.name === 'camera' ? 'camera' : 'screen');
+    const follow = (participant) => {
+      if (participant.identity !== presenter) return;
+      participant.on('trackSubscribed', (track) => onTrack(kindOf(track), track.mediaStreamTrack));
+      participant.tracks.forEach((publication) => {
+        if (publication.track) onTrack(kindOf(publication.track), publication.track.mediaStreamTrack);
+      });
+    };
+    const count = () => onViewers(connected.participants.size);
+    connected.participants.forEach(follow);
+    connected.on('participantConnected', (p) => {
+      follow(p);
+      count();
     });
-  };
-  const count = () => onViewers(connected.participants.size);
-  connected.participants.forEach(follow);
-  connected.on('participantConnected', (p) => {
-    follow(p);
+    connected.on('participantDisconnected', (p) => {
+      if (p.identity === presenter) session.close('ended');
+      else count();
+    });
+    connected.on('reconnecting', () => onState('reconnecting'));
+    connected.on('reconnected', () => onState('live'));
+    connected.on('disconnected', (_room, error) => session.close(endOf(error)));
     count();
+    await subscribe();
   });
-  connected.on('participantDisconnected', (p) => {
-    if (p.identity === presenter) end();
-    else count();
-  });
-  connected.on('disconnected', end);
-  count();
-  await subscribe();
-  return {
-    stop() {
-      ended = true;
-      connected.disconnect();
-    },
-  };
 }
 
 // Viewer, live mode: the Twilio Live Player with the PlaybackGrant inside the token.
-async function watchLive({ token, onElement, onEnded }) {
-  await load('/vendor/live-player/twilio-live-player.min.js');
-  const { Player } = window.Twilio.Live;
-  const player = await Player.connect(token, { playerWasmAssetsPath: '/vendor/live-player' });
-  player.on(Player.Event.StateChanged, (state) => {
-    if (state === Player.State.Ended) onEnded();
+function watchLive({ token, onElement, onEnded }) {
+  const session = new MediaSession(onEnded);
+  return session.start(async () => {
+    await load('/vendor/live-player/twilio-live-player.min.js');
+    const { Player } = window.Twilio.Live;
+    const player = await Player.connect(token, { playerWasmAssetsPath: '/vendor/live-player' });
+    session.opened(() => player.disconnect());
+    // A playback error stops the player (it then reports Ended): the connection is what failed.
+    player.on(Player.Event.Error, () => session.close('lost'));
+    player.on(Player.Event.StateChanged, (state) => {
+      if (state === Player.State.Ended) session.close('ended');
+    });
+    onElement(player.videoElement);
+    player.play();
   });
-  onElement(player.videoElement);
-  player.play();
-  return {
-    stop() {
-      player.disconnect();
-    },
-  };
 }
 
 export function watch(options) {

@@ -1,14 +1,28 @@
 // The local media path: WHIP to publish and WHEP to watch, on the Twilio stand-in's relay.
-// Same interface as twilio.js: publish() for the host, watch() for a viewer.
+// Same interface as twilio.js (media/index.js describes it). Every session is a MediaSession:
+// the peer connection, the relay session (DELETEd once its URL is known) and the status poll
+// are registered with it as they open, so any failure closes all of them in one place.
+import { MediaSession } from './session.js';
 
 const ICE_GATHERING_LIMIT_MS = 5000;
+// A relay answers an offer in well under a second; no answer within this is a failure.
+const ANSWER_LIMIT_MS = 10000;
 const STATUS_POLL_MS = 3000;
 
-// Offers everything at once (no trickle): waits for ICE gathering, posts the offer, applies
-// the answer. Returns the session URL to DELETE at the end.
-async function negotiate(pc, url, token) {
-  await pc.setLocalDescription(await pc.createOffer());
-  await new Promise((resolve) => {
+// A peer connection that closes with the session; a failed connection ends the session.
+function peerConnection(session, onState) {
+  const pc = new RTCPeerConnection();
+  session.opened(() => pc.close());
+  pc.addEventListener('connectionstatechange', () => {
+    if (pc.connectionState === 'failed') session.close('lost');
+    else if (pc.connectionState === 'disconnected') onState?.('reconnecting');
+    else if (pc.connectionState === 'connected') onState?.('live');
+  });
+  return pc;
+}
+
+function iceGathered(pc) {
+  return new Promise((resolve) => {
     if (pc.iceGatheringState === 'complete') return resolve();
     const timer = setTimeout(resolve, ICE_GATHERING_LIMIT_MS);
     pc.addEventListener('icegatheringstatechange', () => {
@@ -18,105 +32,105 @@ async function negotiate(pc, url, token) {
       }
     });
   });
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${token}` },
-    body: pc.localDescription.sdp,
-  });
-  if (response.status !== 201) {
-    const error = new Error(`The media relay refused the connection (${response.status}).`);
-    error.status = response.status;
-    throw error;
-  }
-  await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
-  return new URL(response.headers.get('Location'), new URL(url, location.href)).href;
 }
 
-// Polls the relay's room status; calls onStatus({publishers, viewers}) or onStatus(null) when
-// the room is gone. Returns a function that stops polling.
-function pollStatus(url, token, onStatus) {
-  let stopped = false;
+// Offers everything at once (no trickle): waits for ICE gathering, posts the offer, registers
+// the relay session's DELETE with the session as soon as the answer names it, applies the answer.
+async function negotiate(session, pc, url, token) {
+  await pc.setLocalDescription(await pc.createOffer());
+  await iceGathered(pc);
+  const abort = new AbortController();
+  session.opened(() => abort.abort());
+  const timer = setTimeout(() => abort.abort(), ANSWER_LIMIT_MS);
+  try {
+    const response = await reach(
+      fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${token}` },
+        body: pc.localDescription.sdp,
+        signal: abort.signal,
+      }),
+    );
+    if (response.status !== 201) {
+      throw new Error(`the video service refused the connection (error ${response.status})`);
+    }
+    const where = response.headers.get('Location');
+    if (!where) throw new Error('the video service answered without a session address');
+    const sessionUrl = new URL(where, new URL(url, location.href)).href;
+    session.opened(() => {
+      const headers = { Authorization: `Bearer ${token}` };
+      fetch(sessionUrl, { method: 'DELETE', headers, keepalive: true }).catch(() => {});
+    });
+    const answer = await reach(response.text());
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// A fetch step's failure in words: no answer in time (aborted), or no connection at all.
+async function reach(step) {
+  try {
+    return await step;
+  } catch (error) {
+    throw new Error(
+      error.name === 'AbortError' ? 'the video service did not answer in time' : 'the video service cannot be reached',
+    );
+  }
+}
+
+// Polls the relay's room status until the session closes: onStatus({publishers, viewers}), or
+// onStatus(null) when the room is gone.
+function pollStatus(session, url, token, onStatus) {
+  let timer;
+  session.opened(() => clearTimeout(timer));
   const tick = async () => {
-    if (stopped) return;
     try {
       const response = await fetch(url, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
+      if (session.closed) return;
       if (response.status === 404) onStatus(null);
       else if (response.ok) onStatus(await response.json());
     } catch {
       // A missed poll is not an ending; the connection state says that.
     }
-    if (!stopped) setTimeout(tick, STATUS_POLL_MS);
+    if (!session.closed) timer = setTimeout(tick, STATUS_POLL_MS);
   };
   tick();
-  return () => {
-    stopped = true;
-  };
-}
-
-function endSession(pc, sessionUrl, token) {
-  pc.close();
-  if (sessionUrl) {
-    fetch(sessionUrl, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } }).catch(() => {});
-  }
 }
 
 // Host: sends screen, microphone and optional webcam, in that m-line order.
-export async function publish({ token, media, tracks, onState, onViewers }) {
-  const pc = new RTCPeerConnection();
-  pc.addTransceiver(tracks.screen, { direction: 'sendonly' });
-  if (tracks.mic) pc.addTransceiver(tracks.mic, { direction: 'sendonly' });
-  else pc.addTransceiver('audio', { direction: 'sendonly' });
-  if (tracks.camera) pc.addTransceiver(tracks.camera, { direction: 'sendonly' });
-  pc.addEventListener('connectionstatechange', () => {
-    if (pc.connectionState === 'disconnected') onState('reconnecting');
-    else if (pc.connectionState === 'connected') onState('live');
-    else if (pc.connectionState === 'failed') onState('ended');
+export function publish({ token, media, tracks, onState, onViewers, onEnded }) {
+  const session = new MediaSession(onEnded);
+  return session.start(async () => {
+    const pc = peerConnection(session, onState);
+    pc.addTransceiver(tracks.screen, { direction: 'sendonly' });
+    if (tracks.mic) pc.addTransceiver(tracks.mic, { direction: 'sendonly' });
+    else pc.addTransceiver('audio', { direction: 'sendonly' });
+    if (tracks.camera) pc.addTransceiver(tracks.camera, { direction: 'sendonly' });
+    await negotiate(session, pc, media.publish_url, token);
+    pollStatus(session, media.status_url, token, (status) => {
+      if (status) onViewers(status.viewers);
+    });
   });
-  const sessionUrl = await negotiate(pc, media.publish_url, token);
-  const stopPolling = pollStatus(media.status_url, token, (status) => {
-    if (status) onViewers(status.viewers);
-  });
-  return {
-    stop() {
-      stopPolling();
-      endSession(pc, sessionUrl, token);
-    },
-  };
 }
 
 // Viewer: receives the screen, the audio and the webcam; `subscribe` (room mode) asks the back
-// end to let the host's tracks through once the session exists.
-export async function watch({ token, media, onTrack, onViewers, onEnded, subscribe }) {
-  const pc = new RTCPeerConnection();
-  const kinds = [
-    ['screen', pc.addTransceiver('video', { direction: 'recvonly' })],
-    ['audio', pc.addTransceiver('audio', { direction: 'recvonly' })],
-    ['camera', pc.addTransceiver('video', { direction: 'recvonly' })],
-  ];
-  let ended = false;
-  let stopPolling = () => {};
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    stopPolling();
-    endSession(pc, sessionUrl, token);
-    onEnded();
-  };
-  pc.addEventListener('connectionstatechange', () => {
-    if (pc.connectionState === 'failed' || pc.connectionState === 'closed') end();
+// end to let the host's tracks through once the relay session exists.
+export function watch({ token, media, onTrack, onViewers, onState, onEnded, subscribe }) {
+  const session = new MediaSession(onEnded);
+  return session.start(async () => {
+    const pc = peerConnection(session, onState);
+    const kinds = [
+      ['screen', pc.addTransceiver('video', { direction: 'recvonly' })],
+      ['audio', pc.addTransceiver('audio', { direction: 'recvonly' })],
+      ['camera', pc.addTransceiver('video', { direction: 'recvonly' })],
+    ];
+    await negotiate(session, pc, media.watch_url, token);
+    for (const [kind, transceiver] of kinds) onTrack(kind, transceiver.receiver.track);
+    if (subscribe) await subscribe();
+    pollStatus(session, media.status_url, token, (status) => {
+      if (!status || status.publishers === 0) session.close('ended');
+      else onViewers(status.viewers);
+    });
   });
-  const sessionUrl = await negotiate(pc, media.watch_url, token);
-  for (const [kind, transceiver] of kinds) onTrack(kind, transceiver.receiver.track);
-  if (subscribe) await subscribe();
-  stopPolling = pollStatus(media.status_url, token, (status) => {
-    if (!status || status.publishers === 0) end();
-    else onViewers(status.viewers);
-  });
-  return {
-    stop() {
-      ended = true;
-      stopPolling();
-      endSession(pc, sessionUrl, token);
-    },
-  };
 }

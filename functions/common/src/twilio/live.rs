@@ -2,14 +2,32 @@
 
 use serde::Deserialize;
 
-use super::{Api, Repeat, Twilio, TwilioError};
+use super::{Api, Repeat, Twilio, TwilioError, twilio_status};
 use crate::ids::RoomName;
+
+twilio_status! {
+    /// A PlayerStreamer's status: it bills while `created` or `started`.
+    PlayerStreamerStatus {
+        Created = "created",
+        Started = "started",
+        Ended = "ended",
+        Failed = "failed",
+    }
+}
+
+twilio_status! {
+    /// A MediaProcessor's status: it bills while `started`.
+    MediaProcessorStatus {
+        Started = "started",
+        Ended = "ended",
+        Failed = "failed",
+    }
+}
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct PlayerStreamer {
     pub sid: String,
-    /// `created`, `started`, `ended` or `failed`.
-    pub status: String,
+    pub status: PlayerStreamerStatus,
     pub date_created: Option<String>,
 }
 
@@ -23,8 +41,7 @@ impl PlayerStreamer {
 #[derive(Debug, Clone, Deserialize)]
 pub struct MediaProcessor {
     pub sid: String,
-    /// `started`, `ended` or `failed`.
-    pub status: String,
+    pub status: MediaProcessorStatus,
     pub date_created: Option<String>,
     /// The JSON context the processor was created with (room and outputs).
     pub extension_context: Option<String>,
@@ -43,9 +60,9 @@ struct RoomRef {
 }
 
 impl MediaProcessor {
-    /// The room this processor composes, if its context names one.
-    pub fn room_name(&self) -> Option<String> {
-        self.context().map(|c| c.room.name)
+    /// The OnAir room this processor composes, if its context names one.
+    pub fn room_name(&self) -> Option<RoomName> {
+        RoomName::parse(&self.context()?.room.name)
     }
     /// The PlayerStreamers this processor feeds.
     pub fn outputs(&self) -> Vec<String> {
@@ -75,18 +92,24 @@ impl Twilio {
             .await
     }
 
-    pub async fn fetch_player_streamer(&self, sid: &str) -> Result<PlayerStreamer, TwilioError> {
-        self.get(Api::Media, &format!("/v1/PlayerStreamers/{sid}"), &[])
-            .await
+    /// The PlayerStreamers that bill: those `created` or `started`.
+    pub async fn running_player_streamers(&self) -> Result<Vec<PlayerStreamer>, TwilioError> {
+        let mut running = self
+            .list_player_streamers(PlayerStreamerStatus::Created)
+            .await?;
+        running.extend(
+            self.list_player_streamers(PlayerStreamerStatus::Started)
+                .await?,
+        );
+        Ok(running)
     }
 
-    /// PlayerStreamers with `status` (`created` or `started`).
-    pub async fn list_player_streamers(
+    async fn list_player_streamers(
         &self,
-        status: &str,
+        status: PlayerStreamerStatus,
     ) -> Result<Vec<PlayerStreamer>, TwilioError> {
         let query = [
-            ("Status", status.to_owned()),
+            ("Status", status.to_string()),
             ("Order", "desc".to_owned()),
             ("PageSize", "50".to_owned()),
         ];
@@ -100,7 +123,7 @@ impl Twilio {
     }
 
     pub async fn end_player_streamer(&self, sid: &str) -> Result<PlayerStreamer, TwilioError> {
-        let form = [("Status", "ended".to_owned())];
+        let form = [("Status", PlayerStreamerStatus::Ended.to_string())];
         self.post(
             Api::Media,
             &format!("/v1/PlayerStreamers/{sid}"),
@@ -148,7 +171,7 @@ impl Twilio {
 
     pub async fn list_started_media_processors(&self) -> Result<Vec<MediaProcessor>, TwilioError> {
         let query = [
-            ("Status", "started".to_owned()),
+            ("Status", MediaProcessorStatus::Started.to_string()),
             ("Order", "desc".to_owned()),
             ("PageSize", "50".to_owned()),
         ];
@@ -181,7 +204,7 @@ impl Twilio {
     }
 
     pub async fn end_media_processor(&self, sid: &str) -> Result<MediaProcessor, TwilioError> {
-        let form = [("Status", "ended".to_owned())];
+        let form = [("Status", MediaProcessorStatus::Ended.to_string())];
         self.post(
             Api::Media,
             &format!("/v1/MediaProcessors/{sid}"),

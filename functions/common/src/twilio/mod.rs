@@ -1,13 +1,17 @@
-//! The Twilio REST client (DESIGN §6): form-encoded requests with Basic auth, Twilio's error
-//! bodies parsed into [`TwilioError`], lists paged through `meta.next_page_url`, retries with
-//! jittered backoff on 429 and 5xx for calls that are safe to repeat, and a request timeout well
-//! under the Lambda timeout. `video` and `live` hold the calls themselves.
+//! The Twilio REST client (docs/ARCHITECTURE.md, Twilio REST): form-encoded requests with Basic
+//! auth, Twilio's error bodies parsed into [`TwilioError`], lists paged through
+//! `meta.next_page_url`, retries with jittered backoff on 429 and 5xx for calls that are safe to
+//! repeat (unless the caller asked for [`Twilio::without_retries`]), and a request timeout well
+//! under the Lambda timeout. Twilio's statuses are enums with an `Other` fallback. `video` and
+//! `live` hold the calls themselves.
 
 mod live;
 mod video;
 
-pub use live::{MediaProcessor, PlaybackGrant, PlayerStreamer};
-pub use video::{Participant, Room, RoomBounds, RoomStatus};
+pub use live::{
+    MediaProcessor, MediaProcessorStatus, PlaybackGrant, PlayerStreamer, PlayerStreamerStatus,
+};
+pub use video::{Participant, ParticipantStatus, Room, RoomBounds, RoomStatus};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,12 +77,47 @@ enum Api {
     Media,
 }
 
+/// A Twilio status enum: its lowercase wire values, read with serde and written by `as_str`
+/// from one list, and an `Other` variant for whatever Twilio adds later.
+macro_rules! twilio_status {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $wire:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $wire)] $variant,)+
+            /// A status this client does not know (one Twilio added later).
+            #[serde(other)]
+            Other,
+        }
+
+        impl $name {
+            /// The status as Twilio writes it; [`Self::Other`] as `other`, which Twilio never sends.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $wire,)+
+                    $name::Other => "other",
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use twilio_status;
+
 /// The client; cheap to share, built once per container.
+#[derive(Clone)]
 pub struct Twilio {
     http: reqwest::Client,
     video_base: String,
     media_base: String,
     secrets: Arc<SecretStore>,
+    /// Attempts for a call that may be repeated (the first try included).
+    max_attempts: u32,
 }
 
 #[derive(serde::Deserialize)]
@@ -122,6 +161,17 @@ impl Twilio {
             video_base: video_base.trim_end_matches('/').to_owned(),
             media_base: media_base.trim_end_matches('/').to_owned(),
             secrets,
+            max_attempts: MAX_ATTEMPTS,
+        }
+    }
+
+    /// The same client making one attempt per call, for callers that retry by themselves: a
+    /// crowd of viewers asks again anyway, and retries would multiply its load on a Twilio that
+    /// is already failing. (A 401 is still retried once with fresh secrets.)
+    pub fn without_retries(&self) -> Twilio {
+        Twilio {
+            max_attempts: 1,
+            ..self.clone()
         }
     }
 
@@ -236,7 +286,7 @@ impl Twilio {
                 Err(TwilioError::Transport(_)) => true,
                 Err(_) => false,
             };
-            if !retryable || repeat == Repeat::Once || attempt >= MAX_ATTEMPTS {
+            if !retryable || repeat == Repeat::Once || attempt >= self.max_attempts {
                 if let Err(err) = &outcome {
                     tracing::warn!(method = %method, path = path_of(&url), error = %err, attempt, "Twilio call failed");
                 }
@@ -415,5 +465,48 @@ mod tests {
         let err = decode::<Room>(404, body.as_bytes()).unwrap_err();
         assert!(err.is_not_found());
         assert!(err.to_string().len() < MAX_MESSAGE_CHARS + 100, "{err}");
+    }
+
+    /// Every status value of Twilio's OpenAPI specs (`specs/twilio/`) reads as a known variant
+    /// and is written back as it came; an unknown value reads as `Other`.
+    #[test]
+    fn statuses_match_twilios_specs() {
+        fn spec_values(file: &str, schema: &str) -> Vec<String> {
+            let path = format!("{}/../../specs/twilio/{file}", env!("CARGO_MANIFEST_DIR"));
+            let spec: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let values = &spec["components"]["schemas"][schema]["enum"];
+            serde_json::from_value(values.clone()).unwrap_or_else(|_| panic!("{schema}"))
+        }
+        fn check<T>(values: Vec<String>, as_str: fn(T) -> &'static str)
+        where
+            T: serde::de::DeserializeOwned + std::fmt::Debug + Copy,
+        {
+            assert!(!values.is_empty());
+            for value in values {
+                let status: T = serde_json::from_value(serde_json::json!(value)).unwrap();
+                assert_eq!(as_str(status), value, "{status:?}");
+            }
+            let later: T = serde_json::from_value(serde_json::json!("added-later")).unwrap();
+            assert_eq!(as_str(later), "other");
+        }
+        let video = "twilio_video_v1.json";
+        let media = "twilio_media_v1.json";
+        check(
+            spec_values(video, "room_enum_room_status"),
+            RoomStatus::as_str,
+        );
+        check(
+            spec_values(video, "room_participant_enum_status"),
+            ParticipantStatus::as_str,
+        );
+        check(
+            spec_values(media, "player_streamer_enum_status"),
+            PlayerStreamerStatus::as_str,
+        );
+        check(
+            spec_values(media, "media_processor_enum_status"),
+            MediaProcessorStatus::as_str,
+        );
     }
 }

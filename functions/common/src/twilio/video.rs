@@ -2,18 +2,25 @@
 
 use serde::Deserialize;
 
-use super::{Api, Repeat, Twilio, TwilioError};
+use super::{Api, Repeat, Twilio, TwilioError, twilio_status};
 use crate::ids::{Identity, RoomName};
 
-/// Room status; anything Twilio adds later reads as `Other`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RoomStatus {
-    InProgress,
-    Completed,
-    Failed,
-    #[serde(other)]
-    Other,
+twilio_status! {
+    /// A room's status.
+    RoomStatus {
+        InProgress = "in-progress",
+        Completed = "completed",
+        Failed = "failed",
+    }
+}
+
+twilio_status! {
+    /// A participant's status in a room.
+    ParticipantStatus {
+        Connected = "connected",
+        Reconnecting = "reconnecting",
+        Disconnected = "disconnected",
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -40,7 +47,7 @@ impl Room {
 pub struct Participant {
     pub sid: String,
     pub identity: String,
-    pub status: String,
+    pub status: ParticipantStatus,
 }
 
 /// The limits a room is created with, so an abandoned room stops costing money by itself.
@@ -87,17 +94,19 @@ impl Twilio {
             .await
     }
 
-    /// A room by SID or by the unique name of an in-progress room.
-    pub async fn fetch_room(&self, sid_or_name: &str) -> Result<Room, TwilioError> {
-        self.get(Api::Video, &format!("/v1/Rooms/{sid_or_name}"), &[])
+    /// The in-progress room named `name` (Twilio finds a room by its unique name only while
+    /// it is in progress).
+    pub async fn fetch_room(&self, name: &RoomName) -> Result<Room, TwilioError> {
+        self.get(Api::Video, &format!("/v1/Rooms/{name}"), &[])
             .await
     }
 
-    pub async fn complete_room(&self, sid_or_name: &str) -> Result<Room, TwilioError> {
-        let form = [("Status", "completed".to_owned())];
+    /// Completes the in-progress room named `name`: everyone is disconnected.
+    pub async fn complete_room(&self, name: &RoomName) -> Result<Room, TwilioError> {
+        let form = [("Status", RoomStatus::Completed.to_string())];
         self.post(
             Api::Video,
-            &format!("/v1/Rooms/{sid_or_name}"),
+            &format!("/v1/Rooms/{name}"),
             &form,
             Repeat::Safe,
         )
@@ -107,7 +116,7 @@ impl Twilio {
     /// In-progress rooms, newest first as Twilio lists them.
     pub async fn list_rooms_in_progress(&self) -> Result<Vec<Room>, TwilioError> {
         let query = [
-            ("Status", "in-progress".to_owned()),
+            ("Status", RoomStatus::InProgress.to_string()),
             ("PageSize", "50".to_owned()),
         ];
         self.list(Api::Video, "/v1/Rooms", "rooms", &query).await
@@ -120,7 +129,7 @@ impl Twilio {
         identity: Option<&Identity>,
     ) -> Result<Vec<Participant>, TwilioError> {
         let mut query = vec![
-            ("Status", "connected".to_owned()),
+            ("Status", ParticipantStatus::Connected.to_string()),
             ("PageSize", "50".to_owned()),
         ];
         if let Some(identity) = identity {
@@ -138,7 +147,7 @@ impl Twilio {
     /// Replaces a participant's subscribe rules; returns the rules Twilio now holds.
     pub async fn set_subscribe_rules(
         &self,
-        room: &str,
+        room: &RoomName,
         participant: &Identity,
         rules: &serde_json::Value,
     ) -> Result<serde_json::Value, TwilioError> {
@@ -148,22 +157,6 @@ impl Twilio {
             participant.as_str()
         );
         let answer: serde_json::Value = self.post(Api::Video, &path, &form, Repeat::Safe).await?;
-        Ok(answer
-            .get("rules")
-            .cloned()
-            .unwrap_or(serde_json::Value::Null))
-    }
-
-    pub async fn subscribe_rules(
-        &self,
-        room: &str,
-        participant: &Identity,
-    ) -> Result<serde_json::Value, TwilioError> {
-        let path = format!(
-            "/v1/Rooms/{room}/Participants/{}/SubscribeRules",
-            participant.as_str()
-        );
-        let answer: serde_json::Value = self.get(Api::Video, &path, &[]).await?;
         Ok(answer
             .get("rules")
             .cloned()
