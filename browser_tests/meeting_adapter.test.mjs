@@ -220,6 +220,7 @@ test('a refused camera session rejects joinMeeting with a readable message and l
   const result = await join(page, answer);
   assert.equal(result.joined, false);
   assert.match(result.message, /refused the connection \(error 409\)/);
+  assert.equal(result.code, 53105, 'Twilio\'s code for a full room, as on the Twilio path');
   assert.equal(await openPeerConnections(page), 0);
   assert.deepEqual((await eventsOf(page)).map((e) => e.event), [], 'no callback for a call that never started');
   assert.deepEqual((await roomState(answer.room)).sessions, []);

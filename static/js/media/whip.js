@@ -54,9 +54,7 @@ export async function negotiate(session, pc, url, token) {
         signal: abort.signal,
       }),
     );
-    if (response.status !== 201) {
-      throw new Error(`the video service refused the connection (error ${response.status})`);
-    }
+    if (response.status !== 201) throw await refusal(response);
     const where = response.headers.get('Location');
     if (!where) throw new Error('the video service answered without a session address');
     const sessionUrl = new URL(where, new URL(url, location.href)).href;
@@ -70,6 +68,20 @@ export async function negotiate(session, pc, url, token) {
   } finally {
     clearTimeout(timer);
   }
+}
+
+// A refused offer as an Error in words, with the HTTP status and, when the relay said it, Twilio's
+// error code (the relay answers Twilio's error bodies: 53105 is a full room).
+async function refusal(response) {
+  const error = new Error(`the video service refused the connection (error ${response.status})`);
+  error.status = response.status;
+  try {
+    const { code } = await response.json();
+    if (Number.isInteger(code)) error.code = code;
+  } catch {
+    // Not a Twilio error body: the status says enough.
+  }
+  return error;
 }
 
 // A fetch step's failure in words: no answer in time (aborted), or no connection at all.

@@ -17,6 +17,7 @@
 import { MediaSession } from '../media/session.js';
 import { negotiate, peerConnection, pollStatus } from '../media/whip.js';
 import { nameOf } from './identity.js';
+import { screenShare } from './screen.js';
 
 const STATUS_POLL_MS = 500;
 // A remote participant's session that failed is tried again after this.
@@ -62,7 +63,6 @@ export async function joinMeeting({
   };
   const remotes = new Map(); // identity -> { published: Map(kind -> muted), shown, muted, receivers, session, retryAt }
   let cameraSession = null; // the camera session's URL
-  let screen = null;
 
   const sendState = (body) => {
     if (!cameraSession || call.closed) return;
@@ -174,35 +174,26 @@ export async function joinMeeting({
     track.enabled = on;
     sendState({ [key]: !on });
   };
-  const stopScreen = () => {
-    const sharing = screen;
-    screen = null;
-    sharing?.close('stopped');
-  };
+  // The screen session: a WHIP session `?kind=screen`, DELETEd to stop.
+  const screen = screenShare({
+    open: () => {
+      const sharing = child(() => screen.ended(sharing));
+      return sharing;
+    },
+    start: (sharing, track) =>
+      sharing.start(async () => {
+        const pc = peerConnection(sharing);
+        pc.addTransceiver(track, { direction: 'sendonly' });
+        await negotiate(sharing, pc, `${media.publish_url}?kind=screen`, token);
+      }),
+    close: (sharing) => sharing.close('stopped'),
+    callClosed: () => call.closed,
+  });
   return {
     setMicEnabled: (on) => setEnabled(tracks.mic, 'mic_muted', on),
     setCameraEnabled: (on) => setEnabled(tracks.camera, 'camera_muted', on),
-    async shareScreen(track) {
-      stopScreen();
-      if (call.closed) throw new Error('The call has ended.');
-      const sharing = child(() => {
-        if (screen === sharing) screen = null;
-      });
-      screen = sharing;
-      try {
-        await sharing.start(async () => {
-          const pc = peerConnection(sharing);
-          pc.addTransceiver(track, { direction: 'sendonly' });
-          await negotiate(sharing, pc, `${media.publish_url}?kind=screen`, token);
-        });
-      } catch (error) {
-        if (screen === sharing) screen = null;
-        throw error;
-      }
-      // The browser's own "Stop sharing" ends the track.
-      track.addEventListener('ended', () => screen === sharing && stopScreen(), { once: true });
-    },
-    stopScreen,
+    shareScreen: screen.share,
+    stopScreen: screen.stop,
     leave: () => call.close('stopped'),
   };
 }
