@@ -469,7 +469,8 @@ mod tests {
             })
         );
         assert_eq!(
-            MediaPath::Twilio.for_meeting(&crate::ids::MeetingRoom::parse("meeting-abcdefghijkl").unwrap()),
+            MediaPath::Twilio
+                .for_meeting(&crate::ids::MeetingRoom::parse("meeting-abcdefghijkl").unwrap()),
             serde_json::json!({ "kind": "twilio" })
         );
         let meeting = crate::ids::MeetingRoom::parse("meeting-abcdefghijkl").unwrap();

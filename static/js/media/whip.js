@@ -59,6 +59,7 @@ export async function negotiate(session, pc, url, token) {
     if (!where) throw new Error('the video service answered without a session address');
     const sessionUrl = new URL(where, new URL(url, location.href)).href;
     session.opened(() => {
+      if (session.gone) return; // ended on the relay already
       const headers = { Authorization: `Bearer ${token}` };
       fetch(sessionUrl, { method: 'DELETE', headers, keepalive: true }).catch(() => {});
     });
@@ -145,7 +146,8 @@ export function watch({ token, media, onTrack, onViewers, onState, onEnded, subs
     for (const [kind, transceiver] of kinds) onTrack(kind, transceiver.receiver.track);
     if (subscribe) await subscribe();
     pollStatus(session, media.status_url, token, (status) => {
-      if (!status || status.publishers === 0) session.close('ended');
+      if (!status) session.close('ended', { gone: true });
+      else if (status.publishers === 0) session.close('ended');
       else onViewers(status.viewers);
     });
   });

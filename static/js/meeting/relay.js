@@ -26,11 +26,13 @@ const KINDS = ['camera', 'mic', 'screen'];
 
 // Ends `session` as soon as the DTLS transport under `sender` closes: the relay ends a session
 // (a participant dropped or left, the room completed) with a DTLS close_notify, which Chromium
-// reports at once, long before the connection state changes.
+// reports at once, long before the connection state changes. Closed that way, the session is
+// gone on the relay: nothing to DELETE.
 function endWithTransport(session, { transport }, reason) {
   if (!transport) return;
   const check = () => {
-    if (transport.state === 'closed' || transport.state === 'failed') session.close(reason);
+    if (transport.state === 'closed') session.close(reason, { gone: true });
+    else if (transport.state === 'failed') session.close(reason);
   };
   transport.addEventListener('statechange', check);
   session.opened(() => transport.removeEventListener('statechange', check));
@@ -52,7 +54,8 @@ export async function joinMeeting({
   // Sessions that live inside the call (the screen, one per remote participant).
   const children = new Set();
   call.opened(() => {
-    for (const child of [...children]) child.close('stopped');
+    // Ended on the relay (the room over, this participant dropped): so are they.
+    for (const child of [...children]) child.close('stopped', { gone: call.gone });
   });
   const child = (onEnded) => {
     const session = new MediaSession(onEnded);
@@ -124,18 +127,20 @@ export async function joinMeeting({
     if (remotes.get(identity) === remote && !call.closed) sync(identity, remote);
   };
 
+  // A participant no longer listed has left or dropped; the relay ended the sessions watching
+  // them already (nothing to DELETE).
   const gone = (identity, remote) => {
     remotes.delete(identity);
-    remote.session?.close('stopped');
+    remote.session?.close('stopped', { gone: true });
     for (const kind of remote.shown) onTrackGone(identity, kind);
     onParticipantLeft(identity);
   };
 
   const onStatus = (status) => {
-    if (!status) return call.close('ended'); // the room is gone
+    if (!status) return call.close('ended', { gone: true }); // the room is over
     const listed = new Map((status.participants ?? []).map((p) => [p.identity, p]));
-    // The relay dropped this participant (no media from it): the call is over.
-    if (!listed.has(me)) return call.close('lost');
+    // The relay dropped this participant (no media from it) and ended its sessions: the call is over.
+    if (!listed.has(me)) return call.close('lost', { gone: true });
     for (const [identity, remote] of remotes) if (!listed.has(identity)) gone(identity, remote);
     for (const [identity, participant] of listed) {
       if (identity === me) continue;
@@ -151,10 +156,16 @@ export async function joinMeeting({
     }
   };
 
-  // The connection's ups and downs are the page's from the moment the call is up.
+  // The connection's ups and downs are the page's from the moment the call is up, each change once.
   let joined = false;
+  let reported = null;
+  const report = (state) => {
+    if (state === reported) return;
+    reported = state;
+    onState(state);
+  };
   await call.start(async () => {
-    const pc = peerConnection(call, (state) => joined && onState(state === 'live' ? 'connected' : state));
+    const pc = peerConnection(call, (state) => joined && report(state === 'live' ? 'connected' : state));
     const camera = pc.addTransceiver(tracks.camera ?? 'video', { direction: 'sendonly' });
     pc.addTransceiver(tracks.mic ?? 'audio', { direction: 'sendonly' });
     cameraSession = await negotiate(call, pc, media.publish_url, token);
@@ -167,7 +178,7 @@ export async function joinMeeting({
     pollStatus(call, media.status_url, token, onStatus, STATUS_POLL_MS);
   });
   joined = true;
-  onState('connected');
+  report('connected');
 
   const setEnabled = (track, key, on) => {
     if (!track) return;
