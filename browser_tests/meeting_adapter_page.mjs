@@ -122,7 +122,7 @@ export const eventsOf = (page) => page.evaluate(() => window.__events);
 
 // Waits for an event matching every field of `want`; resolves to it. A failure lists the events
 // the page had.
-export async function waitForEvent(page, want, timeout = 30000) {
+export async function waitForEvent(page, want, timeout = 60000) {
   const deadline = Date.now() + timeout;
   for (;;) {
     const events = await eventsOf(page);
@@ -136,7 +136,7 @@ export async function waitForEvent(page, want, timeout = 30000) {
 }
 
 // Waits until the page's receiver of `identity`'s `kind` has decoded something.
-export async function decodes(page, identity, kind, timeout = 40000) {
+export async function decodes(page, identity, kind, timeout = 60000) {
   return until(
     `${kind} of ${identity} decoding`,
     () => page.evaluate(([i, k]) => window.__received(i, k), [identity, kind]),
