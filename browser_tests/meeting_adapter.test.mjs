@@ -113,11 +113,11 @@ test('two participants decode each other, see mute and a shared screen, and see 
     window.__screen = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
     await window.__call.shareScreen(window.__screen.getVideoTracks()[0]);
   });
-  await waitForEvent(ana, { event: 'track', identity: b, kind: 'screen' });
+  const screens = async (event) =>
+    (await eventsOf(ana)).filter((e) => e.event === event && e.identity === b && e.kind === 'screen').length;
+  await until('the second screen shown', async () => (await screens('track')) === 2, 60000);
   await bo.evaluate(() => window.__screen.getVideoTracks()[0].dispatchEvent(new Event('ended')));
-  await until('the second screen taken back', async () =>
-    (await eventsOf(ana)).filter((e) => e.event === 'gone' && e.identity === b && e.kind === 'screen').length === 2,
-  );
+  await until('the second screen taken back', async () => (await screens('gone')) === 2);
 
   // Bo leaves: everything of Bo's is closed, and Ana sees it within 2 s.
   const leftAt = await bo.evaluate(() => {
@@ -188,7 +188,7 @@ test('a WHEP session that is refused or never answered is closed, leaves nothing
   assert.equal((await eventsOf(bo)).filter((e) => e.event === 'track').length, 0, 'no track from a failed session');
 
   // The unanswered offer is given up after the adapter's limit (10 s), then tried again.
-  await until('a third offer, let through', () => offers.length >= 3, 30000);
+  await until('a third offer, let through', () => offers.length >= 3, 60000);
   await decodes(bo, anaAnswer.identity, 'camera');
   await decodes(bo, anaAnswer.identity, 'mic');
   assert.equal(await openPeerConnections(bo), 2);

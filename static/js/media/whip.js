@@ -11,10 +11,19 @@ const ICE_GATHERING_LIMIT_MS = 5000;
 const ANSWER_LIMIT_MS = 10000;
 const STATUS_POLL_MS = 3000;
 
+// The relay session's DELETE a peer connection waits for before it closes (see negotiate), and
+// how long at most.
+const closeAfter = new WeakMap();
+const DELETE_WAIT_MS = 1000;
+
 // A peer connection that closes with the session; a failed connection ends the session.
 export function peerConnection(session, onState) {
   const pc = new RTCPeerConnection();
-  session.opened(() => pc.close());
+  session.opened(() => {
+    const deleted = closeAfter.get(pc);
+    if (deleted) deleted.then(() => pc.close());
+    else pc.close();
+  });
   pc.addEventListener('connectionstatechange', () => {
     if (pc.connectionState === 'failed') session.close('lost');
     else if (pc.connectionState === 'disconnected') onState?.('reconnecting');
@@ -61,7 +70,11 @@ export async function negotiate(session, pc, url, token) {
     session.opened(() => {
       if (session.gone) return; // ended on the relay already
       const headers = { Authorization: `Bearer ${token}` };
-      fetch(sessionUrl, { method: 'DELETE', headers, keepalive: true }).catch(() => {});
+      const deleted = fetch(sessionUrl, { method: 'DELETE', headers, keepalive: true }).catch(() => {});
+      // The peer connection closes once the DELETE is answered (1 s at most): closed first, its
+      // DTLS close_notify would end the session on the relay before the DELETE arrived, which
+      // would then answer 404 (a console error).
+      closeAfter.set(pc, Promise.race([deleted, new Promise((resolve) => setTimeout(resolve, DELETE_WAIT_MS))]));
     });
     const answer = await reach(response.text());
     await pc.setRemoteDescription({ type: 'answer', sdp: answer });
