@@ -278,7 +278,7 @@ fn check_request(req: &Request) -> Result<(), TestCaseError> {
         Err(err) => {
             check_refusal("body", &err)?;
             if !is_post {
-                prop_assert_eq!(err, ApiError::MethodNotAllowed);
+                prop_assert_eq!(err, ApiError::MethodNotAllowed("POST"));
             }
         }
         Ok(raw) => {
