@@ -15,4 +15,5 @@ mod paging;
 mod reaper;
 mod room_events;
 mod room_mode;
+mod streams;
 mod twilio_faults;
