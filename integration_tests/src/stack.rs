@@ -164,7 +164,7 @@ impl Stack {
     /// [`Stack::host_connected_to`] `stream`, then `stream_start`; returns the host token response.
     pub async fn live_on(&self, stream: &str) -> Value {
         let login = self.host_connected_to(stream).await;
-        self.start(login).await
+        self.go_live(login).await
     }
 
     /// Connects the host to the room of a host token response, as the host page does.
@@ -176,7 +176,7 @@ impl Stack {
     }
 
     /// `stream_start` with the token of a host token response; returns that response.
-    async fn start(&self, login: Value) -> Value {
+    async fn go_live(&self, login: Value) -> Value {
         let token = bearer(login["token"].as_str().unwrap());
         self.call_ok(Endpoint::StreamStart, token).await;
         login
@@ -206,7 +206,7 @@ impl Stack {
     /// Logs the host in, connects them and starts the stream; returns the host token response.
     pub async fn live_stream(&self) -> Value {
         let login = self.host_connected().await;
-        self.start(login).await
+        self.go_live(login).await
     }
 
     /// The stand-in's clock (real time plus what tests advanced), for the reaper's age checks.
