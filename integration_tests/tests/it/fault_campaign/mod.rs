@@ -1,11 +1,13 @@
 //! The fault campaign: at least 1,000 seeded, reproducible runs of host and viewer actions
-//! (go live, start, start again and at once, stop twice, close the tab, viewers joining and
-//! subscribing, time passing, the reaper) against the stand-in while it injects faults (429,
+//! (sign in and go live on one of two streams, a second studio for a stream on air, start,
+//! start again and at once, stop twice, close the tab, viewers of either stream joining,
+//! subscribing and polling its status, time passing, the reaper) against the stand-in while it injects faults (429,
 //! 5xx, answers later than the client waits, the Nth matching call failing) and while handlers
 //! are cut off between two Twilio calls. After each run everyone leaves, the clock passes every
 //! bound and the reaper runs; then nothing may be active. No endpoint may ever answer 500 (or
 //! anything outside its list), repeated starts must answer the same, repeated stops must stop
-//! nothing. Even seeds run in `room` mode, odd ones in `live` mode, a stand-in per lane (two per
+//! nothing, a second studio may not take a stream on air, and what a viewer is told of a
+//! stream (offline, ready, live, and its room) must hold for that stream and no other. Even seeds run in `room` mode, odd ones in `live` mode, a stand-in per lane (two per
 //! mode) reset between runs.
 //!
 //! Replay: `ONAIR_CAMPAIGN_SEED=N` runs seed N alone; `ONAIR_CAMPAIGN_FIRST_SEED` and
@@ -135,8 +137,9 @@ async fn fault_campaign() {
     failures.sort_by_key(|(seed, _)| *seed);
     println!(
         "fault campaign: {} runs ({} room, {} live), {} actions, {} requests, {} faults injected \
-         ({} fired), {} cut-offs, {} repeated starts and {} repeated stops checked, {} resources \
-         ended by the reaper, {} resources leaked, {} failed, in {:.1} s",
+         ({} fired), {} cut-offs, {} repeated starts and {} repeated stops checked, {} rival \
+         studios refused, {} viewer answers checked, {} resources ended by the reaper, {} \
+         resources leaked, {} failed, in {:.1} s",
         total.runs,
         room.runs,
         live.runs,
@@ -147,6 +150,8 @@ async fn fault_campaign() {
         total.cut_offs,
         total.repeated_starts,
         total.repeated_stops,
+        total.rivals_refused,
+        total.states_checked,
         total.reaped,
         total.leaked,
         failures.len(),
