@@ -2,12 +2,13 @@
 //! reaper. Only requests signed with the account's auth token (`X-Twilio-Signature` over the
 //! callback URL and the form parameters) are acted on; anything else is a 401 that costs no
 //! Twilio call. On `room-ended` for an OnAir room in `live` mode, the room's Live resources
-//! (its MediaProcessors and the PlayerStreamers they feed) are ended at once. Every other event
-//! is acknowledged and nothing is done. Repeats are harmless: what is ended stays ended.
+//! (its MediaProcessors and the PlayerStreamers they feed) are ended at once: that room's only,
+//! so the other rooms of its stream and every other stream go on. Every other event is
+//! acknowledged and nothing is done. Repeats are harmless: what is ended stays ended.
 
 use lambda_http::{Body, Request, Response};
 use onair_common::config::AudienceMode;
-use onair_common::ids::RoomName;
+use onair_common::ids::{RoomName, StreamName};
 use onair_common::response::respond;
 use onair_common::stream::{self, LiveEnded, Lookup};
 use onair_common::{ApiError, App};
@@ -22,6 +23,8 @@ struct Handled {
     event: String,
     /// The OnAir room the event is about, if it is one.
     room: Option<RoomName>,
+    /// The stream of that room.
+    stream: Option<StreamName>,
     /// What this callback ended (empty unless `room-ended` found running Live resources).
     ended: LiveEnded,
 }
@@ -46,7 +49,12 @@ async fn room_events(app: &App, req: &Request) -> Result<Handled, ApiError> {
         && app.settings.audience_mode == AudienceMode::Live
     {
         ended = stream::end_live(&app.twilio, room, Lookup::Recent).await?;
-        tracing::info!(room = %room, media_processors = ?ended.media_processors, player_streamers = ?ended.player_streamers, "room ended; its Live resources ended");
+        tracing::info!(room = %room, stream = ?room.stream(), media_processors = ?ended.media_processors, player_streamers = ?ended.player_streamers, "room ended; its Live resources ended");
     }
-    Ok(Handled { event, room, ended })
+    Ok(Handled {
+        event,
+        stream: room.as_ref().and_then(RoomName::stream),
+        room,
+        ended,
+    })
 }
