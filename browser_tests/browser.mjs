@@ -28,7 +28,6 @@ export async function launch() {
 export async function newPage(browser) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   await context.grantPermissions(['camera', 'microphone']);
-  await globalThis.__onairShim?.(context); // SHIM-TEMP
   const page = await context.newPage();
   page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
   return page;

@@ -83,7 +83,7 @@ export async function startStack({ name = 'stack', env = {} } = {}) {
     await stop();
     throw error;
   }
-  return globalThis.__onairStack = { // SHIM-TEMP
+  return {
     base,
     standin,
     stop,
