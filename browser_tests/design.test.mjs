@@ -1,10 +1,10 @@
 // Every state of both pages, as people see them: screenshots and axe-core in light and dark, on
 // a desktop and on a phone (design.mjs), focus visible all the way through with the keyboard;
 // and a normal session with a clean console. In real Chromium against the local stack.
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './stack.mjs';
-import { launch, newPage } from './browser.mjs';
+import { closePages, launch, newPage } from './browser.mjs';
 import { checkDesign, focusIsVisible } from './design.mjs';
 import { watchConsole } from './console.mjs';
 import * as pages from './pages.mjs';
@@ -17,6 +17,9 @@ before(async () => {
   stack = await startStack({ name: 'design' });
   browser = await launch();
 });
+
+// A test that failed half way leaves no page open for the next one.
+afterEach(closePages);
 
 after(async () => {
   await browser?.close();

@@ -1,9 +1,9 @@
 // The product as hosts and audiences use it, in real Chromium against the local stack
 // (scripts/dev.sh: stand-in with its WHIP/WHEP relay, the functions, the dev server).
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HOST_PASSWORD, startStack } from './stack.mjs';
-import { inboundStats, launch, openPeerConnections } from './browser.mjs';
+import { closePages, inboundStats, launch, openPeerConnections } from './browser.mjs';
 import * as pages from './pages.mjs';
 import {
   goLive,
@@ -27,6 +27,9 @@ before(async () => {
   stack = await startStack({ name: 'live' });
   browser = await launch();
 });
+
+// A test that failed half way leaves no page open for the next one.
+afterEach(closePages);
 
 after(async () => {
   await browser?.close();

@@ -1,10 +1,10 @@
 // The Twilio media path of the pages, with `Twilio.Video.connect` replaced by a test double at
 // the SDK boundary (Twilio cannot be reached from tests). The double joins the stand-in's room
 // as Twilio would, so the real back end sees the host and the viewer connected.
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './stack.mjs';
-import { launch, newPage } from './browser.mjs';
+import { closePages, launch, newPage } from './browser.mjs';
 import * as pages from './pages.mjs';
 import { goLive, openStudio, signIn, stopLive, until, waitForStatus } from './pages.mjs';
 
@@ -15,6 +15,9 @@ before(async () => {
   stack = await startStack({ name: 'twilio-path', env: { MEDIA_PATH: 'twilio' } });
   browser = await launch();
 });
+
+// A test that failed half way leaves no page open for the next one.
+afterEach(closePages);
 
 after(async () => {
   await browser?.close();

@@ -5,10 +5,10 @@
 // interception stops. The audience page waits 2 to 2.5 s after a first failed join, 4 to 4.5 s
 // after a second and 8 to 8.5 s after a third (its own backoff); the deadlines below add room
 // for a loaded machine.
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './stack.mjs';
-import { launch, openPeerConnections } from './browser.mjs';
+import { closePages, launch, openPeerConnections } from './browser.mjs';
 import * as pages from './pages.mjs';
 import { NO_VIEWERS, goLive, openStudio, receivesMedia, signIn, statusOf, stopLive, until, viewersIn, waitForStatus } from './pages.mjs';
 
@@ -19,6 +19,9 @@ before(async () => {
   stack = await startStack({ name: 'whip-failures' });
   browser = await launch();
 });
+
+// A test that failed half way leaves no page open for the next one.
+afterEach(closePages);
 
 after(async () => {
   await browser?.close();

@@ -98,6 +98,9 @@ $('rename').addEventListener('click', () => {
   toNaming();
 });
 
+// The audience link host_token gives (a path on this origin), as a full address to send.
+const linkOf = (login, name) => (login.audience_url ? new URL(login.audience_url, location.origin).href : audienceLink(name));
+
 // --- The studio -----------------------------------------------------------------------------
 
 // Opens the studio of `name` (a new room); `said` stays on the status line (e.g. "Stream ended").
@@ -111,7 +114,7 @@ async function openStudio(name, said = 'Offline') {
   $('go-live').disabled = true;
   try {
     const [login] = await Promise.all([studio.open(session.session, name), devices.open()]);
-    shareLink.set(login.audience_url ?? audienceLink(name));
+    shareLink.set(linkOf(login, name));
     showViewers(0);
     page.say(said);
     if (said === 'Offline') explain('');
@@ -197,7 +200,7 @@ $('go-live').addEventListener('click', async () => {
   try {
     // The studio's room went away meanwhile: a new one first.
     const login = studio.login ?? (await studio.open(session.session, stream));
-    shareLink.set(login.audience_url ?? audienceLink(stream));
+    shareLink.set(linkOf(login, stream));
     broadcast = new Broadcast({
       login,
       screen,
