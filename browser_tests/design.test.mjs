@@ -157,14 +157,14 @@ test('the audience page, state by state', async () => {
 
   // Joining fails (the relay refuses): the page says so and tries again by itself.
   await viewer.route('**/media/whep/**', (route) => route.fulfill(jsonError(503, 'unavailable', 'overloaded')));
-  await viewer.reload();
+  await viewer.reload(pages.LOADED);
   await waitForStatus(viewer, 'Could not join the stream', 30000);
   await checkDesign(viewer, 'viewer-failed');
   await viewer.unroute('**/media/whep/**');
 
   // The service cannot be reached at all.
   await viewer.route('**/status/**', (route) => route.abort('connectionrefused'));
-  await viewer.reload();
+  await viewer.reload(pages.LOADED);
   await waitForStatus(viewer, 'OnAir cannot be reached', 30000);
   await checkDesign(viewer, 'viewer-unreachable');
   await Promise.all([viewer.close(), host.close()]);

@@ -297,7 +297,7 @@ test('the viewer controls: keyboard shortcuts, full screen, picture-in-picture, 
   assert.equal(await viewer.getAttribute('#camera-overlay', 'data-corner'), 'top-right');
   await viewer.keyboard.press('ArrowLeft');
   assert.equal(await viewer.getAttribute('#camera-overlay', 'data-corner'), 'top-left');
-  await viewer.reload();
+  await viewer.reload(pages.LOADED);
   assert.equal(await viewer.getAttribute('#camera-overlay', 'data-corner'), 'top-left');
 
   await stopLive(host);

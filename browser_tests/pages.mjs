@@ -5,6 +5,10 @@ import assert from 'node:assert/strict';
 import { HOST_PASSWORD } from './stack.mjs';
 import { TRACK_PEER_CONNECTIONS, inboundStats, newPage } from './browser.mjs';
 
+// A page is ready once its module scripts ran (DOMContentLoaded): the tests then wait for what
+// they need, not for every image and style of a page on a busy machine.
+export const LOADED = { waitUntil: 'domcontentloaded' };
+
 export const statusOf = (page) => page.locator('#status').textContent();
 export const stateOf = (page) => page.evaluate(() => document.body.dataset.state);
 
@@ -35,7 +39,7 @@ export async function openViewer(browser, stack, { stream = null, prepare = asyn
   const viewer = page ?? (await newPage(browser));
   await viewer.addInitScript(TRACK_PEER_CONNECTIONS);
   await prepare(viewer);
-  await viewer.goto(`${stack.base}/${stream ? `?stream=${stream}` : ''}`);
+  await viewer.goto(`${stack.base}/${stream ? `?stream=${stream}` : ''}`, LOADED);
   return viewer;
 }
 
@@ -50,7 +54,7 @@ export async function openHost(browser, stack, { prepare = async () => {}, page 
   });
   await host.addInitScript(TRACK_PEER_CONNECTIONS);
   await prepare(host);
-  await host.goto(`${stack.base}/host.html`);
+  await host.goto(`${stack.base}/host.html`, LOADED);
   return host;
 }
 
