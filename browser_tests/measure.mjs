@@ -10,13 +10,13 @@
 //   3. a page opened while live → its first frame, and the bytes it loaded until then.
 // Every time is the machine's wall clock (the relay's timestamps are too), so the page's and
 // the relay's marks compare directly.
-// Run: node browser_tests/measure.mjs [trials]   (trials per way of ending, default 20; prints a
-// Markdown table for docs/PERFORMANCE.md)
+// Run: node browser_tests/measure.mjs [trials]   (default 30: every trial measures the first frame
+// and ends one of the three ways in turn; prints a Markdown table for docs/PERFORMANCE.md)
 import { startStack } from './stack.mjs';
 import { TRACK_PEER_CONNECTIONS, inboundStats, launch, newPage } from './browser.mjs';
 import { openHost, openStudio, signIn, until, viewersWaitIn, waitForStatus } from './pages.mjs';
 
-const trials = Number(process.argv[2] ?? 20);
+const trials = Number(process.argv[2] ?? 30);
 const ENDINGS = ['Stop button', 'Stop sharing (track ended)', 'tab closed'];
 
 // In the audience page from its start: when the first frame is presented and when the status
@@ -87,7 +87,7 @@ const results = {
 };
 
 try {
-  for (let i = 0; i < trials * ENDINGS.length; i++) {
+  for (let i = 0; i < trials; i++) {
     const ending = ENDINGS[i % ENDINGS.length];
     const stream = `measure-${i}`;
     const host = await openHost(browser, stack);
@@ -121,7 +121,7 @@ try {
     results.ended[ending].push((await mark(viewer.page, 'ended')) - ended);
     await viewer.page.close();
     if (!host.isClosed()) await host.close();
-    process.stderr.write(`trial ${i + 1}/${trials * ENDINGS.length} (${ending}): first frame ${frame - packet} ms after the first packet\n`);
+    process.stderr.write(`trial ${i + 1}/${trials} (${ending}): first frame ${frame - packet} ms after the first packet\n`);
   }
 } finally {
   await browser.close();
