@@ -63,7 +63,15 @@ struct Entry {
     until: Instant,
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<Entry>>>;
+/// One path: its stored answer (read without waiting while it is fresh) and the lock that lets
+/// one request at a time fetch it.
+#[derive(Default)]
+struct PathSlot {
+    entry: Mutex<Option<Entry>>,
+    fetching: tokio::sync::Mutex<()>,
+}
+
+type Slot = Arc<PathSlot>;
 
 /// The time the store goes by (tests move a clock of their own).
 pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
@@ -99,20 +107,31 @@ impl EdgeCache {
         Fut: Future<Output = Result<Stored, E>>,
     {
         let slot = self.slot(path);
-        let mut entry = slot.lock().await;
-        let now = (self.clock)();
-        if let Some(fresh) = entry.as_ref().filter(|e| now < e.until) {
-            let age = now.saturating_duration_since(fresh.fetched);
-            return Ok((fresh.stored.clone(), Source::Hit { age }));
+        if let Some(hit) = self.fresh(&slot) {
+            return Ok(hit);
+        }
+        let _fetching = slot.fetching.lock().await;
+        // Whoever held the lock before may have just stored a fresh answer.
+        if let Some(hit) = self.fresh(&slot) {
+            return Ok(hit);
         }
         let stored = fetch().await?;
         let fetched = (self.clock)();
-        *entry = ttl(stored.status, &stored.headers).map(|ttl| Entry {
+        *lock(&slot.entry) = ttl(stored.status, &stored.headers).map(|ttl| Entry {
             stored: stored.clone(),
             fetched,
             until: fetched + ttl,
         });
         Ok((stored, Source::Miss))
+    }
+
+    /// The stored answer of `slot` if it is still fresh.
+    fn fresh(&self, slot: &PathSlot) -> Option<(Stored, Source)> {
+        let now = (self.clock)();
+        let entry = lock(&slot.entry);
+        let fresh = entry.as_ref().filter(|e| now < e.until)?;
+        let age = now.saturating_duration_since(fresh.fetched);
+        Some((fresh.stored.clone(), Source::Hit { age }))
     }
 
     /// How many paths have a slot (for tests).
@@ -122,8 +141,7 @@ impl EdgeCache {
     }
 
     fn table(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
-        // Nothing panics while holding the lock; a poisoned table is still a valid cache.
-        self.paths.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.paths)
     }
 
     /// The slot of `path`, made if new; a full table first forgets slots nobody waits on whose
@@ -137,13 +155,16 @@ impl EdgeCache {
             let now = (self.clock)();
             paths.retain(|_, slot| {
                 Arc::strong_count(slot) > 1
-                    || slot
-                        .try_lock()
-                        .map_or(true, |e| e.as_ref().is_some_and(|e| now < e.until))
+                    || lock(&slot.entry).as_ref().is_some_and(|e| now < e.until)
             });
         }
         paths.entry(path.to_owned()).or_default().clone()
     }
+}
+
+/// Nothing panics while holding these locks; a poisoned one still holds a valid value.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// How long CloudFront would keep an answer with `status` and `headers`; `None`: not at all.

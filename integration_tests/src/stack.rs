@@ -125,27 +125,23 @@ impl Stack {
         (status, response.headers().clone(), body)
     }
 
+    /// Calls an endpoint's handler that must answer 200; returns the body.
+    pub async fn call_ok(&self, endpoint: Endpoint, req: Request) -> Value {
+        let (status, body) = self.call(endpoint, req).await;
+        assert_eq!(status, 200, "{endpoint:?}: {body}");
+        body
+    }
+
     /// Logs the host in; returns the host token response.
     pub async fn host_login(&self) -> Value {
-        let (status, body) = self
-            .call(
-                Endpoint::HostToken,
-                post_json(json!({ "password": HOST_PASSWORD })),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body
+        let password = post_json(json!({ "password": HOST_PASSWORD }));
+        self.call_ok(Endpoint::HostToken, password).await
     }
 
     /// Signs the host in (`host_session`); returns the session token.
     pub async fn host_session(&self) -> String {
-        let (status, body) = self
-            .call(
-                Endpoint::HostSession,
-                post_json(json!({ "password": HOST_PASSWORD })),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
+        let password = post_json(json!({ "password": HOST_PASSWORD }));
+        let body = self.call_ok(Endpoint::HostSession, password).await;
         body["session"].as_str().expect("a session").to_owned()
     }
 
@@ -162,22 +158,27 @@ impl Stack {
         let session = self.host_session().await;
         let (status, login) = self.open_studio(&session, stream).await;
         assert_eq!(status, 200, "{login}");
+        self.connect_host(login)
+    }
+
+    /// [`Stack::host_connected_to`] `stream`, then `stream_start`; returns the host token response.
+    pub async fn live_on(&self, stream: &str) -> Value {
+        let login = self.host_connected_to(stream).await;
+        self.start(login).await
+    }
+
+    /// Connects the host to the room of a host token response, as the host page does.
+    fn connect_host(&self, login: Value) -> Value {
         self.standin
             .connect_participant(login["room"].as_str().unwrap(), "presenter")
             .expect("the host joins");
         login
     }
 
-    /// [`Stack::host_connected_to`] `stream`, then `stream_start`; returns the host token response.
-    pub async fn live_on(&self, stream: &str) -> Value {
-        let login = self.host_connected_to(stream).await;
-        let (status, body) = self
-            .call(
-                Endpoint::StreamStart,
-                bearer(login["token"].as_str().unwrap()),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
+    /// `stream_start` with the token of a host token response; returns that response.
+    async fn start(&self, login: Value) -> Value {
+        let token = bearer(login["token"].as_str().unwrap());
+        self.call_ok(Endpoint::StreamStart, token).await;
         login
     }
 
@@ -199,23 +200,13 @@ impl Stack {
     /// Logs the host in and connects them to their room, as the host page would.
     pub async fn host_connected(&self) -> Value {
         let login = self.host_login().await;
-        self.standin
-            .connect_participant(login["room"].as_str().unwrap(), "presenter")
-            .expect("the host joins");
-        login
+        self.connect_host(login)
     }
 
     /// Logs the host in, connects them and starts the stream; returns the host token response.
     pub async fn live_stream(&self) -> Value {
         let login = self.host_connected().await;
-        let (status, body) = self
-            .call(
-                Endpoint::StreamStart,
-                bearer(login["token"].as_str().unwrap()),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        login
+        self.start(login).await
     }
 
     /// The stand-in's clock (real time plus what tests advanced), for the reaper's age checks.

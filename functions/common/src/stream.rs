@@ -226,10 +226,10 @@ pub fn ready_or_offline(rooms: &[(Room, RoomName)]) -> Status {
     }
 }
 
-/// Opens a studio room for `stream` (docs/ARCHITECTURE.md, The studio): [`StreamError::AlreadyLive`]
-/// if a host is on air in one of the stream's rooms; else a fresh room, ready for the host, and
-/// the stream's other rooms (nobody on air in them: other studios) end with their Live
-/// resources. The last one into the studio wins; a failure to end an old room is logged (its
+/// Opens a studio room for `stream` (docs/ARCHITECTURE.md, Named streams):
+/// [`StreamError::AlreadyLive`] if a host is on air in one of the stream's rooms; else a fresh
+/// room, ready for the host, and the stream's other rooms (nobody on air in them: other
+/// studios) end with their Live resources. The last one into the studio wins; a failure to end an old room is logged (its
 /// bounds and the reaper still end it), and viewers are sent to the newest room anyway.
 pub async fn open_room(
     twilio: &Twilio,
