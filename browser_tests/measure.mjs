@@ -4,9 +4,9 @@
 //      room on the relay) → from the host's media reaching the relay (the publishing session's
 //      `first_packet_at_ms`) to the viewer's first presented frame (requestVideoFrameCallback)
 //      and to its status line saying "Live"; also from the host's click on Go live;
-//   2. the end noticed: from the host ending the stream (the Stop button; the browser's "Stop
-//      sharing", i.e. the screen track ended; the tab closed) to the viewer's "The stream has
-//      ended";
+//   2. the end noticed: from the host ending the stream (the Stop button's click in the page; the
+//      browser's "Stop sharing", i.e. the screen track ended; the tab closed) to the viewer's "The
+//      stream has ended";
 //   3. a page opened while live → its first frame, and the bytes it loaded until then.
 // Every time is the machine's wall clock (the relay's timestamps are too), so the page's and
 // the relay's marks compare directly.
@@ -34,6 +34,18 @@ const RECORD_MARKS = () => {
       if (text.startsWith('The stream has ended')) window.__marks.ended ??= Date.now();
     }).observe(status, { childList: true, characterData: true, subtree: true });
   });
+};
+
+// In the host page: when the Stop button's click reaches the page (so the time to the viewer's
+// "ended" leaves out the test driver's own click checks).
+const MARK_STOP = () => {
+  document.addEventListener(
+    'click',
+    (event) => {
+      if (event.target.closest?.('#stop')) window.__stopClickedAt = Date.now();
+    },
+    true,
+  );
 };
 
 const stack = await startStack({ name: 'measure' });
@@ -90,7 +102,7 @@ try {
   for (let i = 0; i < trials; i++) {
     const ending = ENDINGS[i % ENDINGS.length];
     const stream = `measure-${i}`;
-    const host = await openHost(browser, stack);
+    const host = await openHost(browser, stack, { prepare: (page) => page.addInitScript(MARK_STOP) });
     await signIn(host);
     const studio = await openStudio(host, { title: stream, camera: false });
     const viewer = await openViewer(stream);
@@ -116,8 +128,9 @@ try {
       await late.page.close();
     }
 
-    const ended = Date.now();
+    let ended = Date.now();
     await END[ending](host);
+    if (ending === 'Stop button') ended = await host.evaluate(() => window.__stopClickedAt);
     results.ended[ending].push((await mark(viewer.page, 'ended')) - ended);
     await viewer.page.close();
     if (!host.isClosed()) await host.close();
