@@ -625,6 +625,17 @@ def table(r: dict) -> tuple[list[str], list[str]]:
                 f"**{c['twilio_calls']}** ({kinds}); answers {answers}", "—",
                 f"one call per {c['failure_memory_secs']} s: ≤ {bound}", c["twilio_calls"] <= bound)
 
+    status = r["status_crowd"]
+    for stream, c in status["streams"].items():
+        row(f"3. status crowd: {c['viewers']:,} viewers of `{stream}` polling `/status/{stream}` once a "
+            f"second for {status['span_secs']:.0f} s through the dev server's edge cache: "
+            "function invocations per second (most in any one second; viewer requests per second)",
+            f"**{c['invocations_per_sec']:.2f}/s** (most {c['most_invocations_in_one_sec']}; "
+            f"{c['requests_per_sec']:,.0f} requests/s, {c['hits'] / max(c['requests'], 1):.1%} from the cache, "
+            f"{c['failed']} failed; answer p50 {c['latency_ms']['p50']:.1f} ms, p90 {c['latency_ms']['p90']:.1f} ms)",
+            f"(no status resource: the page polled `audience_token`, one invocation per viewer request)",
+            "≤ 1 invocation/s per stream", c["most_invocations_in_one_sec"] <= 1 and c["failed"] == 0)
+
     for function, size in r["zips"].items():
         row(f"4. arm64 release zip `{function}`", f"{mb(size['zip_bytes'])} ({mb(size['bootstrap_bytes'])} unzipped)",
             "—", f"≤ {MAX_ZIP_BYTES / 1e6:.0f} MB", size["zip_bytes"] <= MAX_ZIP_BYTES)
@@ -704,6 +715,7 @@ def main() -> None:
     r["zips"] = zip_sizes(args.lambda_dir, args.functions)
     r["crowd"] = json.loads((args.results / "crowd.json").read_text())
     r["outage_crowd"] = json.loads((args.results / "outage_crowd.json").read_text())
+    r["status_crowd"] = json.loads((args.results / "status_crowd.json").read_text())
     r["warm_upstream_calls"] = json.loads((args.results / "warm_upstream_calls.json").read_text())
     if any(r["warm_upstream_calls"].values()):
         raise SystemExit(f"bench: the warm path called Twilio: {r['warm_upstream_calls']}")

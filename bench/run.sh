@@ -8,6 +8,8 @@
 #      `onair-bench` binary);
 #   3. Twilio calls of 1,000 viewers within 60 s in live and room mode, and of the same crowd
 #      while every Twilio call fails (500, or a timeout) (onair-bench too);
+#   3b. function invocations per second per stream of 1,000 viewers polling /status/<stream>
+#      through the dev server's edge cache (onair-bench's status_crowd);
 #   4. arm64 release zip of every function of scripts/lambdas.sh, peak RSS of a 1,000-request
 #      burst.
 #
@@ -86,9 +88,9 @@ done_step
 # One cargo run, so the release profile's dependencies (panic=abort: the profile of the deployed
 # binaries) build once for all four. The stand-in is optimised: its answers are inside every cold
 # start it serves. Where the time went: target/cargo-timings/cargo-timing.html.
-step "cargo build --release (x86_64: host_token, audience_token, the stand-in, onair-bench)"
+step "cargo build --release (x86_64: host_token, audience_token, the stand-in, the dev server, onair-bench)"
 logged build-release cargo build --release --locked --timings --package host_token \
-  --package audience_token --package twilio-standin --package onair-bench
+  --package audience_token --package twilio-standin --package onair-dev-server --package onair-bench
 done_step
 
 step "cargo lambda build --release --arm64 (${#CRATES[@]} functions)"
@@ -97,7 +99,7 @@ done_step
 
 # --- measurements --------------------------------------------------------------------------------
 rm -rf "$bench_dir/results" "$bench_dir/criterion"
-step "onair-bench --bench (criterion: warm CPU, tokens per second, the crowd)"
+step "onair-bench --bench (criterion: warm CPU, tokens per second, the crowds)"
 logged criterion env CRITERION_HOME="$bench_dir/criterion" ONAIR_BENCH_OUT="$bench_dir/results" \
   "$target_dir/release/onair-bench" --bench
 done_step

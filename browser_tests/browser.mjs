@@ -25,12 +25,23 @@ export async function launch() {
   });
 }
 
+// Every page's context, until closePages(): a test that fails half way leaves no page behind
+// to encode or decode video while the next test runs.
+const contexts = new Set();
+
 export async function newPage(browser) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  contexts.add(context);
+  context.on('close', () => contexts.delete(context));
   await context.grantPermissions(['camera', 'microphone']);
   const page = await context.newPage();
   page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
   return page;
+}
+
+// Closes every page newPage() opened that is still open (the tests' afterEach).
+export async function closePages() {
+  await Promise.all([...contexts].map((context) => context.close().catch(() => {})));
 }
 
 export async function screenshot(page, name) {

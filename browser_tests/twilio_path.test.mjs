@@ -1,11 +1,12 @@
 // The Twilio media path of the pages, with `Twilio.Video.connect` replaced by a test double at
 // the SDK boundary (Twilio cannot be reached from tests). The double joins the stand-in's room
 // as Twilio would, so the real back end sees the host and the viewer connected.
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HOST_PASSWORD, startStack } from './stack.mjs';
-import { launch, newPage } from './browser.mjs';
-import { audienceSees, until, waitForStatus } from './pages.mjs';
+import { startStack } from './stack.mjs';
+import { closePages, launch, newPage } from './browser.mjs';
+import * as pages from './pages.mjs';
+import { goLive, openStudio, signIn, stopLive, until, waitForStatus } from './pages.mjs';
 
 let stack;
 let browser;
@@ -15,13 +16,18 @@ before(async () => {
   browser = await launch();
 });
 
+// A test that failed half way leaves no page open for the next one.
+afterEach(closePages);
+
 after(async () => {
   await browser?.close();
   await stack?.stop();
 });
 
 // Appended to the vendored SDK as the page loads it: swaps `Twilio.Video.connect` for a double
-// that records what the page asked for and joins the stand-in's room as Twilio would.
+// that records what the page asked for (and what it publishes later) and joins the stand-in's
+// room as Twilio would. It carries no media: a viewer joined through it says "Starting…" and
+// never "Live" (that needs frames).
 const DOUBLE = () => {
   window.__connects = [];
   window.Twilio.Video.connect = async (token, options) => {
@@ -35,8 +41,13 @@ const DOUBLE = () => {
     });
     await window.__joinRoom(options.name, identity);
     const handlers = {};
+    window.__published = [];
     return {
       participants: new Map(),
+      localParticipant: {
+        unpublishTrack: (track) => window.__published.push(['unpublish', track.name]),
+        publishTrack: async (track) => window.__published.push(['publish', track.name, track.mediaStreamTrack.id]),
+      },
       on(event, handler) {
         (handlers[event] ??= []).push(handler);
       },
@@ -48,8 +59,9 @@ const DOUBLE = () => {
   };
 };
 
-// `prepare(page)` runs before the page loads (to intercept or wait for requests).
-async function pageWithDouble(path, prepare = async () => {}) {
+// A page of `open` (pages.openHost or pages.openViewer) with the double; `prepare(page)` runs
+// before the page loads (to intercept or wait for requests).
+async function pageWithDouble(open, options = {}) {
   const page = await newPage(browser);
   await page.exposeFunction('__joinRoom', async (room, identity) => {
     const response = await fetch(`${stack.standin}/__standin/rooms/${room}/participants`, {
@@ -66,20 +78,16 @@ async function pageWithDouble(path, prepare = async () => {}) {
     const response = await route.fetch();
     await route.fulfill({ response, body: `${await response.text()}\n;(${DOUBLE})();` });
   });
-  await prepare(page);
-  await page.goto(`${stack.base}${path}`);
-  return page;
+  return open(browser, stack, { ...options, page });
 }
 
-test('the pages use Twilio Video as the token response says: host with its tracks, viewer subscribe-only', async () => {
-  const host = await pageWithDouble('/host.html');
-  const login = host.waitForResponse((r) => r.url().endsWith('/host_token'));
-  await host.fill('#password', HOST_PASSWORD);
-  await host.check('#camera');
-  await host.click('#go-live');
-  const hostAnswer = await (await login).json();
+test('the pages use Twilio Video as the token response says: host with its tracks, viewer subscribe-only, another screen republished', async () => {
+  const stream = 'twilio';
+  const host = await pageWithDouble(pages.openHost);
+  await signIn(host);
+  const hostAnswer = await openStudio(host, { title: stream, camera: true });
   assert.deepEqual(hostAnswer.media, { kind: 'twilio' });
-  await host.waitForFunction(() => document.getElementById('status').textContent === 'You are live', null, { timeout: 30000 });
+  await goLive(host);
 
   const [hostConnect] = await host.evaluate(() => window.__connects);
   assert.equal(hostConnect.token, hostAnswer.token);
@@ -91,8 +99,11 @@ test('the pages use Twilio Video as the token response says: host with its track
   ]);
 
   let waiting;
-  const page = await pageWithDouble('/', async (p) => {
-    waiting = p.waitForResponse((r) => r.url().endsWith('/subscribe'), { timeout: 30000 });
+  const page = await pageWithDouble(pages.openViewer, {
+    stream,
+    prepare: async (p) => {
+      waiting = p.waitForResponse((r) => r.url().endsWith('/subscribe'), { timeout: 30000 });
+    },
   });
   const answer = await waiting;
   assert.equal(answer.status(), 200, 'subscribe succeeded');
@@ -104,9 +115,17 @@ test('the pages use Twilio Video as the token response says: host with its track
   assert.equal(answer.request().headers().authorization, `Bearer ${viewerConnect.token}`);
   const rules = (await answer.json()).rules;
   assert.deepEqual(rules.map((r) => [r.type, r.publisher]), [['include', 'host']]);
+  await waitForStatus(page, 'Starting…');
 
-  await host.click('#go-live');
-  await host.waitForFunction(() => document.getElementById('status').textContent === 'Stream ended');
+  // Another screen: the SDK's way, the old `screen` track unpublished and a new one published.
+  await host.click('#share-another');
+  const published = await until('the new screen published', () =>
+    host.evaluate(() => (window.__published.length === 2 ? window.__published : null)),
+  );
+  assert.deepEqual(published.map((p) => p.slice(0, 2)), [['unpublish', 'screen'], ['publish', 'screen']]);
+  assert.equal(published[1][2], await host.evaluate(() => document.getElementById('preview').srcObject.getVideoTracks()[0].id));
+
+  await stopLive(host);
   await Promise.all([host.close(), page.close()]);
 });
 
@@ -121,13 +140,11 @@ async function viewerJoins(page, room) {
 }
 
 test('a viewer whose subscribe is refused (502, then 404) leaves the room each time, says so, and joins once subscribe works', async () => {
-  const host = await pageWithDouble('/host.html');
-  const login = host.waitForResponse((r) => r.url().endsWith('/host_token'));
-  await host.fill('#password', HOST_PASSWORD);
-  await host.click('#go-live');
-  const { room } = await (await login).json();
-  await host.waitForFunction(() => document.getElementById('status').textContent === 'You are live', null, { timeout: 30000 });
-  await audienceSees(stack, room);
+  const stream = 'twilio-refused';
+  const host = await pageWithDouble(pages.openHost);
+  await signIn(host);
+  const { room } = await openStudio(host, { title: stream, camera: false });
+  await goLive(host);
 
   // The back end refuses the first two subscribes, then works again.
   const refusals = [
@@ -135,25 +152,24 @@ test('a viewer whose subscribe is refused (502, then 404) leaves the room each t
     { status: 404, code: 'not_found', message: 'the stream is not live' },
   ];
   const answers = [];
-  const viewer = await pageWithDouble('/', (page) =>
-    page.route('**/subscribe', async (route) => {
-      const refusal = refusals.shift();
-      answers.push(refusal?.status ?? 'through');
-      if (!refusal) return route.continue();
-      await route.fulfill({
-        status: refusal.status,
-        contentType: 'application/json',
-        body: JSON.stringify({ error: { code: refusal.code, message: refusal.message } }),
-      });
-    }),
-  );
+  const viewer = await pageWithDouble(pages.openViewer, {
+    stream,
+    prepare: (page) =>
+      page.route('**/subscribe', async (route) => {
+        const refusal = refusals.shift();
+        answers.push(refusal?.status ?? 'through');
+        if (!refusal) return route.continue();
+        await route.fulfill({
+          status: refusal.status,
+          contentType: 'application/json',
+          body: JSON.stringify({ error: { code: refusal.code, message: refusal.message } }),
+        });
+      }),
+  });
   const couldNotJoin = 'Could not join the stream. Trying again in a few seconds…';
-  // The page waits 10 to 12 s after the first failure and 20 to 22 s after the second.
-  for (const [attempt, deadline] of [
-    [1, 30000],
-    [2, 40000],
-  ]) {
-    await until(`refused subscribe ${attempt}`, () => answers.length === attempt, deadline);
+  // The page waits 2 to 2.5 s after the first failure and 4 to 4.5 s after the second.
+  for (const attempt of [1, 2]) {
+    await until(`refused subscribe ${attempt}`, () => answers.length === attempt, 30000);
     await waitForStatus(viewer, couldNotJoin);
     const joins = await until(`the viewer of attempt ${attempt} out of the room`, async () => {
       const joins = await viewerJoins(viewer, room);
@@ -162,13 +178,12 @@ test('a viewer whose subscribe is refused (502, then 404) leaves the room each t
     assert.equal(joins.joined.length, attempt, 'one join per attempt, each left');
   }
 
-  await waitForStatus(viewer, 'Live', 40000);
+  await waitForStatus(viewer, 'Starting…', 30000);
   assert.deepEqual(answers, [502, 404, 'through']);
   const joins = await viewerJoins(viewer, room);
   assert.equal(joins.joined.length, 3);
   assert.deepEqual(joins.connected, [joins.joined[2]], 'only the last join is in the room');
 
-  await host.click('#go-live');
-  await host.waitForFunction(() => document.getElementById('status').textContent === 'Stream ended');
+  await stopLive(host);
   await Promise.all([host.close(), viewer.close()]);
 });

@@ -23,23 +23,33 @@ ROOT = Path(__file__).resolve().parent.parent
 # ONAIR_TEMPLATE: check another copy (e.g. a deliberately broken one, to see these tests fail).
 TEMPLATE = Path(os.environ.get("ONAIR_TEMPLATE", ROOT / "template.yaml"))
 
-# Logical id -> (binary / crate directory under functions/, its HTTP path or None).
+# Logical id -> (binary / crate directory under functions/, its HTTP route "METHOD /path" or None).
 FUNCTIONS = {
-    "HostTokenFunction": ("host_token", "/host_token"),
-    "StreamStartFunction": ("stream_start", "/stream_start"),
-    "StreamStopFunction": ("stream_stop", "/stream_stop"),
-    "AudienceTokenFunction": ("audience_token", "/audience_token"),
-    "SubscribeFunction": ("subscribe", "/subscribe"),
+    "HostTokenFunction": ("host_token", "POST /host_token"),
+    "StreamStartFunction": ("stream_start", "POST /stream_start"),
+    "StreamStopFunction": ("stream_stop", "POST /stream_stop"),
+    "AudienceTokenFunction": ("audience_token", "POST /audience_token"),
+    "SubscribeFunction": ("subscribe", "POST /subscribe"),
     "ReaperFunction": ("reaper", None),
-    "RoomEventsFunction": ("room_events", "/room_events"),
-    "MeetingCreateFunction": ("meeting_create", "/meeting_create"),
-    "MeetingTokenFunction": ("meeting_token", "/meeting_token"),
+    "RoomEventsFunction": ("room_events", "POST /room_events"),
+    "HostSessionFunction": ("host_session", "POST /host_session"),
+    "StreamStatusFunction": ("stream_status", "GET /status/{stream}"),
+    "MeetingCreateFunction": ("meeting_create", "POST /meeting_create"),
+    "MeetingTokenFunction": ("meeting_token", "POST /meeting_token"),
 }
-API_PATHS = sorted(path for _, path in FUNCTIONS.values() if path)
+ROUTES = sorted(route for _, route in FUNCTIONS.values() if route)
+API_PATHS = sorted(route.split(" ", 1)[1] for route in ROUTES)
 # Twilio calls /room_events on the API directly; browsers reach the other paths via CloudFront.
 TWILIO_PATHS = ["/room_events"]
-BROWSER_PATHS = sorted(set(API_PATHS) - set(TWILIO_PATHS))
-HOST_PATHS = ["/host_token", "/stream_start", "/stream_stop", "/meeting_create"]
+# The cached GET resource: its route, and the CloudFront path pattern that reaches it.
+STATUS_ROUTE = "GET /status/{stream}"
+STATUS_PATTERN = "/status/*"
+POST_BROWSER_PATHS = sorted(
+    route.split(" ", 1)[1]
+    for route in ROUTES
+    if route.startswith("POST ") and route.split(" ", 1)[1] not in TWILIO_PATHS
+)
+HOST_PATHS = ["/host_session", "/host_token", "/stream_start", "/stream_stop", "/meeting_create"]
 # Meeting settings (functions/common/src/config.rs, MeetingSettings) -> their template parameter.
 MEETING_SETTINGS = {
     "MEETING_MAX_MINUTES": "MeetingMaxMinutes",
@@ -125,7 +135,7 @@ def test_every_function_crate_is_deployed_and_nothing_else(raw):
 
 @pytest.mark.parametrize("logical_id", FUNCTIONS)
 def test_function_is_arm64_cargo_lambda_small_and_bounded(raw, cfn, logical_id):
-    binary, path = FUNCTIONS[logical_id]
+    binary, route = FUNCTIONS[logical_id]
     fn = raw["Resources"][logical_id]
     assert fn["Metadata"]["BuildMethod"] == "rust-cargolambda"
     assert fn["Metadata"]["BuildProperties"]["Binary"] == binary
@@ -137,7 +147,7 @@ def test_function_is_arm64_cargo_lambda_small_and_bounded(raw, cfn, logical_id):
     assert props["Runtime"] == "provided.al2023"
     assert props["Architectures"] == ["arm64"]
     assert props["MemorySize"] == 128
-    if path:
+    if route:
         assert props["Timeout"] == 15, "HTTP functions: 15 s (Twilio requests are 4 s each)"
     else:
         assert props["Timeout"] <= 60
@@ -229,23 +239,25 @@ def test_the_secret_is_created_without_real_values(raw):
 # --- HTTP API ------------------------------------------------------------------------------------
 
 
-def test_the_api_has_exactly_one_post_route_per_http_function(cfn):
+def test_the_api_has_exactly_the_routes_of_the_functions(cfn):
     apis = of_type(cfn, "AWS::ApiGatewayV2::Api")
     assert list(apis) == ["HttpApi"]
     paths = apis["HttpApi"]["Properties"]["Body"]["paths"]
     assert sorted(paths) == API_PATHS
+    routes = sorted(f"{method.upper()} {path}" for path, methods in paths.items() for method in methods)
+    assert routes == ROUTES, "one method per path, as the functions take"
     for path, methods in paths.items():
-        assert list(methods) == ["post"], path
-        uri = methods["post"]["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
-        logical_id = next(fn for fn, (_, p) in FUNCTIONS.items() if p == path)
-        assert f"${{{logical_id}.Arn}}" in uri
+        for method, spec in methods.items():
+            uri = spec["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+            logical_id = next(fn for fn, (_, r) in FUNCTIONS.items() if r == f"{method.upper()} {path}")
+            assert f"${{{logical_id}.Arn}}" in uri
     assert "CorsConfiguration" not in apis["HttpApi"]["Properties"], "same origin: no CORS"
 
 
 def test_every_route_is_throttled_and_the_host_routes_tighter(cfn):
     (stage,) = of_type(cfn, "AWS::ApiGatewayV2::Stage").values()
     settings = stage["Properties"]["RouteSettings"]
-    assert set(settings) == {f"POST {p}" for p in API_PATHS}
+    assert set(settings) == set(ROUTES)
     for key, s in settings.items():
         assert s["ThrottlingRateLimit"] > 0 and s["ThrottlingBurstLimit"] > 0, key
     default = stage["Properties"]["DefaultRouteSettings"]
@@ -255,12 +267,15 @@ def test_every_route_is_throttled_and_the_host_routes_tighter(cfn):
         host = settings[f"POST {path}"]
         assert host["ThrottlingRateLimit"] < audience["ThrottlingRateLimit"], path
         assert host["ThrottlingBurstLimit"] < audience["ThrottlingBurstLimit"], path
-    assert settings["POST /host_token"]["ThrottlingRateLimit"] <= 1, "password guessing"
+    for path in ("/host_session", "/host_token"):
+        assert settings[f"POST {path}"]["ThrottlingRateLimit"] <= 1, "password guessing"
+    # Behind the edge cache a stream's status reaches the API about once a second per edge.
+    assert settings[STATUS_ROUTE]["ThrottlingRateLimit"] >= 10
 
 
 def test_no_route_has_an_authorizer_on_purpose(raw):
     """Deliberate (docs/DEPLOY.md, samconfig.toml): the functions authenticate themselves."""
-    for logical_id, (_, path) in FUNCTIONS.items():
+    for logical_id in FUNCTIONS:
         events = raw["Resources"][logical_id]["Properties"].get("Events", {})
         for event in events.values():
             assert "Auth" not in event.get("Properties", {}), logical_id
@@ -349,11 +364,12 @@ def test_pages_come_from_s3_through_origin_access_control(raw):
     assert default["ViewerProtocolPolicy"] in ("redirect-to-https", "https-only")
 
 
-def test_the_browser_paths_go_to_the_api_uncached_with_viewer_headers(raw):
+def test_the_post_paths_go_to_the_api_uncached_with_viewer_headers(raw):
     config, _, cache_behaviours = behaviours(raw)
     origins = {o["Id"]: o for o in config["Origins"]}
     api_behaviours = {b["PathPattern"]: b for b in cache_behaviours}
-    assert sorted(api_behaviours) == BROWSER_PATHS
+    assert sorted(api_behaviours) == sorted([*POST_BROWSER_PATHS, STATUS_PATTERN])
+    del api_behaviours[STATUS_PATTERN]
     for path, b in api_behaviours.items():
         origin = origins[b["TargetOriginId"]]
         assert "${HttpApi}.execute-api." in sub_text(origin["DomainName"]), path
@@ -362,6 +378,43 @@ def test_the_browser_paths_go_to_the_api_uncached_with_viewer_headers(raw):
         assert b["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST, path
         assert {"POST", "OPTIONS"} <= set(b["AllowedMethods"]), path
         assert b["ViewerProtocolPolicy"] == "https-only", "a redirect would turn a POST into a GET"
+
+
+def test_status_is_cached_as_its_answers_say_with_one_copy_per_stream(raw):
+    """CloudFront keeps /status/<stream> for the max-age the function sends (1 s), never longer
+    than it says (MinTTL 0), keyed by the path alone, and asks the API with the viewer's headers
+    but Host (research: an API Gateway domain refuses a foreign Host)."""
+    config, _, cache_behaviours = behaviours(raw)
+    (status,) = [b for b in cache_behaviours if b["PathPattern"] == STATUS_PATTERN]
+    origins = {o["Id"]: o for o in config["Origins"]}
+    assert "${HttpApi}.execute-api." in sub_text(origins[status["TargetOriginId"]]["DomainName"])
+    assert sorted(status["AllowedMethods"]) == ["GET", "HEAD"]
+    assert sorted(status["CachedMethods"]) == ["GET", "HEAD"]
+    assert status["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST
+    policy_id = status["CachePolicyId"]["Ref"]
+    policy = raw["Resources"][policy_id]
+    assert policy["Type"] == "AWS::CloudFront::CachePolicy"
+    config = policy["Properties"]["CachePolicyConfig"]
+    assert config["MinTTL"] == 0, "the origin's max-age=1 is honoured, never stretched"
+    assert config["DefaultTTL"] <= 1
+    assert config["MaxTTL"] >= 60, "a bad name's 400 may be kept its 60 s"
+    key = config["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert key["HeadersConfig"]["HeaderBehavior"] == "none"
+    assert key["CookiesConfig"]["CookieBehavior"] == "none"
+    assert key["QueryStringsConfig"]["QueryStringBehavior"] == "none"
+
+
+def test_errors_are_cached_briefly(raw):
+    """CloudFront keeps an error 10 s unless told: a status that failed while Twilio did (502) or
+    that the API refused is asked again after 1 s."""
+    config, _, _ = behaviours(raw)
+    errors = {e["ErrorCode"]: e for e in config["CustomErrorResponses"]}
+    # Every code CloudFront caches (but 416, which it never keeps): the dev server's copy of the
+    # cache (dev_server/src/edge_cache.rs) keeps each of them at least ERROR_MIN_TTL = 1 s.
+    assert sorted(errors) == [400, 403, 404, 405, 414, 500, 501, 502, 503, 504]
+    for code in errors:
+        assert errors[code]["ErrorCachingMinTTL"] <= 1, code
+        assert "ResponsePagePath" not in errors[code], "the API's JSON error reaches the page"
 
 
 def test_the_headers_policy_is_on_every_behaviour(raw):
@@ -421,6 +474,7 @@ def test_outputs_name_the_two_pages_and_nothing_secret(raw):
     ), "the URL host_token derives for StatusCallback"
     assert sub_text(outputs["HostPageUrl"]["Value"]) == "https://${Distribution.DomainName}/host.html"
     assert sub_text(outputs["AudiencePageUrl"]["Value"]) == "https://${Distribution.DomainName}/"
+    assert sub_text(outputs["StreamStatusUrl"]["Value"]) == "https://${Distribution.DomainName}/status/main"
     assert outputs["PagesBucketName"]["Value"] == {"Ref": "PagesBucket"}
     assert outputs["DistributionId"]["Value"] == {"Ref": "Distribution"}
     for name, output in outputs.items():

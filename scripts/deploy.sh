@@ -166,5 +166,5 @@ cat <<MSG
 
 OnAir is deployed (stack $STACK_NAME). CloudFront may take a few minutes to serve new pages.
   host page:      $(output HostPageUrl)
-  audience page:  $(output AudiencePageUrl)
+  audience page:  $(output AudiencePageUrl)   (the stream "main"; another stream: ?stream=<name>)
 MSG

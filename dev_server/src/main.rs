@@ -1,26 +1,30 @@
 //! The local front door, as CloudFront is in production: one origin that serves `static/` with
-//! the same security headers (`headers`), forwards the API paths to `cargo lambda watch`,
-//! and forwards `/media/*` (WHIP/WHEP signalling) to the Twilio stand-in's relay. Development only.
+//! the same security headers (`headers`), forwards the POST API paths to `cargo lambda watch`,
+//! `/status/*` to it through a copy of CloudFront's cache (`edge_cache`, so a waiting crowd asks
+//! the function as rarely as in production), and `/media/*` (WHIP/WHEP signalling) to the Twilio
+//! stand-in's relay (`proxy`). Development only.
 //!
 //! `onair-dev-server --port 8080 --static static --api http://127.0.0.1:9000 --media http://127.0.0.1:4010 --audience-mode room`
 
+mod edge_cache;
 mod headers;
+mod proxy;
+#[cfg(test)]
+mod tests;
 
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use headers::{AudienceMode, security_headers};
+use proxy::Upstreams;
 
-/// The API paths routed to the functions, as the CloudFront behaviours route them.
-const API_PATHS: [&str; 7] = [
+/// The POST API paths routed to the functions uncached, as the CloudFront behaviours route them.
+const API_PATHS: [&str; 8] = [
+    "/host_session",
     "/host_token",
     "/stream_start",
     "/stream_stop",
@@ -29,15 +33,6 @@ const API_PATHS: [&str; 7] = [
     "/meeting_create",
     "/meeting_token",
 ];
-/// The largest body forwarded (the functions refuse more than 16 KiB anyway; SDP offers are small).
-const MAX_BODY: usize = 256 * 1024;
-
-#[derive(Clone)]
-struct Upstreams {
-    http: reqwest::Client,
-    api: String,
-    media: String,
-}
 
 struct Args {
     addr: SocketAddr,
@@ -69,19 +64,11 @@ fn parse_args() -> Result<Args, String> {
     let addr = format!("{bind}:{port}")
         .parse()
         .map_err(|_| format!("bad address {bind}:{port}"))?;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| e.to_string())?;
     Ok(Args {
         addr,
         static_dir,
         audience_mode,
-        upstreams: Upstreams {
-            http,
-            api: api.trim_end_matches('/').to_owned(),
-            media: media.trim_end_matches('/').to_owned(),
-        },
+        upstreams: Upstreams::new(&api, &media)?,
     })
 }
 
@@ -95,17 +82,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let mut app = Router::new();
-    for path in API_PATHS {
-        app = app.route(path, any(to_api));
-    }
-    let mut app = app
-        .route("/media/{*rest}", any(to_media))
-        .fallback_service(ServeDir::new(&args.static_dir).append_index_html_on_directories(true));
-    for (name, value) in security_headers(args.audience_mode) {
-        app = app.layer(SetResponseHeaderLayer::overriding(name, value));
-    }
-    let app = app.with_state(args.upstreams);
+    let app = router(&args.static_dir, args.audience_mode, args.upstreams);
     let listener = match tokio::net::TcpListener::bind(args.addr).await {
         Ok(listener) => listener,
         Err(err) => {
@@ -127,56 +104,19 @@ async fn main() {
     }
 }
 
-async fn to_api(State(up): State<Upstreams>, req: Request) -> Response {
-    let base = up.api.clone();
-    forward(&up, &base, req).await
-}
-
-async fn to_media(State(up): State<Upstreams>, req: Request) -> Response {
-    let base = up.media.clone();
-    forward(&up, &base, req).await
-}
-
-/// Forwards a request with its method, path, query, headers (but `Host`) and body.
-async fn forward(up: &Upstreams, base: &str, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response();
-    };
-    let mut headers = parts.headers.clone();
-    headers.remove(header::HOST);
-    let upstream = up
-        .http
-        .request(parts.method, format!("{base}{path}"))
-        .headers(headers)
-        .body(body)
-        .send()
-        .await;
-    let upstream = match upstream {
-        Ok(upstream) => upstream,
-        Err(_) => {
-            let body = r#"{"error":{"code":"unavailable","message":"the local back end is not answering"}}"#;
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(header::CONTENT_TYPE, "application/json")],
-                body,
-            )
-                .into_response();
-        }
-    };
-    let status = upstream.status();
-    let mut response = Response::builder().status(status);
-    for (name, value) in upstream.headers() {
-        if name != header::TRANSFER_ENCODING
-            && name != header::CONNECTION
-            && name != header::CONTENT_LENGTH
-        {
-            response = response.header(name, value);
-        }
+/// The dev server: the pages, the API paths, `/status/*` through the edge cache, `/media/*`,
+/// every answer with the security headers of `mode`.
+fn router(static_dir: &str, mode: AudienceMode, upstreams: Upstreams) -> Router {
+    let mut app = Router::new();
+    for path in API_PATHS {
+        app = app.route(path, any(proxy::to_api));
     }
-    let bytes = upstream.bytes().await.unwrap_or_default();
-    response
-        .body(Body::from(bytes))
-        .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
+    let mut app = app
+        .route("/status/{*rest}", any(proxy::to_status))
+        .route("/media/{*rest}", any(proxy::to_media))
+        .fallback_service(ServeDir::new(static_dir).append_index_html_on_directories(true));
+    for (name, value) in security_headers(mode) {
+        app = app.layer(SetResponseHeaderLayer::overriding(name, value));
+    }
+    app.with_state(upstreams)
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use lambda_http::{Body, Request};
 use onair_common::App;
 use onair_test_support::app;
-use onair_test_support::request::{answer, bearer, post_json};
+use onair_test_support::request::{answer, bearer, get, post_json, with_bearer};
 use serde_json::{Value, json};
 use twilio_standin::{Account, StandIn};
 
@@ -16,21 +16,25 @@ pub const HOST_PASSWORD: &str = "correct horse battery staple";
 /// The HTTP endpoints: the seven the pages call and `room_events`, which Twilio calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
+    HostSession,
     HostToken,
     StreamStart,
     StreamStop,
     AudienceToken,
+    StreamStatus,
     Subscribe,
     RoomEvents,
     MeetingCreate,
     MeetingToken,
 }
 
-pub const ENDPOINTS: [Endpoint; 8] = [
+pub const ENDPOINTS: [Endpoint; 10] = [
+    Endpoint::HostSession,
     Endpoint::HostToken,
     Endpoint::StreamStart,
     Endpoint::StreamStop,
     Endpoint::AudienceToken,
+    Endpoint::StreamStatus,
     Endpoint::Subscribe,
     Endpoint::RoomEvents,
     Endpoint::MeetingCreate,
@@ -82,7 +86,9 @@ impl Stack {
     /// Calls an endpoint's handler; returns its response as it is.
     pub async fn respond(&self, endpoint: Endpoint, req: Request) -> lambda_http::Response<Body> {
         match endpoint {
+            Endpoint::HostSession => host_session::handle(&self.app, req).await,
             Endpoint::HostToken => host_token::handle(&self.app, req).await,
+            Endpoint::StreamStatus => stream_status::handle(&self.app, req).await,
             Endpoint::StreamStart => stream_start::handle(&self.app, req).await,
             Endpoint::StreamStop => stream_stop::handle(&self.app, req).await,
             Endpoint::AudienceToken => audience_token::handle(&self.app, req).await,
@@ -125,38 +131,88 @@ impl Stack {
         (status, response.headers().clone(), body)
     }
 
-    /// Logs the host in; returns the host token response.
-    pub async fn host_login(&self) -> Value {
-        let (status, body) = self
-            .call(
-                Endpoint::HostToken,
-                post_json(json!({ "password": HOST_PASSWORD })),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
+    /// Calls an endpoint's handler that must answer 200; returns the body.
+    pub async fn call_ok(&self, endpoint: Endpoint, req: Request) -> Value {
+        let (status, body) = self.call(endpoint, req).await;
+        assert_eq!(status, 200, "{endpoint:?}: {body}");
         body
     }
 
-    /// Logs the host in and connects them to their room, as the host page would.
-    pub async fn host_connected(&self) -> Value {
-        let login = self.host_login().await;
+    /// Logs the host in; returns the host token response.
+    pub async fn host_login(&self) -> Value {
+        let password = post_json(json!({ "password": HOST_PASSWORD }));
+        self.call_ok(Endpoint::HostToken, password).await
+    }
+
+    /// Signs the host in (`host_session`); returns the session token.
+    pub async fn host_session(&self) -> String {
+        let password = post_json(json!({ "password": HOST_PASSWORD }));
+        let body = self.call_ok(Endpoint::HostSession, password).await;
+        body["session"].as_str().expect("a session").to_owned()
+    }
+
+    /// Opens the studio of `stream` with a host `session`: the `host_token` answer, status and
+    /// body as they are.
+    pub async fn open_studio(&self, session: &str, stream: &str) -> (u16, Value) {
+        let req = with_bearer(post_json(json!({ "stream": stream })), session);
+        self.call(Endpoint::HostToken, req).await
+    }
+
+    /// Signs in, opens the studio of `stream` and connects the host to its room, as the host
+    /// page does when it goes live; returns the host token response.
+    pub async fn host_connected_to(&self, stream: &str) -> Value {
+        let session = self.host_session().await;
+        let (status, login) = self.open_studio(&session, stream).await;
+        assert_eq!(status, 200, "{login}");
+        self.connect_host(login)
+    }
+
+    /// [`Stack::host_connected_to`] `stream`, then `stream_start`; returns the host token response.
+    pub async fn live_on(&self, stream: &str) -> Value {
+        let login = self.host_connected_to(stream).await;
+        self.go_live(login).await
+    }
+
+    /// Connects the host to the room of a host token response, as the host page does.
+    fn connect_host(&self, login: Value) -> Value {
         self.standin
             .connect_participant(login["room"].as_str().unwrap(), "presenter")
             .expect("the host joins");
         login
     }
 
+    /// `stream_start` with the token of a host token response; returns that response.
+    async fn go_live(&self, login: Value) -> Value {
+        let token = bearer(login["token"].as_str().unwrap());
+        self.call_ok(Endpoint::StreamStart, token).await;
+        login
+    }
+
+    /// `GET /status/<stream>`: status, headers and body.
+    pub async fn status_of(&self, stream: &str) -> (u16, http::HeaderMap, Value) {
+        self.call_with_headers(Endpoint::StreamStatus, get(&format!("/status/{stream}")))
+            .await
+    }
+
+    /// `audience_token` for `stream`: status and body.
+    pub async fn audience(&self, stream: &str) -> (u16, Value) {
+        self.call(
+            Endpoint::AudienceToken,
+            post_json(json!({ "stream": stream })),
+        )
+        .await
+    }
+
+    /// Logs the host in and connects them to their room, as the host page would.
+    pub async fn host_connected(&self) -> Value {
+        let login = self.host_login().await;
+        self.connect_host(login)
+    }
+
     /// Logs the host in, connects them and starts the stream; returns the host token response.
     pub async fn live_stream(&self) -> Value {
         let login = self.host_connected().await;
-        let (status, body) = self
-            .call(
-                Endpoint::StreamStart,
-                bearer(login["token"].as_str().unwrap()),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        login
+        self.go_live(login).await
     }
 
     /// The host opens a meeting; returns the `meeting_create` answer.

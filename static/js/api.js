@@ -1,29 +1,31 @@
 // The OnAir API, on the pages' own origin: one function per endpoint. Each resolves to the
-// parsed JSON answer or throws an ApiError carrying the status and the error code; a call that
-// gets no answer within REQUEST_LIMIT_MS throws too, so a page never waits forever.
+// parsed JSON answer or throws an ApiError carrying the status, the error code and, for a 429,
+// the seconds to wait (`Retry-After`); a call that gets no answer within REQUEST_LIMIT_MS
+// throws too, so a page never waits forever.
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, retryAfter = null) {
     super(message);
     this.status = status;
     this.code = code;
+    this.retryAfter = retryAfter;
   }
 }
 
 // Far above what a function takes (its Twilio calls are bounded at a few seconds each).
 const REQUEST_LIMIT_MS = 30000;
 
-async function post(path, { token, body } = {}) {
+async function call(path, { method = 'POST', token, body, cache = 'no-store' } = {}) {
   const headers = {};
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let response;
   try {
     response = await fetch(path, {
-      method: 'POST',
+      method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      cache: 'no-store',
+      cache,
       signal: AbortSignal.timeout(REQUEST_LIMIT_MS),
     });
   } catch (error) {
@@ -34,16 +36,31 @@ async function post(path, { token, body } = {}) {
   const answer = await response.json().catch(() => null);
   if (!response.ok) {
     const error = answer?.error ?? {};
-    throw new ApiError(response.status, error.code ?? 'unknown', error.message ?? response.statusText);
+    const retryAfter = Number.parseInt(response.headers.get('Retry-After') ?? '', 10);
+    throw new ApiError(
+      response.status,
+      error.code ?? 'unknown',
+      error.message ?? response.statusText,
+      Number.isFinite(retryAfter) ? retryAfter : null,
+    );
   }
   return answer;
 }
 
-export const hostToken = (password) => post('/host_token', { body: { password } });
-export const streamStart = (token) => post('/stream_start', { token });
-export const streamStop = (token) => post('/stream_stop', { token });
-export const audienceToken = () => post('/audience_token');
-export const subscribe = (token) => post('/subscribe', { token });
+// The host signs in once: the session (our own token, 12 h) replaces the password afterwards.
+export const hostSession = (password) => call('/host_session', { body: { password } });
+// Opens the studio of a stream: its room, in the `ready` state, and the host's token for it.
+export const hostToken = (session, stream) => call('/host_token', { token: session, body: { stream } });
+export const streamStart = (token) => call('/stream_start', { token });
+export const streamStop = (token) => call('/stream_stop', { token });
+export const audienceToken = (stream) => call('/audience_token', { body: { stream } });
+export const subscribe = (token) => call('/subscribe', { token });
+
+// `{stream, state: 'offline' | 'ready' | 'live', room?, viewers?, started_at?}`. A plain GET the
+// CDN answers from its one-second cache, so a crowd polling it costs one function call per
+// second per edge; the browser's own cache may serve it within that second too.
+export const streamStatus = (stream) =>
+  call(`/status/${encodeURIComponent(stream)}`, { method: 'GET', cache: 'default' });
 
 // Stops the stream while the tab closes: a beacon survives the page, a fetch may not.
 // A string body is sent as text/plain, which stream_stop accepts.

@@ -1,162 +1,263 @@
-// The audience page: waits by itself until something is live (one check every 5 to 7 seconds,
-// longer after errors), joins, shows the screen large and the webcam small, starts muted with
-// an unmute button. Whatever happens next, the status line says it in words and the page tries
-// again by itself: the stream ended, the connection was lost, joining failed (the media adapter
-// has closed what it opened), or the service cannot be reached.
+// The audience page: watches one named stream (`?stream=<name>`, `main` without). While nothing
+// is on, it reads the stream's status once a second (a cached GET, cheap for any crowd); as soon
+// as the host opens the studio (`ready`) or is live, it joins, so when the host's media arrives
+// the picture needs only a keyframe. "Live" means frames are arriving: a stall says
+// "Reconnecting…" and recovers by itself, a lost connection joins again while the stream is
+// still live, and only a stream that really ended says so, then the page waits for the next.
 import * as api from './api.js';
 import { adapterFor } from './media/index.js';
+import { pageState } from './page-state.js';
+import { streamFromSearch } from './stream-name.js';
+import { counted } from './format.js';
+import { watchFrames } from './frames.js';
+import { movableCorner } from './overlay-corner.js';
+import { createStage } from './audience/stage.js';
+import { wireControls } from './audience/controls.js';
 
 const $ = (id) => document.getElementById(id);
-const status = $('status');
-const stage = $('stage');
-const screenVideo = $('screen');
-const cameraVideo = $('camera');
-const unmute = $('unmute');
-const viewers = $('viewers');
 
-const WAIT_MS = 5000;
-const JITTER_MS = 2000;
-const MAX_WAIT_MS = 30000;
+// Waiting: one status read a second (the CDN caches it for a second anyway).
+const WAITING_POLL_MS = 1000;
+// Watching: the status only updates the audience count and notices a host who is gone.
+const WATCHING_POLL_MS = 2000;
+// A room that just ended may still be named by a status or token answer cached this long.
+const STALE_MS = 3000;
+// No frame for this long while the stream is still live with our room: join again.
+const REJOIN_AFTER_MS = 15000;
+// After failed joins or an unreachable service: wait longer each time (each join on the Twilio
+// path is billed), up to the last.
+const BACKOFF_MS = [2000, 4000, 8000, 16000, 30000];
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const say = (text) => {
-  status.textContent = text;
-};
-
-function resetStage() {
-  const video = $('screen');
-  if (video !== screenVideo) video.replaceWith(screenVideo);
-  screenVideo.muted = true;
-  unmute.setAttribute('aria-pressed', 'false');
-  unmute.textContent = 'Unmute';
-  // No empty MediaStream here: a media element with one delays the page's load event forever.
-  screenVideo.srcObject = null;
-  cameraVideo.srcObject = null;
-  cameraVideo.hidden = true;
-  stage.hidden = true;
-  unmute.hidden = true;
-  viewers.hidden = true;
-}
-
-function attach(kind, track) {
-  if (kind === 'camera') {
-    cameraVideo.srcObject = new MediaStream([track]);
-    // Shown once frames arrive: a host without a webcam sends nothing here.
-    const show = () => {
-      cameraVideo.hidden = false;
-    };
-    track.addEventListener('unmute', show, { once: true });
-    if (!track.muted) show();
-    return;
-  }
-  if (!screenVideo.srcObject) screenVideo.srcObject = new MediaStream();
-  screenVideo.srcObject.addTrack(track);
-  screenVideo.play().catch(() => {});
-}
-
-function showElement(element) {
-  element.id = 'screen';
-  element.muted = true;
-  screenVideo.replaceWith(element);
-}
-
-// What the status line says, by what is happening.
 const SAY = {
   waiting: 'Waiting for the stream to start…',
-  joining: 'Joining the stream…',
+  starting: 'Starting…',
   live: 'Live',
-  reconnecting: 'The connection is unstable. Reconnecting…',
+  reconnecting: 'Reconnecting…',
   ended: 'The stream has ended. Waiting for the next one…',
-  lost: 'The connection to the stream was lost. Trying again in a few seconds…',
   failed: 'Could not join the stream. Trying again in a few seconds…',
   unreachable: 'OnAir cannot be reached right now. Trying again in a few seconds…',
+  invalid: 'This link does not name a stream.',
 };
 
-let leave = null; // while watching: stops the session, as when the page goes away
+const POSTER = {
+  waiting: ['Waiting for the stream to start', 'This page starts by itself when the host goes live. Sound starts muted.'],
+  starting: ['Starting…', 'The host is live: the picture is on its way.'],
+  ended: ['The stream has ended', 'Thanks for watching. If the host goes live again, it starts here by itself.'],
+  failed: ['Could not join the stream', 'Trying again in a few seconds.'],
+  unreachable: ['OnAir cannot be reached', 'Check your connection. This page keeps trying.'],
+  invalid: ['This link does not name a stream', 'Stream names are lowercase letters, digits and hyphens, as in ?stream=my-talk.'],
+};
 
-// Watches one stream until it ends by itself: resolves to 'ended' or 'lost', rejects when joining
-// failed (the adapter has closed what it opened by then).
-async function watch(ticket) {
-  let done;
-  const ended = new Promise((resolve) => {
-    done = resolve;
-  });
-  say(SAY.joining);
-  const session = await adapterFor(ticket.media).watch({
-    token: ticket.token,
-    mode: ticket.mode,
-    room: ticket.room,
-    presenter: ticket.presenter,
-    media: ticket.media,
-    onTrack: attach,
-    onElement: showElement,
-    onViewers: (n) => {
-      viewers.textContent = `${n} ${n === 1 ? 'viewer' : 'viewers'}`;
-      viewers.hidden = false;
-    },
-    onState: (state) => {
-      if (leave) say(SAY[state]);
-    },
-    onEnded: (how) => done(how),
-    subscribe: ticket.mode === 'room' ? () => api.subscribe(ticket.token) : null,
-  });
-  leave = () => {
-    session.stop();
-    done('lost'); // back from the browser's page cache, the page joins again
-  };
-  stage.hidden = false;
-  unmute.hidden = false;
-  say(SAY.live);
+const page = pageState($('status'));
+const stage = createStage({ stage: $('stage'), screen: $('screen'), camera: $('camera'), overlay: $('camera-overlay') });
+const controls = wireControls({
+  player: $('player'),
+  stage: $('stage'),
+  videoOf: () => stage.video,
+  mute: $('mute'),
+  volume: $('volume'),
+  prompt: $('unmute-prompt'),
+  fullscreen: $('fullscreen'),
+  pip: $('pip'),
+  active: () => page.current === 'live' || page.current === 'reconnecting',
+});
+movableCorner($('camera-overlay'), $('camera-corner'), 'onair.audience.corner');
+
+function show(state) {
+  page.set(state, SAY[state]);
+  if (POSTER[state]) {
+    $('poster-title').textContent = POSTER[state][0];
+    $('poster-text').textContent = POSTER[state][1];
+  }
+  const picture = state === 'live' || state === 'reconnecting';
+  stage.picture(picture);
+  if (!picture) controls.leavePictureInPicture();
+  controls.refresh();
+  updateViewers();
+}
+
+let audience = null;
+function updateViewers(n = audience) {
+  audience = n;
+  const viewers = $('viewers');
+  viewers.hidden = typeof n !== 'number' || page.current === 'invalid';
+  const watching = page.current === 'live' || page.current === 'reconnecting';
+  viewers.textContent = watching ? `${n} watching` : counted(n, 'person', 'people') + ' waiting';
+}
+
+const stream = streamFromSearch(location.search);
+let watching = null; // { room, session, frames, sawFrames, stalledAt }
+let ended = null; // { room, at }: the room whose end this page saw last
+let failures = 0;
+let timer = null;
+let stopped = false;
+
+function next(ms) {
+  clearTimeout(timer);
+  if (!stopped) timer = setTimeout(poll, ms);
+}
+const backoff = () => BACKOFF_MS[Math.min(failures++, BACKOFF_MS.length - 1)] + Math.random() * 500;
+
+async function poll() {
+  let status;
   try {
-    return await ended;
-  } finally {
-    leave = null;
+    status = await api.streamStatus(stream);
+  } catch {
+    if (!watching) show(page.current === 'reconnecting' ? 'reconnecting' : 'unreachable');
+    return next(backoff());
+  }
+  if (stopped) return;
+  if (typeof status.viewers === 'number') updateViewers(status.viewers);
+  if (watching) {
+    judge(status);
+    return next(WATCHING_POLL_MS);
+  }
+  const joinable = (status.state === 'ready' || status.state === 'live') && status.room;
+  const justEnded = ended && ended.room === status.room && Date.now() - ended.at < STALE_MS;
+  if (!joinable || justEnded) {
+    // Reconnecting to a stream that is gone: it really ended.
+    if (page.current === 'reconnecting' && !joinable) show('ended');
+    else if (['failed', 'unreachable', 'starting'].includes(page.current)) show('waiting');
+    return next(WAITING_POLL_MS);
+  }
+  await join();
+}
+
+// While connected: the status says whether the host is still live in our room.
+function judge(status) {
+  const ours = status.room === watching.room;
+  if (ours && status.state === 'live' && !watching.sawFrames && page.current !== 'starting') show('starting');
+  if (page.current !== 'reconnecting') return;
+  if (!ours || status.state !== 'live') {
+    // Frames stopped and the host is no longer live in this room: the stream is over.
+    leave('ended');
+  } else if (Date.now() - watching.stalledAt > REJOIN_AFTER_MS) {
+    // Still live, but nothing arrives on this connection for long: a new one.
+    leave('lost');
   }
 }
 
-async function run() {
-  let wait = WAIT_MS;
-  const backOff = () => {
-    wait = Math.min(wait * 2, MAX_WAIT_MS);
-  };
-  resetStage();
-  say(SAY.waiting);
-  for (;;) {
-    let ticket = null;
-    try {
-      ticket = await api.audienceToken();
-    } catch {
-      backOff();
-      say(SAY.unreachable);
-    }
-    if (ticket?.live) {
-      try {
-        say(SAY[await watch(ticket)]);
-        wait = WAIT_MS;
-      } catch {
-        // Each try costs a billed join on the Twilio path: wait longer while it keeps failing.
-        backOff();
-        say(SAY.failed);
-      }
-      resetStage();
-    } else if (ticket) {
-      wait = WAIT_MS;
-      // Nothing live: a problem said earlier is over; "the stream has ended" stays until the next.
-      if (status.textContent !== SAY.ended) say(SAY.waiting);
-    }
-    await sleep(wait + Math.random() * JITTER_MS);
+async function join() {
+  let ticket;
+  try {
+    ticket = await api.audienceToken(stream);
+  } catch {
+    show(page.current === 'reconnecting' ? 'reconnecting' : 'unreachable');
+    return next(backoff());
   }
+  if (!ticket.live || stopped) return next(WAITING_POLL_MS);
+  stage.begin();
+  let session;
+  const current = { room: ticket.room, session: null, frames: null, sawFrames: false, stalledAt: 0 };
+  try {
+    session = await adapterFor(ticket.media).watch({
+      token: ticket.token,
+      mode: ticket.mode,
+      room: ticket.room,
+      presenter: ticket.presenter,
+      media: ticket.media,
+      onTrack: (kind, track) => stage.attach(kind, track),
+      onElement: (element) => {
+        stage.showElement(element);
+        current.frames?.stop();
+        current.frames = framesOf(current);
+        controls.refresh();
+      },
+      onViewers: updateViewers,
+      // A connection in trouble shows as frames that stop: the frame watch says so.
+      onState: () => {},
+      onEnded: (how) => {
+        if (watching === current) ended_(how);
+      },
+      subscribe: ticket.mode === 'room' ? () => api.subscribe(ticket.token) : null,
+    });
+  } catch {
+    stage.clear();
+    if (page.current !== 'reconnecting' && page.current !== 'ended') show('failed');
+    return next(backoff());
+  }
+  if (stopped) return session.stop();
+  failures = 0;
+  current.session = session;
+  current.frames ??= framesOf(current);
+  watching = current;
+  controls.refresh();
+  if (ticket.state === 'live' && page.current !== 'reconnecting') show('starting');
+  return next(WATCHING_POLL_MS);
 }
 
-// Leaving the page leaves the stream too (the relay session is DELETEd, the room left).
-window.addEventListener('pagehide', () => leave?.());
+function framesOf(current) {
+  return watchFrames([stage.video, $('camera')], {
+    onFrames: () => {
+      if (watching !== current) return;
+      current.sawFrames = true;
+      ended = null;
+      show('live');
+    },
+    onStall: () => {
+      if (watching === current) stalled(current);
+    },
+  });
+}
 
-unmute.addEventListener('click', () => {
-  const video = $('screen');
-  video.muted = !video.muted;
-  unmute.setAttribute('aria-pressed', String(!video.muted));
-  unmute.textContent = video.muted ? 'Unmute' : 'Mute';
-  if (!video.muted) video.play().catch(() => {});
+function stalled(current) {
+  if (page.current === 'reconnecting') return;
+  current.stalledAt = Date.now();
+  show('reconnecting');
+}
+
+// The session ended by itself ('ended': the stream is over; 'lost': the connection).
+function ended_(how) {
+  const { room, sawFrames } = watching;
+  watching.frames.stop();
+  watching = null;
+  if (how === 'ended') {
+    ended = { room, at: Date.now() };
+    stage.clear();
+    if (sawFrames || page.current === 'reconnecting') show('ended');
+    else if (page.current === 'starting') show('waiting');
+  } else if (sawFrames) {
+    // Keep the last frame under "Reconnecting…" until the new connection brings pictures.
+    if (page.current !== 'reconnecting') show('reconnecting');
+  }
+  next(0);
+}
+
+// Leaves the session from the page's side, as if it had ended that way.
+function leave(how) {
+  const { session } = watching;
+  ended_(how);
+  session.stop();
+}
+
+// Leaving the page leaves the stream too (the relay session is DELETEd, the room left); back
+// from the browser's page cache, it starts over.
+window.addEventListener('pagehide', () => {
+  stopped = true;
+  clearTimeout(timer);
+  if (watching) {
+    watching.frames.stop();
+    watching.session.stop();
+    watching = null;
+  }
+});
+window.addEventListener('pageshow', (event) => {
+  if (!event.persisted) return;
+  stopped = false;
+  stage.clear();
+  show('waiting');
+  next(0);
 });
 
-run();
+if (stream === null) {
+  $('stream-name').textContent = 'Unknown stream';
+  $('poster-stream').textContent = 'OnAir';
+  document.title = 'OnAir';
+  show('invalid');
+} else {
+  $('stream-name').textContent = stream;
+  $('poster-stream').textContent = stream;
+  document.title = `${stream} — OnAir`;
+  show('waiting');
+  poll();
+}

@@ -16,6 +16,15 @@ pub fn request(method: &str, content_type: Option<&str>, body: Body) -> Request 
     builder.body(body).expect("a valid request")
 }
 
+/// A `GET` of `path` (with its query, if any), as API Gateway hands a GET route's request over.
+pub fn get(path: &str) -> Request {
+    http::Request::builder()
+        .method("GET")
+        .uri(format!("https://onair.test{path}"))
+        .body(Body::Empty)
+        .expect("a valid request")
+}
+
 /// A JSON `POST`.
 pub fn post_json(body: Value) -> Request {
     request(

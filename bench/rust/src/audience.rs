@@ -17,7 +17,7 @@ use criterion::{BatchSize, Criterion, Throughput};
 use onair_common::App;
 use onair_common::audience::{AudienceCache, Clock};
 use onair_common::config::Secrets;
-use onair_common::ids::{Identity, RoomName};
+use onair_common::ids::{Identity, RoomName, StreamName};
 use onair_common::token::{self, Grant};
 use onair_test_support::request::{answer, post_empty};
 use serde_json::json;
@@ -43,7 +43,7 @@ pub fn live_app(
     let clock = Clock::manual();
     app.audience = AudienceCache::with_clock(clock.clone());
     rt.block_on(async {
-        let room = RoomName::new_random();
+        let room = RoomName::for_stream(&StreamName::main());
         let bounds = onair_common::stream::room_bounds(&app.settings);
         app.twilio
             .create_room(&room, &bounds, None)
@@ -151,7 +151,7 @@ fn warm(c: &mut Criterion<ThreadCpuTime>, rt: &tokio::runtime::Runtime) {
 fn mint(c: &mut Criterion<ThreadCpuTime>) {
     let secrets = Secrets::from_source(&fixture::source(&[])).expect("bench secrets parse");
     let identity = Identity::new_viewer();
-    let grant = Grant::VideoRoom(RoomName::new_random());
+    let grant = Grant::VideoRoom(RoomName::for_stream(&StreamName::main()));
     let mut group = c.benchmark_group("token");
     group.throughput(Throughput::Elements(1));
     group.bench_function("mint", |b| {

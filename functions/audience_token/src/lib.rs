@@ -1,21 +1,32 @@
-//! `POST /audience_token`: a viewer asks whether anything is live. If not, `{live: false}`. If
-//! so, a token for a fresh viewer identity: in `room` mode to join the host's room
-//! subscribe-only, in `live` mode with the shared PlaybackGrant. The lookup is cached for a few
-//! seconds and the grant reused, so a crowd costs Twilio little; while Twilio fails, a failed
-//! lookup is remembered for two seconds and answered `502` with `Retry-After`.
+//! `POST /audience_token`: a viewer of a stream (`{stream}`, `main` if none) asks whether they
+//! can join. If not, `{live: false, state}`. If so (in `room` mode the stream is ready or live:
+//! viewers wait in the room for the host; in `live` mode it is live), a token for a fresh viewer
+//! identity: in `room` mode to join the stream's room subscribe-only, in `live` mode with the
+//! stream's shared PlaybackGrant. The lookup is remembered per container (docs/ARCHITECTURE.md,
+//! The path of a request), so a crowd costs Twilio little; while Twilio fails, a failed lookup
+//! is remembered briefly and answered `502` with `Retry-After`.
 
 use lambda_http::{Body, Request, Response};
 use onair_common::audience::LiveStream;
 use onair_common::config::AudienceMode;
-use onair_common::ids::{Identity, RoomName};
+use onair_common::ids::{Identity, RoomName, StreamName};
 use onair_common::response::respond;
+use onair_common::stream::State;
 use onair_common::token::Grant;
 use onair_common::{ApiError, App, request};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize, Default)]
+struct AudienceTokenRequest {
+    stream: Option<String>,
+}
 
 #[derive(Serialize)]
 struct AudienceToken {
+    /// Whether the viewer can join now (ready or live in `room` mode, live in `live` mode).
     live: bool,
+    state: State,
+    stream: StreamName,
     mode: AudienceMode,
     token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,14 +46,19 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn audience_token(app: &App, req: &Request) -> Result<AudienceToken, ApiError> {
-    // No credentials and no input: only the method and size are checked.
-    request::body(req)?;
+    let body: AudienceTokenRequest = request::optional_json_body(req)?;
+    let stream = request::stream_name(body.stream.as_deref())?;
     let mode = app.settings.audience_mode;
 
-    let live = app.audience.live_stream(&app.twilio, &app.settings).await?;
-    let Some(LiveStream { room, playback }) = live else {
+    let (status, joinable) = app
+        .audience
+        .joinable(&app.twilio, &app.settings, &stream)
+        .await?;
+    let Some(LiveStream { room, playback }) = joinable else {
         return Ok(AudienceToken {
             live: false,
+            state: status.state,
+            stream,
             mode,
             token: None,
             room: None,
@@ -63,6 +79,8 @@ async fn audience_token(app: &App, req: &Request) -> Result<AudienceToken, ApiEr
     let token = app.mint_token(&identity, &grant, ttl).await?;
     Ok(AudienceToken {
         live: true,
+        state: status.state,
+        stream,
         mode,
         token: Some(token.jwt),
         media: Some(app.settings.media_path.for_viewer(&room)),

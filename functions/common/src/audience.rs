@@ -1,24 +1,28 @@
-//! What `audience_token` needs to answer a crowd cheaply: the answer to "what is live now" and,
-//! in `live` mode, the one PlaybackGrant every viewer shares (docs/ARCHITECTURE.md, Audience
-//! modes).
+//! What `audience_token` and `stream_status` need to answer a crowd cheaply: each stream's
+//! status, remembered, and in `live` mode the one PlaybackGrant every viewer of a stream shares
+//! (docs/ARCHITECTURE.md, Audience modes and The path of a request).
 //!
-//! - `room` mode: the live room (the newest in-progress OnAir room with its host connected) is
-//!   trusted for `AUDIENCE_CACHE_SECONDS`.
-//! - `live` mode: one lookup (the started MediaProcessors: each one's context names its room and
-//!   the PlayerStreamer it feeds) and one PlaybackGrant serve every viewer for the grant's usable
-//!   lifetime, its TTL less [`GRANT_MARGIN`]: two Twilio calls per grant lifetime, whatever the
-//!   crowd.
-//! - "Nothing is live" is trusted for `AUDIENCE_CACHE_SECONDS` in both modes, so waiting viewers
-//!   see a stream start within seconds.
-//! - A failed lookup or grant call is remembered for [`FAILURE_MEMORY`] (never longer than an
-//!   answer is trusted): viewers arriving meanwhile hear at once that Twilio is failing, with
-//!   when to ask again, and Twilio is asked again only after it. Each call is tried once: a crowd
-//!   asks again by itself, so retries would only multiply its load on a failing Twilio. While
-//!   Twilio fails, a crowd costs a container one call per [`FAILURE_MEMORY`].
+//! - The account's in-progress rooms (in `live` mode first its started MediaProcessors) are
+//!   listed once per `AUDIENCE_CACHE_SECONDS` for all streams together. A stream with no room
+//!   is offline without a call of its own, so asking about any number of names (a stranger
+//!   trying names) costs Twilio no more than asking about one.
+//! - `room` mode: for a stream with rooms, whether its host is connected (one call: the room's
+//!   connected participants, which count its viewers too) is remembered for
+//!   `AUDIENCE_CACHE_SECONDS` as well.
+//! - `live` mode: a live stream's PlaybackGrant serves every viewer of it for the grant's
+//!   usable lifetime, its TTL less [`GRANT_MARGIN`]; whether it is still live is looked up as
+//!   above, so a stopped stream is told offline within `AUDIENCE_CACHE_SECONDS`.
+//! - A failed call is remembered for [`FAILURE_MEMORY`] (never longer than an answer is
+//!   trusted): viewers asking meanwhile hear at once that Twilio is failing, with when to ask
+//!   again, and Twilio is asked again only after it. Each call is tried once: a crowd asks
+//!   again by itself, so retries would only multiply its load on a failing Twilio.
 //!
-//! One lock covers the lookup: viewers arriving together wait for one lookup instead of each
-//! making their own.
+//! Each remembered value has its own lock: viewers arriving together wait for one call instead
+//! of each making their own, and a slow stream does not hold up another. Streams are
+//! remembered only while they have rooms, and at most [`MAX_STREAMS_REMEMBERED`] at once.
 
+use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -26,17 +30,20 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 use crate::config::{AudienceMode, Settings};
-use crate::ids::{Identity, RoomName};
-use crate::stream;
-use crate::twilio::{Twilio, TwilioError};
+use crate::ids::{RoomName, StreamName};
+use crate::stream::{self, Status};
+use crate::twilio::{MediaProcessor, Room, Twilio, TwilioError};
 
 /// A grant is not handed out in its last seconds, so a viewer has time to use it.
 pub const GRANT_MARGIN: Duration = Duration::from_secs(10);
 
-/// How long a failed lookup is remembered (at most `AUDIENCE_CACHE_SECONDS`).
+/// How long a failed call is remembered (at most `AUDIENCE_CACHE_SECONDS`).
 pub const FAILURE_MEMORY: Duration = Duration::from_secs(2);
 
-/// The live stream as viewers need it.
+/// The most streams whose own answers (host check, grant) a container remembers at once.
+pub const MAX_STREAMS_REMEMBERED: usize = 1000;
+
+/// What viewers of a stream join now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveStream {
     pub room: RoomName,
@@ -52,7 +59,7 @@ pub struct Playback {
     pub grant: serde_json::Value,
 }
 
-/// What is live could not be looked up: Twilio failed just now, or within the last
+/// What is on could not be looked up: Twilio failed just now, or within the last
 /// [`FAILURE_MEMORY`], and is asked again once `retry_after` has passed.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{cause}")]
@@ -64,34 +71,20 @@ pub struct LookupFailed {
 #[derive(Default)]
 pub struct AudienceCache {
     clock: Clock,
-    remembered: Mutex<Option<Remembered>>,
+    /// The account's in-progress rooms.
+    rooms: Memo<Arc<Vec<Room>>>,
+    /// `live` mode: the account's started MediaProcessors, newest first.
+    processors: Memo<Arc<Vec<MediaProcessor>>>,
+    streams: std::sync::Mutex<HashMap<StreamName, Arc<PerStream>>>,
 }
 
-/// The last lookup's outcome and until when it holds.
-struct Remembered {
-    outcome: Result<Option<LiveStream>, TwilioError>,
-    until: Instant,
-}
-
-impl Remembered {
-    fn answer(stream: Option<LiveStream>, until: Instant) -> Remembered {
-        Remembered {
-            outcome: Ok(stream),
-            until,
-        }
-    }
-
-    /// The outcome as a viewer asking at `now` is told it; `None` once it no longer holds.
-    fn told_at(&self, now: Instant) -> Option<Result<Option<LiveStream>, LookupFailed>> {
-        (now < self.until).then(|| self.told(now))
-    }
-
-    fn told(&self, now: Instant) -> Result<Option<LiveStream>, LookupFailed> {
-        self.outcome.clone().map_err(|cause| LookupFailed {
-            cause,
-            retry_after: self.until.saturating_duration_since(now),
-        })
-    }
+/// What is remembered of one stream with rooms.
+#[derive(Default)]
+struct PerStream {
+    /// `room` mode: its status, after asking who is in its rooms.
+    status: Memo<Status>,
+    /// `live` mode: the grant of its PlayerStreamer.
+    grant: Memo<Playback>,
 }
 
 impl AudienceCache {
@@ -99,98 +92,234 @@ impl AudienceCache {
     pub fn with_clock(clock: Clock) -> AudienceCache {
         AudienceCache {
             clock,
-            remembered: Mutex::default(),
+            ..AudienceCache::default()
         }
     }
 
-    /// The live stream (with the shared PlaybackGrant in `live` mode): the remembered outcome
-    /// while it holds, else a fresh one from Twilio.
-    pub async fn live_stream(
+    /// The status of `stream`: remembered answers while they hold, fresh ones from Twilio
+    /// for those that no longer do.
+    pub async fn status(
         &self,
         twilio: &Twilio,
         settings: &Settings,
-    ) -> Result<Option<LiveStream>, LookupFailed> {
-        let mut remembered = self.remembered.lock().await;
+        stream: &StreamName,
+    ) -> Result<Status, LookupFailed> {
+        let twilio = &twilio.without_retries();
+        let ttl = settings.audience_cache_ttl;
+        let trust = Trust {
+            clock: &self.clock,
+            failure_memory: FAILURE_MEMORY.min(ttl),
+        };
+        if settings.audience_mode == AudienceMode::Live {
+            let processors = trust
+                .get(
+                    &self.processors,
+                    "started MediaProcessors",
+                    |_| true,
+                    |now| async move {
+                        Ok((
+                            Arc::new(twilio.list_started_media_processors().await?),
+                            now + ttl,
+                        ))
+                    },
+                )
+                .await?;
+            if let Some(live) = stream::live_in(&processors, stream) {
+                return Ok(live);
+            }
+        }
+        let rooms =
+            trust
+                .get(
+                    &self.rooms,
+                    "rooms in progress",
+                    |_| true,
+                    |now| async move {
+                        Ok((Arc::new(twilio.list_rooms_in_progress().await?), now + ttl))
+                    },
+                )
+                .await?;
+        let of_stream = stream::rooms_of(&rooms, stream);
+        if of_stream.is_empty() || settings.audience_mode == AudienceMode::Live {
+            return Ok(stream::ready_or_offline(&of_stream));
+        }
+        let host = &settings.host_identity;
+        let per_stream = self.per_stream(stream);
+        trust
+            .get(
+                &per_stream.status,
+                "a stream's host",
+                |_| true,
+                |now| async move {
+                    Ok((
+                        stream::room_status(twilio, host, &of_stream).await?,
+                        now + ttl,
+                    ))
+                },
+            )
+            .await
+    }
+
+    /// The status of `stream` and, when viewers can join it now, what they join: its room,
+    /// and in `live` mode the PlaybackGrant they share.
+    pub async fn joinable(
+        &self,
+        twilio: &Twilio,
+        settings: &Settings,
+        stream: &StreamName,
+    ) -> Result<(Status, Option<LiveStream>), LookupFailed> {
+        let status = self.status(twilio, settings, stream).await?;
+        let room = match &status.room {
+            Some(room) if status.joinable(settings.audience_mode) => room.clone(),
+            _ => return Ok((status, None)),
+        };
+        let Some(streamer) = status.player_streamer.clone() else {
+            return Ok((
+                status,
+                Some(LiveStream {
+                    room,
+                    playback: None,
+                }),
+            ));
+        };
+        let twilio = &twilio.without_retries();
+        let ttl = settings.playback_grant_ttl;
+        let trust = Trust {
+            clock: &self.clock,
+            failure_memory: FAILURE_MEMORY.min(settings.audience_cache_ttl),
+        };
+        let per_stream = self.per_stream(stream);
+        let wanted = streamer.clone();
+        let playback = trust
+            .get(
+                &per_stream.grant,
+                "a PlaybackGrant",
+                |held: &Playback| held.player_streamer_sid == wanted,
+                |now| async move {
+                    let grant = twilio
+                        .create_playback_grant(&streamer, ttl.as_secs())
+                        .await?;
+                    let playback = Playback {
+                        player_streamer_sid: streamer,
+                        grant: grant.grant,
+                    };
+                    Ok((playback, now + ttl.saturating_sub(GRANT_MARGIN)))
+                },
+            )
+            .await?;
+        Ok((
+            status,
+            Some(LiveStream {
+                room,
+                playback: Some(playback),
+            }),
+        ))
+    }
+
+    /// How many streams have answers of their own remembered.
+    pub fn streams_remembered(&self) -> usize {
+        self.streams_table().len()
+    }
+
+    fn streams_table(&self) -> std::sync::MutexGuard<'_, HashMap<StreamName, Arc<PerStream>>> {
+        // Nothing panics while holding the lock; a poisoned table is still a valid cache.
+        self.streams.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The entry of `stream`, made if it is new. A full table first forgets the streams nobody
+    /// is asking about right now: they are only a cache.
+    fn per_stream(&self, stream: &StreamName) -> Arc<PerStream> {
+        let mut streams = self.streams_table();
+        if let Some(entry) = streams.get(stream) {
+            return entry.clone();
+        }
+        if streams.len() >= MAX_STREAMS_REMEMBERED {
+            streams.retain(|_, entry| Arc::strong_count(entry) > 1);
+        }
+        streams.entry(stream.clone()).or_default().clone()
+    }
+}
+
+/// One remembered outcome and its lock.
+struct Memo<T> {
+    slot: Mutex<Option<Remembered<T>>>,
+}
+
+impl<T> Default for Memo<T> {
+    fn default() -> Memo<T> {
+        Memo {
+            slot: Mutex::new(None),
+        }
+    }
+}
+
+/// An outcome and until when it holds.
+struct Remembered<T> {
+    outcome: Result<T, TwilioError>,
+    until: Instant,
+}
+
+impl<T: Clone> Remembered<T> {
+    /// The outcome as a caller asking at `now` is told it; `None` once it no longer holds.
+    fn told_at(&self, now: Instant) -> Option<Result<T, LookupFailed>> {
+        (now < self.until).then(|| self.told(now))
+    }
+
+    fn told(&self, now: Instant) -> Result<T, LookupFailed> {
+        self.outcome.clone().map_err(|cause| LookupFailed {
+            cause,
+            retry_after: self.until.saturating_duration_since(now),
+        })
+    }
+}
+
+/// How the cache trusts what it remembers: by its clock, and failures for `failure_memory`.
+struct Trust<'a> {
+    clock: &'a Clock,
+    failure_memory: Duration,
+}
+
+impl Trust<'_> {
+    /// `memo`'s outcome while it holds (a value only if it `fits` what is asked), else a fresh
+    /// one: `fetch`, given the time it was asked at, answers a value and until when it holds.
+    async fn get<T, Fut>(
+        &self,
+        memo: &Memo<T>,
+        what: &'static str,
+        fits: impl Fn(&T) -> bool,
+        fetch: impl FnOnce(Instant) -> Fut,
+    ) -> Result<T, LookupFailed>
+    where
+        T: Clone,
+        Fut: Future<Output = Result<(T, Instant), TwilioError>>,
+    {
+        let mut slot = memo.slot.lock().await;
         // Read once the lock is held, before Twilio is asked: an answer's trust counts from here.
         let asked_at = self.clock.now();
-        if let Some(told) = remembered.as_ref().and_then(|r| r.told_at(asked_at)) {
+        if let Some(told) = slot.as_ref().and_then(|r| r.told_at(asked_at))
+            && told.as_ref().map_or(true, &fits)
+        {
             return told;
         }
-        let fresh = match look_up(&twilio.without_retries(), settings, asked_at).await {
-            Ok(answer) => answer,
+        let fresh = match fetch(asked_at).await {
+            Ok((value, until)) => Remembered {
+                outcome: Ok(value),
+                until,
+            },
             Err(cause) => {
                 // Counted from when the failure is known: a call that timed out took a while.
-                let failed_at = self.clock.now();
-                let memory = FAILURE_MEMORY.min(settings.audience_cache_ttl);
-                tracing::warn!(error = %cause, remembered_ms = memory.as_millis() as u64, "the live stream could not be looked up");
+                tracing::warn!(error = %cause, what, remembered_ms = self.failure_memory.as_millis() as u64, "could not be looked up");
                 Remembered {
                     outcome: Err(cause),
-                    until: failed_at + memory,
+                    until: self.clock.now() + self.failure_memory,
                 }
             }
         };
         // A fresh outcome is told once even if it holds no longer (`AUDIENCE_CACHE_SECONDS` 0).
         let told = fresh.told(self.clock.now());
-        *remembered = Some(fresh);
+        *slot = Some(fresh);
         told
     }
-}
-
-/// One lookup at `now`, with how long its answer is trusted.
-async fn look_up(
-    twilio: &Twilio,
-    settings: &Settings,
-    now: Instant,
-) -> Result<Remembered, TwilioError> {
-    let not_live_until = now + settings.audience_cache_ttl;
-    match settings.audience_mode {
-        AudienceMode::Room => Ok(Remembered::answer(
-            live_room(twilio, &settings.host_identity).await?,
-            not_live_until,
-        )),
-        AudienceMode::Live => match live_streamer(twilio).await? {
-            None => Ok(Remembered::answer(None, not_live_until)),
-            Some((room, player_streamer_sid)) => {
-                let ttl = settings.playback_grant_ttl;
-                let grant = twilio
-                    .create_playback_grant(&player_streamer_sid, ttl.as_secs())
-                    .await?;
-                let stream = LiveStream {
-                    room,
-                    playback: Some(Playback {
-                        player_streamer_sid,
-                        grant: grant.grant,
-                    }),
-                };
-                Ok(Remembered::answer(
-                    Some(stream),
-                    now + ttl.saturating_sub(GRANT_MARGIN),
-                ))
-            }
-        },
-    }
-}
-
-/// `room` mode: the newest in-progress OnAir room whose host is connected.
-async fn live_room(twilio: &Twilio, host: &Identity) -> Result<Option<LiveStream>, TwilioError> {
-    let found = stream::find_live_room(twilio, host).await?;
-    Ok(found.map(|(_, room)| LiveStream {
-        room,
-        playback: None,
-    }))
-}
-
-/// `live` mode, in one call: the newest started MediaProcessor composing an OnAir room, as that
-/// room and the PlayerStreamer it feeds. A processor runs only between `stream_start` (host
-/// connected) and `stream_stop`, `room_events` or the reaper ending it with its room.
-async fn live_streamer(twilio: &Twilio) -> Result<Option<(RoomName, String)>, TwilioError> {
-    // Listed newest first.
-    let processors = twilio.list_started_media_processors().await?;
-    Ok(processors.into_iter().find_map(|processor| {
-        let room = processor.room_name()?;
-        let streamer = processor.outputs().into_iter().next()?;
-        Some((room, streamer))
-    }))
 }
 
 /// The time the cache goes by: the monotonic clock, or a manual one that stands still until
@@ -322,11 +451,11 @@ mod tests {
     async fn a_failure_is_remembered_and_told_with_the_time_left() {
         for mode in ["room", "live"] {
             let (twilio, received) = failing_twilio().await;
-            let settings = settings(&[("AUDIENCE_MODE", mode)]);
+            let settings = settings(&[("AUDIENCE_MODE", mode), ("AUDIENCE_CACHE_SECONDS", "5")]);
             let clock = Clock::manual();
             let cache = AudienceCache::with_clock(clock.clone());
 
-            let first = cache.live_stream(&twilio, &settings).await.unwrap_err();
+            let first = cache.status(&twilio, &settings, &main()).await.unwrap_err();
             assert!(matches!(first.cause, TwilioError::Api { status: 500, .. }));
             assert_eq!(first.retry_after, FAILURE_MEMORY);
             assert_eq!(calls(&received), 1, "{mode}: one attempt, no retries");
@@ -334,14 +463,14 @@ mod tests {
             // A crowd within the memory is told at once, with the time left, and costs nothing.
             clock.advance(Duration::from_millis(1500));
             for _ in 0..200 {
-                let again = cache.live_stream(&twilio, &settings).await.unwrap_err();
+                let again = cache.status(&twilio, &settings, &main()).await.unwrap_err();
                 assert_eq!(again.retry_after, Duration::from_millis(500));
             }
             assert_eq!(calls(&received), 1, "{mode}");
 
             // Once it has passed, the next viewer asks Twilio again, once.
             clock.advance(Duration::from_millis(500));
-            let later = cache.live_stream(&twilio, &settings).await.unwrap_err();
+            let later = cache.status(&twilio, &settings, &main()).await.unwrap_err();
             assert_eq!(later.retry_after, FAILURE_MEMORY);
             assert_eq!(calls(&received), 2, "{mode}");
         }
@@ -354,30 +483,81 @@ mod tests {
         let cache = AudienceCache::with_clock(clock.clone());
 
         let one_second = settings(&[("AUDIENCE_CACHE_SECONDS", "1")]);
-        let failed = cache.live_stream(&twilio, &one_second).await.unwrap_err();
+        let failed = cache
+            .status(&twilio, &one_second, &main())
+            .await
+            .unwrap_err();
         assert_eq!(failed.retry_after, Duration::from_secs(1));
         clock.advance(Duration::from_secs(1));
 
         let uncached = settings(&[("AUDIENCE_CACHE_SECONDS", "0")]);
         for expected in 2..5 {
-            let failed = cache.live_stream(&twilio, &uncached).await.unwrap_err();
+            let failed = cache.status(&twilio, &uncached, &main()).await.unwrap_err();
             assert_eq!(failed.retry_after, Duration::ZERO);
             assert_eq!(calls(&received), expected);
         }
     }
 
+    fn main() -> StreamName {
+        StreamName::main()
+    }
+
     #[test]
     fn an_answer_holds_until_its_time() {
         let clock = Clock::manual();
-        let stream = LiveStream {
-            room: RoomName::parse("livestream-abc").unwrap(),
-            playback: None,
+        let answer = Remembered {
+            outcome: Ok(7),
+            until: clock.now() + Duration::from_secs(5),
         };
-        let answer = Remembered::answer(Some(stream.clone()), clock.now() + Duration::from_secs(5));
-        assert_eq!(answer.told_at(clock.now()).unwrap().unwrap(), Some(stream));
+        assert_eq!(answer.told_at(clock.now()).unwrap().unwrap(), 7);
         clock.advance(Duration::from_millis(4999));
         assert!(answer.told_at(clock.now()).is_some());
         clock.advance(Duration::from_millis(1));
         assert!(answer.told_at(clock.now()).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_value_that_does_not_fit_is_fetched_again_and_replaces_it() {
+        let clock = Clock::manual();
+        let trust = Trust {
+            clock: &clock,
+            failure_memory: FAILURE_MEMORY,
+        };
+        let memo = Memo::<&str>::default();
+        let fetches = AtomicUsize::new(0);
+        let fetch = |value: &'static str| {
+            let fetches = &fetches;
+            let until = clock.now() + Duration::from_secs(50);
+            move |_| async move {
+                fetches.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, TwilioError>((value, until))
+            }
+        };
+        let get = |wanted: &'static str| {
+            trust.get(&memo, "test", move |v: &&str| *v == wanted, fetch(wanted))
+        };
+        assert_eq!(get("a").await.unwrap(), "a");
+        assert_eq!(get("a").await.unwrap(), "a");
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        assert_eq!(get("b").await.unwrap(), "b");
+        assert_eq!(get("b").await.unwrap(), "b");
+        assert_eq!(fetches.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn streams_remembered_stay_bounded() {
+        let cache = AudienceCache::default();
+        for n in 0..(MAX_STREAMS_REMEMBERED + 10) {
+            let stream = StreamName::parse(&format!("s{n}")).unwrap();
+            drop(cache.per_stream(&stream));
+        }
+        assert!(cache.streams_remembered() <= MAX_STREAMS_REMEMBERED);
+        // One in use is never forgotten.
+        let held_name = StreamName::parse("held").unwrap();
+        let held = cache.per_stream(&held_name);
+        for n in 0..(MAX_STREAMS_REMEMBERED + 10) {
+            drop(cache.per_stream(&StreamName::parse(&format!("t{n}")).unwrap()));
+        }
+        assert!(Arc::ptr_eq(&held, &cache.per_stream(&held_name)));
     }
 }

@@ -1,12 +1,14 @@
-//! Who is calling: the host (host token, or the host password as the original API took it), a
-//! viewer (an audience token), a guest with a meeting invite, or Twilio (a signed room status
-//! callback). Every check is local: a refused caller costs no Twilio call.
+//! Who is calling: the host (signed in with a host session, with a host token for a room, or
+//! with the host password as the original API took it), a viewer (an audience token), a guest
+//! with a meeting invite, or Twilio (a signed room status callback). Every check is local: a
+//! refused caller costs no Twilio call.
 //!
 //! The checks go through a [`Gate`], which holds what they use: the settings (the host's
 //! identity, the callback URL), the secret store (the token key, the host password, the auth
 //! token) and this container's lock-out table.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use lambda_http::Request;
 use serde::Deserialize;
@@ -18,11 +20,16 @@ use crate::ids::{Identity, MeetingId, RoomName};
 use crate::invite::{self, InviteError};
 use crate::request::{self, RawBody};
 use crate::secret_store::SecretStore;
+use crate::stream::HostTarget;
 use crate::token::{self, Grant, TokenError};
 use crate::webhook;
 
 /// The longest password or token accepted (bounds the constant-time comparison too).
 const MAX_CREDENTIAL_LEN: usize = 4096;
+
+/// How long a host session (`host_session`) lets the host open studio rooms without the
+/// password again.
+pub const HOST_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
 /// A password as it arrived, kept out of `Debug`.
 #[derive(Deserialize)]
@@ -41,6 +48,7 @@ pub enum HostCredentials {
     Password {
         password: PasswordInput,
         room: Option<String>,
+        stream: Option<String>,
     },
 }
 
@@ -48,9 +56,10 @@ impl std::fmt::Debug for HostCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             HostCredentials::Token(_) => f.write_str("HostCredentials::Token(..)"),
-            HostCredentials::Password { room, .. } => f
+            HostCredentials::Password { room, stream, .. } => f
                 .debug_struct("HostCredentials::Password")
                 .field("room", room)
+                .field("stream", stream)
                 .finish_non_exhaustive(),
         }
     }
@@ -61,11 +70,12 @@ struct HostBody {
     token: Option<String>,
     password: Option<PasswordInput>,
     room: Option<String>,
+    stream: Option<String>,
 }
 
 /// Reads host credentials: `Authorization: Bearer`, or a JSON body with `token` or `password`
-/// (and optionally `room`), or a `text/plain` body that is the token itself or that JSON
-/// (what `navigator.sendBeacon` sends).
+/// (and optionally `room` or `stream`), or a `text/plain` body that is the token itself or that
+/// JSON (what `navigator.sendBeacon` sends).
 pub fn host_credentials(req: &Request) -> Result<HostCredentials, ApiError> {
     let raw = request::body(req)?;
     if let Some(token) = request::bearer_token(req)? {
@@ -86,8 +96,13 @@ pub fn host_credentials(req: &Request) -> Result<HostCredentials, ApiError> {
         HostBody {
             password: Some(password),
             room,
+            stream,
             ..
-        } => Ok(HostCredentials::Password { password, room }),
+        } => Ok(HostCredentials::Password {
+            password,
+            room,
+            stream,
+        }),
         _ => Err(missing_credentials()),
     }
 }
@@ -102,13 +117,6 @@ fn locked_out(wait: std::time::Duration) -> ApiError {
         message: format!("too many wrong passwords from this address; try again in {secs} s"),
         retry_after_secs: Some(secs),
     }
-}
-
-/// The host, authenticated: the room their token names, or the room they named with the
-/// password (`None`: whichever room is live).
-#[derive(Debug)]
-pub struct HostSession {
-    pub room: Option<RoomName>,
 }
 
 /// A viewer, authenticated by the audience token this service gave them.
@@ -165,28 +173,60 @@ impl Gate<'_> {
         Err(ApiError::Unauthorized("the password is not right".into()))
     }
 
-    /// The host, by the credentials of `req` (see [`host_credentials`]).
-    pub async fn host(&self, req: &Request) -> Result<HostSession, ApiError> {
+    /// The host, signed in: a host session as `Authorization: Bearer` (the studio), or else
+    /// `password` (the original API's body). Opens the studio (`host_token`).
+    pub async fn signed_in_host(
+        &self,
+        req: &Request,
+        password: Option<&PasswordInput>,
+    ) -> Result<(), ApiError> {
+        if let Some(jwt) = request::bearer_token(req)? {
+            let verified = self.verify(jwt).await?;
+            return match verified.grant {
+                Grant::HostSession if verified.identity == self.settings.host_identity => Ok(()),
+                _ => Err(ApiError::Unauthorized(
+                    "this is not a host session; sign in at /host_session".into(),
+                )),
+            };
+        }
+        match password {
+            Some(password) => {
+                self.host_password(request::source_address(req), password)
+                    .await
+            }
+            None => Err(ApiError::Unauthorized(
+                "sign in first: send the host session as `Authorization: Bearer <session>`".into(),
+            )),
+        }
+    }
+
+    /// The host and what their request acts on, by the credentials of `req` (see
+    /// [`host_credentials`]): the room of their host token, or with the password the `room`
+    /// they name, else the `stream` they name (the default stream if none).
+    pub async fn host(&self, req: &Request) -> Result<HostTarget, ApiError> {
         match host_credentials(req)? {
             HostCredentials::Token(jwt) => {
                 let verified = self.verify(&jwt).await?;
                 match verified.grant {
                     Grant::VideoRoom(room) if verified.identity == self.settings.host_identity => {
-                        Ok(HostSession { room: Some(room) })
+                        Ok(HostTarget::Room(room))
                     }
                     _ => Err(ApiError::Unauthorized("this is not a host token".into())),
                 }
             }
-            HostCredentials::Password { password, room } => {
+            HostCredentials::Password {
+                password,
+                room,
+                stream,
+            } => {
                 self.host_password(request::source_address(req), &password)
                     .await?;
-                let room = match room {
-                    None => None,
-                    Some(name) => Some(RoomName::parse(&name).ok_or_else(|| {
+                match room {
+                    Some(name) => RoomName::parse(&name).map(HostTarget::Room).ok_or_else(|| {
                         ApiError::BadRequest("`room` is not the name of an OnAir room".into())
-                    })?),
-                };
-                Ok(HostSession { room })
+                    }),
+                    None => request::stream_name(stream.as_deref()).map(HostTarget::Stream),
+                }
             }
         }
     }

@@ -54,8 +54,11 @@ pub struct Settings {
     pub secret_id: Option<String>,
     /// How long a fetched secret is trusted before it is fetched again.
     pub secrets_ttl: Duration,
-    /// How long `audience_token` trusts its answer to "what is live now".
+    /// How long `audience_token` and `stream_status` trust their answer to "what is on now".
     pub audience_cache_ttl: Duration,
+    /// `STUDIO_MAX_MINUTES`: how long a room may wait for its host to connect for the first time
+    /// (the studio) before the reaper completes it; also its `UnusedRoomTimeout`.
+    pub studio_max: Duration,
     /// The Media Extension that feeds the PlayerStreamer in `live` mode.
     pub live_extension: String,
     /// Seconds a PlaybackGrant is valid (Twilio allows at most 60).
@@ -305,9 +308,11 @@ impl Settings {
             audience_cache_ttl: Duration::from_secs(number(
                 source,
                 "AUDIENCE_CACHE_SECONDS",
-                5,
+                1,
                 0..=60,
             )?),
+            // Twilio bounds UnusedRoomTimeout to 1 .. 60 minutes.
+            studio_max: Duration::from_secs(60 * number(source, "STUDIO_MAX_MINUTES", 15, 1..=60)?),
             live_extension: read(source, "LIVE_EXTENSION")
                 .unwrap_or_else(|| "video-composer-v2".to_owned()),
             playback_grant_ttl: Duration::from_secs(number(
@@ -423,6 +428,8 @@ mod tests {
                 max_participants: 50,
             }
         );
+        assert_eq!(settings.audience_cache_ttl, Duration::from_secs(1));
+        assert_eq!(settings.studio_max, Duration::from_secs(15 * 60));
     }
 
     #[test]
@@ -433,6 +440,8 @@ mod tests {
             ("HOST_IDENTITY", "two words"),
             ("STREAM_MAX_MINUTES", "5"),
             ("STREAM_MAX_MINUTES", "ten"),
+            ("STUDIO_MAX_MINUTES", "0"),
+            ("STUDIO_MAX_MINUTES", "61"),
             ("TWILIO_VIDEO_BASE_URL", "video.twilio.com"),
             ("MEDIA_PATH", "pigeon"),
             ("ROOM_EVENTS_URL", "example.com/room_events"),

@@ -1,8 +1,10 @@
-//! Small value types parsed at the edge: Twilio SIDs, identities and room names, and for
-//! meetings the meeting id, its room, the display names people type and the identities that
-//! carry them (the format is documented at [`MeetingIdentity`]).
+//! Small value types parsed at the edge: Twilio SIDs, identities, stream names and room names,
+//! and for meetings the meeting id, its room, the display names people type and the identities
+//! that carry them (the format is documented at [`MeetingIdentity`]).
 //!
 //! Each has one constructor that checks the shape, so code further in never re-checks.
+//! A room belongs to a stream by its name: `livestream-<stream>-<suffix>`, the suffix a fixed
+//! number of `[a-z0-9]` (docs/ARCHITECTURE.md, Named streams).
 
 use std::fmt;
 
@@ -12,6 +14,12 @@ pub const ROOM_PREFIX: &str = "livestream-";
 pub const VIEWER_PREFIX: &str = "viewer-";
 /// Twilio's limit for identities and room names.
 pub const MAX_NAME_LEN: usize = 128;
+/// The longest stream name.
+pub const MAX_STREAM_LEN: usize = 40;
+/// The stream of a deployment that names none (`/` is its audience link).
+pub const DEFAULT_STREAM: &str = "main";
+/// Length of the random part that ends every room name (`[a-z0-9]`, here hex digits).
+pub const ROOM_SUFFIX_LEN: usize = 10;
 
 /// A Twilio SID: a two-letter prefix and 32 hex digits.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -61,9 +69,50 @@ impl Identity {
     }
 }
 
-/// The unique name of a room OnAir created: `livestream-` followed by `A-Z a-z 0-9 - _`.
+/// The name of a stream: 1 to 40 characters of `a-z 0-9 -`, starting and ending with a letter or
+/// digit (so it is safe in a URL path and a room name as it is). Written into answers as the
+/// plain string; read only through [`StreamName::parse`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct StreamName(String);
+
+impl StreamName {
+    pub fn parse(value: &str) -> Option<StreamName> {
+        let bytes = value.as_bytes();
+        let inner = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+        (!bytes.is_empty()
+            && bytes.len() <= MAX_STREAM_LEN
+            && bytes.iter().all(|b| inner(b) || *b == b'-')
+            && bytes.first().is_some_and(inner)
+            && bytes.last().is_some_and(inner))
+        .then(|| StreamName(value.to_owned()))
+    }
+    /// The default stream, `main`.
+    pub fn main() -> StreamName {
+        StreamName(DEFAULT_STREAM.to_owned())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for StreamName {
+    fn default() -> StreamName {
+        StreamName::main()
+    }
+}
+
+impl fmt::Display for StreamName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The unique name of a room OnAir created: `livestream-` followed by `A-Z a-z 0-9 - _`. Rooms
+/// made for a stream are `livestream-<stream>-<suffix>` ([`RoomName::for_stream`]); a room named
+/// before streams had names (`livestream-<16 hex>`) is still ours, but belongs to no stream.
 /// Written into answers as the plain string; read only through [`RoomName::parse`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(transparent)]
 pub struct RoomName(String);
 
@@ -79,9 +128,24 @@ impl RoomName {
     pub(crate) fn unchecked(value: &str) -> RoomName {
         RoomName(value.to_owned())
     }
-    /// A fresh room name, `livestream-` and 16 random hex digits.
-    pub fn new_random() -> RoomName {
-        RoomName(format!("{ROOM_PREFIX}{}", crate::random::hex(8)))
+    /// A fresh room of `stream`: `livestream-<stream>-` and [`ROOM_SUFFIX_LEN`] random hex digits.
+    pub fn for_stream(stream: &StreamName) -> RoomName {
+        RoomName(format!(
+            "{ROOM_PREFIX}{stream}-{}",
+            crate::random::hex(ROOM_SUFFIX_LEN / 2)
+        ))
+    }
+    /// The stream this room was made for; `None` for a room named before streams had names.
+    /// Unambiguous: the suffix is a fixed length of `[a-z0-9]`, after the last `-`.
+    pub fn stream(&self) -> Option<StreamName> {
+        let rest = self.0.strip_prefix(ROOM_PREFIX)?;
+        let (stream, suffix) = rest.rsplit_once('-')?;
+        (suffix.len() == ROOM_SUFFIX_LEN
+            && suffix
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        .then(|| StreamName::parse(stream))
+        .flatten()
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -316,9 +380,56 @@ mod tests {
         assert!(RoomName::parse("other-room").is_none());
         assert!(RoomName::parse("livestream-a b").is_none());
         assert!(RoomName::parse(&format!("livestream-{}", "a".repeat(120))).is_none());
-        let fresh = RoomName::new_random();
-        assert_eq!(fresh.as_str().len(), ROOM_PREFIX.len() + 16);
-        assert_ne!(fresh, RoomName::new_random());
+    }
+
+    #[test]
+    fn stream_names_are_short_lowercase_and_dashed_inside() {
+        for good in ["main", "a", "my-talk", "2026-q3", &"x".repeat(40)] {
+            assert_eq!(StreamName::parse(good).unwrap().as_str(), good);
+        }
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "My-Talk",
+            "a_b",
+            "a b",
+            "a/b",
+            "é",
+            "a.b",
+            &"x".repeat(41),
+        ] {
+            assert!(StreamName::parse(bad).is_none(), "{bad:?}");
+        }
+        assert_eq!(StreamName::default().as_str(), DEFAULT_STREAM);
+    }
+
+    #[test]
+    fn a_room_names_its_stream_and_the_stream_comes_back_out() {
+        for name in ["main", "a", "my-talk", "a-b-c-0123456789", &"z".repeat(40)] {
+            let stream = StreamName::parse(name).unwrap();
+            let room = RoomName::for_stream(&stream);
+            assert_eq!(
+                room.as_str().len(),
+                ROOM_PREFIX.len() + name.len() + 1 + ROOM_SUFFIX_LEN
+            );
+            assert!(room.as_str().len() <= MAX_NAME_LEN);
+            assert_eq!(RoomName::parse(room.as_str()), Some(room.clone()));
+            assert_eq!(room.stream(), Some(stream.clone()));
+            assert_ne!(room, RoomName::for_stream(&stream));
+        }
+        // Named before streams, or not the shape: ours, but of no stream.
+        for streamless in [
+            "livestream-0123456789abcdef",
+            "livestream-main-012345678",
+            "livestream-main-0123456789a",
+            "livestream-main-012345678A",
+            "livestream--0123456789",
+            "livestream-Main-0123456789",
+        ] {
+            let room = RoomName::parse(streamless).unwrap();
+            assert_eq!(room.stream(), None, "{streamless}");
+        }
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //!
 //! Bodies are limited to 16 KiB and must be JSON (`application/json`), except where an endpoint
 //! also takes `text/plain` (what `navigator.sendBeacon` sends for a string), and `room_events`,
-//! which takes Twilio's `application/x-www-form-urlencoded` callbacks ([`form_body`]). Nothing
-//! here calls Twilio, so bad input never costs a Twilio call. What API Gateway says about the
-//! request is read here too: the caller's address and the URL Twilio's callbacks come to; and
-//! what the browser says about itself: the origin of the page that called ([`page_origin`]).
+//! which takes Twilio's `application/x-www-form-urlencoded` callbacks ([`form_body`]). Every
+//! endpoint takes POST but `stream_status`, a GET resource whose input is its path
+//! ([`path_stream`]). Nothing here calls Twilio, so bad input never costs a Twilio call. What
+//! API Gateway says about the request is read here too: the caller's address and the URL
+//! Twilio's callbacks come to; and what the browser says about itself: the origin of the page
+//! that called ([`page_origin`]).
 
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
@@ -15,6 +17,7 @@ use serde::de::DeserializeOwned;
 use crate::attempts::SourceAddress;
 use crate::config::Settings;
 use crate::error::{ApiError, shortened};
+use crate::ids::StreamName;
 
 /// The path of the `room_events` function under the API's domain.
 pub const ROOM_EVENTS_PATH: &str = "/room_events";
@@ -35,7 +38,7 @@ pub enum RawBody<'a> {
 /// Checks the method and size; `None` for an empty (or blank) body.
 fn bounded_bytes(req: &Request) -> Result<Option<&[u8]>, ApiError> {
     if req.method() != http::Method::POST {
-        return Err(ApiError::MethodNotAllowed);
+        return Err(ApiError::MethodNotAllowed("POST"));
     }
     let bytes: &[u8] = match req.body() {
         Body::Empty => return Ok(None),
@@ -133,6 +136,43 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
             "send the body as application/json".into(),
         )),
     }
+}
+
+/// The JSON body as `T`, or `T::default()` for an empty body (endpoints whose fields are all
+/// optional, such as `audience_token`'s `{stream?}`).
+pub fn optional_json_body<T: DeserializeOwned + Default>(req: &Request) -> Result<T, ApiError> {
+    match body(req)? {
+        RawBody::Empty => Ok(T::default()),
+        _ => json_body(req),
+    }
+}
+
+/// The stream a request names (`stream` in its body); the default stream when it names none.
+pub fn stream_name(value: Option<&str>) -> Result<StreamName, ApiError> {
+    match value {
+        None => Ok(StreamName::main()),
+        Some(text) => StreamName::parse(text).ok_or_else(bad_stream_name),
+    }
+}
+
+fn bad_stream_name() -> ApiError {
+    ApiError::BadRequest(
+        "a stream name is 1 to 40 characters of a-z, 0-9 and -, starting and ending with a letter or digit"
+            .into(),
+    )
+}
+
+/// The stream a GET resource names as the one path segment after `prefix` (`/status/<stream>`).
+/// Only GET (and HEAD) are taken; a body is ignored.
+pub fn path_stream(req: &Request, prefix: &str) -> Result<StreamName, ApiError> {
+    if req.method() != http::Method::GET && req.method() != http::Method::HEAD {
+        return Err(ApiError::MethodNotAllowed("GET"));
+    }
+    req.uri()
+        .path()
+        .strip_prefix(prefix)
+        .and_then(StreamName::parse)
+        .ok_or_else(bad_stream_name)
 }
 
 /// The bearer token of the `Authorization` header, if there is one.

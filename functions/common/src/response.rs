@@ -1,6 +1,6 @@
-//! Turning a handler's result into the HTTP response: JSON, `no-store`, and errors as
-//! docs/ARCHITECTURE.md (Errors) lists them. Client errors are logged at `info`, upstream and
-//! config failures at `warn`.
+//! Turning a handler's result into the HTTP response: JSON, `no-store` (or, for a resource edges
+//! may cache, `public, max-age`), and errors as docs/ARCHITECTURE.md (Errors) lists them. Client
+//! errors are logged at `info`, upstream and config failures at `warn`.
 //!
 //! Here too, at the edge, the lower layers' errors become what the caller is told: Twilio's
 //! ([`TwilioError`]), the secrets' ([`SecretsError`]), the domain's ([`StreamError`],
@@ -61,7 +61,8 @@ impl From<StreamError> for ApiError {
             StreamError::LiveDidNotStart => ApiError::upstream(err.to_string()),
             StreamError::RoomNotInProgress(_)
             | StreamError::HostNotInRoom
-            | StreamError::NoLiveRoom => ApiError::Conflict(err.to_string()),
+            | StreamError::NoLiveRoom
+            | StreamError::AlreadyLive(_) => ApiError::Conflict(err.to_string()),
         }
     }
 }
@@ -99,6 +100,35 @@ impl From<LookupFailed> for ApiError {
             Err(unavailable) => unavailable,
         }
     }
+}
+
+/// How long an edge may keep a `400` of a cacheable resource: the same bad input stays bad.
+pub const BAD_INPUT_MAX_AGE_SECS: u64 = 60;
+
+/// As [`respond`], for a GET resource that edges may cache (docs/ARCHITECTURE.md, The path of a
+/// request): `Cache-Control: public, max-age=N`, N being `fresh_secs` for a success,
+/// [`BAD_INPUT_MAX_AGE_SECS`] for a `400`, and for a failure that says when to ask again (a
+/// remembered Twilio failure), that time. Anything else stays `no-store`.
+pub fn respond_cacheable<T: Serialize>(
+    endpoint: &str,
+    result: Result<T, ApiError>,
+    fresh_secs: u64,
+) -> Response<Body> {
+    let max_age = match &result {
+        Ok(_) => Some(fresh_secs),
+        Err(ApiError::BadRequest(_)) => Some(BAD_INPUT_MAX_AGE_SECS),
+        Err(err @ ApiError::Upstream { .. }) => err.retry_after_secs(),
+        Err(_) => None,
+    };
+    let mut response = respond(endpoint, result);
+    if let Some(secs) = max_age.filter(|secs| *secs > 0)
+        && let Ok(value) = http::HeaderValue::from_str(&format!("public, max-age={secs}"))
+    {
+        response
+            .headers_mut()
+            .insert(http::header::CACHE_CONTROL, value);
+    }
+    response
 }
 
 /// A JSON response with `status`.
@@ -218,6 +248,41 @@ mod tests {
             ApiError::from(StreamError::LiveDidNotStart).code(),
             "upstream_error"
         );
+    }
+
+    #[test]
+    fn a_cacheable_answer_says_how_long_an_edge_may_keep_it() {
+        let cache_control = |response: Response<Body>| {
+            response.headers()[http::header::CACHE_CONTROL]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(
+            cache_control(respond_cacheable("status", Ok(1), 1)),
+            "public, max-age=1"
+        );
+        let bad = respond_cacheable::<()>("status", Err(ApiError::BadRequest("no".into())), 1);
+        assert_eq!(bad.status(), 400);
+        assert_eq!(cache_control(bad), "public, max-age=60");
+        let remembered = ApiError::Upstream {
+            message: "Twilio could not be reached; try again in 2 s".into(),
+            retry_after_secs: Some(2),
+        };
+        assert_eq!(
+            cache_control(respond_cacheable::<()>("status", Err(remembered), 1)),
+            "public, max-age=2"
+        );
+        for uncacheable in [
+            ApiError::upstream("Twilio could not be reached"),
+            ApiError::Unavailable("not configured".into()),
+            ApiError::MethodNotAllowed("GET"),
+        ] {
+            assert_eq!(
+                cache_control(respond_cacheable::<()>("status", Err(uncacheable), 1)),
+                "no-store"
+            );
+        }
     }
 
     #[test]

@@ -1,24 +1,29 @@
-//! The stream's life in Twilio terms, shared by the endpoints, `room_events` and the reaper:
-//! which room is live, starting the Live resources of a room (idempotent, compensating), and
-//! ending exactly one room's resources (idempotent).
+//! Streams in Twilio terms, shared by the endpoints, `room_events` and the reaper: a stream's
+//! rooms and its state, opening a studio room, the room a host request acts on, starting a
+//! room's Live resources (idempotent, compensating) and ending exactly one room's resources
+//! (idempotent).
 //!
-//! Twilio keeps no other state: a room is live while it is in progress and its host is
-//! connected; a room's Live resources are the started MediaProcessors whose context names the
-//! room, and the PlayerStreamers those feed.
+//! Twilio keeps no other state (docs/ARCHITECTURE.md, Named streams): a stream's rooms are the
+//! in-progress rooms named after it; one of them is on air while its host is connected to it
+//! (in `live` mode, for viewers, while a started MediaProcessor composes it); a room's Live
+//! resources are the started MediaProcessors whose context names the room, and the
+//! PlayerStreamers those feed.
 
 use std::collections::HashSet;
 
 use crate::config::{AudienceMode, Settings};
-use crate::ids::{Identity, RoomName};
+use crate::ids::{Identity, RoomName, StreamName};
 use crate::twilio::{
-    MediaProcessor, MediaProcessorStatus, Room, RoomBounds, RoomStatus, Twilio, TwilioError,
+    MediaProcessor, MediaProcessorStatus, Participant, Room, RoomBounds, RoomStatus, Twilio,
+    TwilioError,
 };
 
-/// How many of the newest in-progress rooms are checked for a connected host.
+/// How many of a stream's newest in-progress rooms are checked for a connected host when its
+/// state is looked up (normally a stream has one room; more only for a moment).
 const ROOMS_CHECKED: usize = 5;
 
 /// Why a host's stream could not be found or started. The messages are for the host; the HTTP
-/// edge (`response`) answers the first three as 409 `conflict` and Twilio's failures as 502.
+/// edge (`response`) answers all but the last two as 409 `conflict` and Twilio's failures as 502.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StreamError {
     #[error("room {0} is not in progress; get a new host token")]
@@ -27,6 +32,8 @@ pub enum StreamError {
     HostNotInRoom,
     #[error("no room has the host connected; connect first")]
     NoLiveRoom,
+    #[error("stream `{0}` is live from another studio; choose another name or wait until it ends")]
+    AlreadyLive(StreamName),
     /// A MediaProcessor was found although its create failed, and then no pair could be kept.
     #[error("Twilio Live did not start")]
     LiveDidNotStart,
@@ -34,53 +41,256 @@ pub enum StreamError {
     Twilio(#[from] TwilioError),
 }
 
-/// The bounds every OnAir room is created with: it closes a minute after everyone left, two
-/// minutes after creation if nobody joined, and nobody stays longer than the longest stream.
+/// The bounds every OnAir room is created with: nobody stays longer than the longest stream; a
+/// room nobody joined closes after `STUDIO_MAX_MINUTES` (a studio room waits that long for its
+/// host, at no cost: Twilio bills participants, not empty rooms), and a room everyone left
+/// closes a minute later.
 pub fn room_bounds(settings: &Settings) -> RoomBounds {
     RoomBounds {
         empty_room_timeout_min: 1,
-        unused_room_timeout_min: 2,
+        unused_room_timeout_min: u32::try_from(settings.studio_max.as_secs() / 60).unwrap_or(60),
         max_participant_duration_secs: settings.stream_max.as_secs(),
         max_participants: 50,
     }
 }
 
-/// The room a host request is about, in progress with the host connected: `room` (the room of
-/// the host's token), or, when the host did not name one (password callers), the live room.
+/// A stream's state as its viewers see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// No room of the stream is in progress.
+    Offline,
+    /// A room is open but nobody is on air in it: the host is in the studio.
+    Ready,
+    /// The host is on air.
+    Live,
+}
+
+/// A stream's state and the room it is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub state: State,
+    /// The room viewers join: the one on air, else the newest.
+    pub room: Option<RoomName>,
+    /// Viewers connected to that room (`room` mode only: one list serves the host check too).
+    pub viewers: Option<u32>,
+    /// When the stream went on air (unix seconds).
+    pub started_at: Option<u64>,
+    /// `live` mode: the PlayerStreamer viewers watch.
+    pub player_streamer: Option<String>,
+}
+
+impl Status {
+    pub fn offline() -> Status {
+        Status {
+            state: State::Offline,
+            room: None,
+            viewers: None,
+            started_at: None,
+            player_streamer: None,
+        }
+    }
+
+    /// Whether viewers can join now: in `room` mode a stream that is ready (they wait in the
+    /// room for the host) or live; in `live` mode only a live one (there is nothing to play
+    /// before its PlayerStreamer).
+    pub fn joinable(&self, mode: AudienceMode) -> bool {
+        match mode {
+            AudienceMode::Room => self.state != State::Offline,
+            AudienceMode::Live => self.state == State::Live && self.player_streamer.is_some(),
+        }
+    }
+}
+
+/// What a host request acts on: the room of their token (or the room they named with the
+/// password), or, with the password and no room, the room on air of a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostTarget {
+    Room(RoomName),
+    Stream(StreamName),
+}
+
+/// A room with its host connected.
+#[derive(Debug, Clone)]
+pub struct OnAir {
+    pub room: Room,
+    pub name: RoomName,
+    pub host: Participant,
+}
+
+/// Of `rooms`, ours that belong to `stream`, newest first.
+pub fn rooms_of(rooms: &[Room], stream: &StreamName) -> Vec<(Room, RoomName)> {
+    let mut of_stream: Vec<(Room, RoomName)> = rooms
+        .iter()
+        .filter_map(|room| Some((room.clone(), room.onair_name()?)))
+        .filter(|(_, name)| name.stream().as_ref() == Some(stream))
+        .collect();
+    // ISO 8601 UTC dates of one format sort as text; equal dates by name, so every caller
+    // agrees on which room is newest.
+    of_stream.sort_by(|a, b| (&b.0.date_created, &b.1).cmp(&(&a.0.date_created, &a.1)));
+    of_stream
+}
+
+/// The in-progress rooms of `stream`, newest first (one listing of the account's rooms).
+pub async fn stream_rooms(
+    twilio: &Twilio,
+    stream: &StreamName,
+) -> Result<Vec<(Room, RoomName)>, TwilioError> {
+    Ok(rooms_of(&twilio.list_rooms_in_progress().await?, stream))
+}
+
+fn host_among<'a>(participants: &'a [Participant], host: &Identity) -> Option<&'a Participant> {
+    participants.iter().find(|p| p.identity == host.as_str())
+}
+
+/// The host's entry in `room_sid`, if they are connected to it.
+async fn connected_host(
+    twilio: &Twilio,
+    room_sid: &str,
+    host: &Identity,
+) -> Result<Option<Participant>, TwilioError> {
+    Ok(twilio
+        .connected_participants(room_sid, Some(host))
+        .await?
+        .into_iter()
+        .next())
+}
+
+/// `room` mode: the status of a stream with `rooms` in progress (newest first). Live in the
+/// newest of them (of the first [`ROOMS_CHECKED`]) with its host connected, else ready in the
+/// newest; with that room's viewers. One call per room checked: the room's connected
+/// participants tell both whether the host is there and how many viewers are.
+pub async fn room_status(
+    twilio: &Twilio,
+    host: &Identity,
+    rooms: &[(Room, RoomName)],
+) -> Result<Status, TwilioError> {
+    let mut ready = None;
+    for (room, name) in rooms.iter().take(ROOMS_CHECKED) {
+        let participants = twilio.connected_participants(&room.sid, None).await?;
+        let viewers = participants
+            .iter()
+            .filter(|p| Identity::parse(&p.identity).is_some_and(|id| id.is_viewer()))
+            .count();
+        let viewers = Some(u32::try_from(viewers).unwrap_or(u32::MAX));
+        if let Some(on_air) = host_among(&participants, host) {
+            return Ok(Status {
+                state: State::Live,
+                room: Some(name.clone()),
+                viewers,
+                started_at: crate::twilio::unix_secs(on_air.date_created.as_deref()),
+                player_streamer: None,
+            });
+        }
+        ready.get_or_insert(Status {
+            state: State::Ready,
+            room: Some(name.clone()),
+            viewers,
+            started_at: None,
+            player_streamer: None,
+        });
+    }
+    Ok(ready.unwrap_or_else(Status::offline))
+}
+
+/// `live` mode: the stream is live while a started MediaProcessor composes one of its rooms
+/// (the newest such: Twilio lists processors newest first). No call of its own: the listing is
+/// shared by every stream.
+pub fn live_in(processors: &[MediaProcessor], stream: &StreamName) -> Option<Status> {
+    processors.iter().find_map(|processor| {
+        let room = processor.room_name()?;
+        let streamer = processor.outputs().into_iter().next()?;
+        (room.stream().as_ref() == Some(stream)).then(|| Status {
+            state: State::Live,
+            room: Some(room),
+            viewers: None,
+            started_at: crate::twilio::unix_secs(processor.date_created.as_deref()),
+            player_streamer: Some(streamer),
+        })
+    })
+}
+
+/// `live` mode, a stream nobody composes: ready in its newest room (`rooms`, newest first) if
+/// it has one, else offline.
+pub fn ready_or_offline(rooms: &[(Room, RoomName)]) -> Status {
+    match rooms.first() {
+        Some((_, newest)) => Status {
+            state: State::Ready,
+            room: Some(newest.clone()),
+            ..Status::offline()
+        },
+        None => Status::offline(),
+    }
+}
+
+/// Opens a studio room for `stream` (docs/ARCHITECTURE.md, Named streams):
+/// [`StreamError::AlreadyLive`] if a host is on air in one of the stream's rooms; else a fresh
+/// room, ready for the host, and the stream's other rooms (nobody on air in them: other
+/// studios) end with their Live resources. The last one into the studio wins; a failure to end an old room is logged (its
+/// bounds and the reaper still end it), and viewers are sent to the newest room anyway.
+pub async fn open_room(
+    twilio: &Twilio,
+    settings: &Settings,
+    stream: &StreamName,
+    status_callback: Option<&str>,
+) -> Result<(Room, RoomName), StreamError> {
+    let host = &settings.host_identity;
+    let others = stream_rooms(twilio, stream).await?;
+    for (room, _) in &others {
+        if connected_host(twilio, &room.sid, host).await?.is_some() {
+            return Err(StreamError::AlreadyLive(stream.clone()));
+        }
+    }
+    let name = RoomName::for_stream(stream);
+    let created = twilio
+        .create_room(&name, &room_bounds(settings), status_callback)
+        .await?;
+    for (_, old) in &others {
+        match stop_room(twilio, settings, old).await {
+            Ok(_) => {
+                tracing::info!(stream = %stream, room = %old, by = %name, "studio room replaced")
+            }
+            Err(err) => {
+                tracing::warn!(stream = %stream, room = %old, error = %err, "could not end a replaced studio room")
+            }
+        }
+    }
+    Ok((created, name))
+}
+
+/// The room a host request acts on, in progress with the host connected: the room of `target`,
+/// or the newest room of the stream with the host connected.
 pub async fn host_live_room(
     twilio: &Twilio,
     settings: &Settings,
-    room: Option<&RoomName>,
-) -> Result<(Room, RoomName), StreamError> {
+    target: &HostTarget,
+) -> Result<OnAir, StreamError> {
     let host = &settings.host_identity;
-    match room {
-        Some(name) => Ok((require_live_room(twilio, name, host).await?, name.clone())),
-        None => find_live_room(twilio, host)
+    match target {
+        HostTarget::Room(name) => require_live_room(twilio, name, host).await,
+        HostTarget::Stream(stream) => find_live_room(twilio, host, stream)
             .await?
             .ok_or(StreamError::NoLiveRoom),
     }
 }
 
-/// The newest in-progress OnAir room whose host is connected.
+/// The newest in-progress room of `stream` whose host is connected.
 pub async fn find_live_room(
     twilio: &Twilio,
     host: &Identity,
-) -> Result<Option<(Room, RoomName)>, TwilioError> {
-    let mut rooms: Vec<(Room, RoomName)> = twilio
-        .list_rooms_in_progress()
+    stream: &StreamName,
+) -> Result<Option<OnAir>, TwilioError> {
+    for (room, name) in stream_rooms(twilio, stream)
         .await?
         .into_iter()
-        .filter_map(|room| room.onair_name().map(|name| (room, name)))
-        .collect();
-    // ISO 8601 UTC dates of one format sort as text.
-    rooms.sort_by(|a, b| b.0.date_created.cmp(&a.0.date_created));
-    for (room, name) in rooms.into_iter().take(ROOMS_CHECKED) {
-        if !twilio
-            .connected_participants(&room.sid, Some(host))
-            .await?
-            .is_empty()
-        {
-            return Ok(Some((room, name)));
+        .take(ROOMS_CHECKED)
+    {
+        if let Some(participant) = connected_host(twilio, &room.sid, host).await? {
+            return Ok(Some(OnAir {
+                room,
+                name,
+                host: participant,
+            }));
         }
     }
     Ok(None)
@@ -91,21 +301,46 @@ pub async fn require_live_room(
     twilio: &Twilio,
     name: &RoomName,
     host: &Identity,
-) -> Result<Room, StreamError> {
+) -> Result<OnAir, StreamError> {
     let room = match twilio.fetch_room(name).await {
         Ok(room) if room.status == RoomStatus::InProgress => room,
         Ok(_) => return Err(StreamError::RoomNotInProgress(name.clone())),
         Err(err) if err.is_not_found() => return Err(StreamError::RoomNotInProgress(name.clone())),
         Err(err) => return Err(err.into()),
     };
-    if twilio
-        .connected_participants(&room.sid, Some(host))
+    let participant = connected_host(twilio, &room.sid, host)
         .await?
-        .is_empty()
-    {
-        return Err(StreamError::HostNotInRoom);
+        .ok_or(StreamError::HostNotInRoom)?;
+    Ok(OnAir {
+        room,
+        name: name.clone(),
+        host: participant,
+    })
+}
+
+/// [`StreamError::AlreadyLive`] if another room of `on_air`'s stream went on air first: its
+/// host connected earlier (equal times: the room whose name sorts first). First on air wins, so
+/// of two studios going live on one name at once, exactly one may start.
+pub async fn ensure_first_on_air(
+    twilio: &Twilio,
+    host: &Identity,
+    on_air: &OnAir,
+) -> Result<(), StreamError> {
+    let Some(stream) = on_air.name.stream() else {
+        return Ok(());
+    };
+    let ours = (&on_air.host.date_created, &on_air.name);
+    for (room, name) in stream_rooms(twilio, &stream).await? {
+        if name == on_air.name {
+            continue;
+        }
+        if let Some(other) = connected_host(twilio, &room.sid, host).await?
+            && (&other.date_created, &name) < ours
+        {
+            return Err(StreamError::AlreadyLive(stream));
+        }
     }
-    Ok(room)
+    Ok(())
 }
 
 /// The Live resources of one room.

@@ -6,6 +6,10 @@
 //! PlaybackGrant. Signed with the API key secret. Meeting tokens ([`mint_meeting`]) are the same
 //! with a meeting's room; [`verify`] never accepts them, so they cannot stand in for a host's or
 //! a viewer's token.
+//!
+//! The host's session (`host_session`, the studio's sign-in) is a token of the same kind that
+//! only this service reads: its grant is `"onair_host_session": true`, with no room and no
+//! player, so it opens no Twilio room and no room token is taken for it.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -24,6 +28,8 @@ pub enum Grant {
     VideoRoom(RoomName),
     /// Watch a Twilio Live stream: Twilio's PlaybackGrant object, verbatim.
     Playback(serde_json::Value),
+    /// The host signed in (OnAir's own grant): may open studio rooms, joins none.
+    HostSession,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -47,6 +53,8 @@ struct Grants {
     video: Option<VideoGrant>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     player: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    onair_host_session: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -83,6 +91,13 @@ pub fn mint(
             identity: Some(identity.as_str().to_owned()),
             video: None,
             player: Some(grant.clone()),
+            onair_host_session: false,
+        },
+        Grant::HostSession => Grants {
+            identity: Some(identity.as_str().to_owned()),
+            video: None,
+            player: None,
+            onair_host_session: true,
         },
     };
     sign(secrets, grants, now, ttl_secs)
@@ -112,6 +127,7 @@ impl Grants {
                 room: Some(room.to_owned()),
             }),
             player: None,
+            onair_host_session: false,
         }
     }
 }
@@ -187,11 +203,13 @@ pub fn verify(secrets: &Secrets, jwt: &str, now: u64) -> Result<VerifiedToken, T
         .as_deref()
         .and_then(Identity::parse)
         .ok_or(TokenError::NoGrant)?;
-    let grant = match (claims.grants.video, claims.grants.player) {
-        (Some(VideoGrant { room: Some(room) }), None) => {
+    let grants = claims.grants;
+    let grant = match (grants.video, grants.player, grants.onair_host_session) {
+        (Some(VideoGrant { room: Some(room) }), None, false) => {
             Grant::VideoRoom(RoomName::parse(&room).ok_or(TokenError::NoGrant)?)
         }
-        (None, Some(player)) => Grant::Playback(player),
+        (None, Some(player), false) => Grant::Playback(player),
+        (None, None, true) => Grant::HostSession,
         _ => return Err(TokenError::NoGrant),
     };
     Ok(VerifiedToken {
@@ -350,6 +368,57 @@ pub(crate) mod tests {
             verify(&secrets, &minted.jwt, 1030),
             Err(TokenError::NoGrant)
         );
+    }
+
+    /// A host session names no room and no player; it comes back as itself, and a token that
+    /// mixes it with a room or a player is no grant at all.
+    #[test]
+    fn a_host_session_is_its_own_grant_and_mixes_with_no_other() {
+        let secrets = test_secrets("our-key");
+        let host = Identity::parse("host").unwrap();
+        let session = mint(&secrets, &host, &Grant::HostSession, 1000, 43_200);
+        let claims = decode_part(session.jwt.split('.').nth(1).unwrap());
+        assert_eq!(
+            claims["grants"],
+            json!({ "identity": "host", "onair_host_session": true })
+        );
+        let verified = verify(&secrets, &session.jwt, 2000).unwrap();
+        assert_eq!(
+            (verified.identity, verified.grant),
+            (host, Grant::HostSession)
+        );
+
+        // A room token says nothing of a session.
+        let room = RoomName::parse("livestream-abc").unwrap();
+        let room_token = mint(
+            &secrets,
+            &Identity::parse("host").unwrap(),
+            &Grant::VideoRoom(room),
+            1000,
+            60,
+        );
+        let claims = decode_part(room_token.jwt.split('.').nth(1).unwrap());
+        assert!(claims["grants"].get("onair_host_session").is_none());
+
+        let key = jsonwebtoken::EncodingKey::from_secret(b"our-key");
+        let mut header = Header::new(Algorithm::HS256);
+        header.cty = Some(TWILIO_CTY.to_owned());
+        for grants in [
+            json!({ "identity": "host", "onair_host_session": true, "video": { "room": "livestream-abc" } }),
+            json!({ "identity": "host", "onair_host_session": true, "player": {} }),
+            json!({ "identity": "host", "onair_host_session": false }),
+        ] {
+            let claims = json!({
+                "jti": "SK-1000", "iss": "SKfedcba9876543210fedcba9876543210",
+                "sub": "AC0123456789abcdef0123456789abcdef", "nbf": 1000, "exp": 5000, "grants": grants,
+            });
+            let jwt = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+            assert_eq!(
+                verify(&secrets, &jwt, 2000),
+                Err(TokenError::NoGrant),
+                "{grants}"
+            );
+        }
     }
 
     /// Times at the end of u64 neither overflow (a panic in debug builds) nor wrap around.

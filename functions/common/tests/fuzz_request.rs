@@ -1,7 +1,8 @@
-//! Fuzzing the edge: `request::{body, json, json_body, bearer_token}`, `auth::host_credentials`
-//! and the `ids` parsers on arbitrary methods, `Content-Type` and `Authorization` headers and
-//! bodies (bytes, JSON-ish, huge), built directly or through an API Gateway event (with the
-//! base64 flag). Nothing panics; every refusal is a 4xx [`ApiError`] with a short message that
+//! Fuzzing the edge: `request::{body, json, json_body, optional_json_body, stream_name,
+//! path_stream, bearer_token}`, `auth::host_credentials` and the `ids` parsers (stream names and
+//! the stream a room name carries too) on arbitrary methods, paths, `Content-Type` and
+//! `Authorization` headers and bodies (bytes, JSON-ish, huge), built directly or through an API
+//! Gateway event (with the base64 flag). Nothing panics; every refusal is a 4xx [`ApiError`] with a short message that
 //! never repeats the body; what is accepted keeps the invariants the handlers rely on.
 //!
 //! Cases: `ONAIR_FUZZ_CASES` for the target (default 100,000): 85% requests, 15% ids.
@@ -10,7 +11,9 @@ use base64::Engine;
 use lambda_http::{Body, Request};
 use onair_common::ApiError;
 use onair_common::auth::{self, HostCredentials};
-use onair_common::ids::{Identity, MAX_NAME_LEN, ROOM_PREFIX, RoomName, Sid};
+use onair_common::ids::{
+    Identity, MAX_NAME_LEN, MAX_STREAM_LEN, ROOM_PREFIX, ROOM_SUFFIX_LEN, RoomName, Sid, StreamName,
+};
 use onair_common::request::{self, MAX_BODY_BYTES, RawBody};
 use onair_test_support::fuzz::*;
 use proptest::prelude::*;
@@ -33,6 +36,8 @@ enum BodyInput {
 #[derive(Debug, Clone)]
 struct RawRequest {
     method: String,
+    /// The path, `/status/<name>` for the status resource.
+    path: String,
     content_type: Option<Vec<u8>>,
     authorization: Option<Vec<u8>>,
     body: BodyInput,
@@ -59,9 +64,10 @@ impl RawRequest {
     }
 
     fn direct(&self) -> Option<Request> {
+        let uri = http::Uri::try_from(format!("https://onair.test{}", self.path)).ok()?;
         let mut builder = http::Request::builder()
             .method(self.method.as_str())
-            .uri("https://onair.test/endpoint");
+            .uri(uri);
         for (name, value) in self.headers() {
             if let Ok(value) = http::HeaderValue::from_bytes(value) {
                 builder = builder.header(name, value);
@@ -93,7 +99,7 @@ impl RawRequest {
             }
         };
         lambda_http::request::from_str(
-            &gateway_event(&self.method, headers, body, base64).to_string(),
+            &gateway_event(&self.method, &self.path, headers, body, base64).to_string(),
         )
         .ok()
     }
@@ -111,6 +117,7 @@ impl RawRequest {
 /// An API Gateway HTTP API (v2) event as Lambda receives it.
 fn gateway_event(
     method: &str,
+    path: &str,
     headers: serde_json::Map<String, serde_json::Value>,
     body: Option<String>,
     base64: bool,
@@ -118,7 +125,7 @@ fn gateway_event(
     json!({
         "version": "2.0",
         "routeKey": "$default",
-        "rawPath": "/host_token",
+        "rawPath": path,
         "rawQueryString": "",
         "headers": headers,
         "isBase64Encoded": base64,
@@ -130,7 +137,7 @@ fn gateway_event(
             "domainPrefix": "onair",
             "http": {
                 "method": method,
-                "path": "/host_token",
+                "path": path,
                 "protocol": "HTTP/1.1",
                 "sourceIp": "192.0.2.1",
                 "userAgent": "fuzz"
@@ -144,7 +151,26 @@ fn gateway_event(
     })
 }
 
-const BODY_KEYS: &[&str] = &["token", "password", "room", "identity", "grants"];
+const BODY_KEYS: &[&str] = &["token", "password", "room", "stream", "identity", "grants"];
+
+/// Stream names that are valid, near misses, and anything.
+fn stream_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        2 => prop::sample::select(vec![
+            "main", "a", "my-talk", "0-0", "-a", "a-", "A", "a_b", "a b", "a/b", "a%2Fb", "",
+            "0123456789012345678901234567890123456789", "01234567890123456789012345678901234567890",
+        ]).prop_map(str::to_owned),
+        1 => text(50),
+    ]
+}
+
+fn path() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => Just("/host_token".to_owned()),
+        3 => stream_text().prop_map(|name| format!("/status/{name}")),
+        1 => text(40).prop_map(|t| format!("/{t}")),
+    ]
+}
 
 fn method() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -218,14 +244,16 @@ fn body() -> impl Strategy<Value = BodyInput> {
 fn raw_request() -> impl Strategy<Value = RawRequest> {
     (
         method(),
+        path(),
         content_type(),
         authorization(),
         body(),
         prop_oneof![8 => Just(None), 1 => Just(Some(false)), 1 => Just(Some(true))],
     )
         .prop_map(
-            |(method, content_type, authorization, body, gateway)| RawRequest {
+            |(method, path, content_type, authorization, body, gateway)| RawRequest {
                 method,
+                path,
                 content_type,
                 authorization,
                 body,
@@ -276,7 +304,7 @@ fn check_request(req: &Request) -> Result<(), TestCaseError> {
         Err(err) => {
             check_refusal("body", &err)?;
             if !is_post {
-                prop_assert_eq!(err, ApiError::MethodNotAllowed);
+                prop_assert_eq!(err, ApiError::MethodNotAllowed("POST"));
             }
         }
         Ok(raw) => {
@@ -310,6 +338,34 @@ fn check_request(req: &Request) -> Result<(), TestCaseError> {
     }
     if let Err(err) = request::json_body::<Probe>(req) {
         check_refusal("json_body", &err)?;
+    }
+
+    #[derive(serde::Deserialize, Default)]
+    struct StreamProbe {
+        stream: Option<String>,
+    }
+    match request::optional_json_body::<StreamProbe>(req) {
+        Err(err) => check_refusal("optional_json_body", &err)?,
+        Ok(probe) => {
+            prop_assert!(is_post && bytes.len() <= MAX_BODY_BYTES);
+            match request::stream_name(probe.stream.as_deref()) {
+                Err(err) => {
+                    check_refusal("stream_name", &err)?;
+                    prop_assert!(matches!(err, ApiError::BadRequest(_)));
+                }
+                Ok(stream) => {
+                    prop_assert_eq!(stream.as_str(), probe.stream.as_deref().unwrap_or("main"))
+                }
+            }
+        }
+    }
+
+    match request::path_stream(req, "/status/") {
+        Err(err) => check_refusal("path_stream", &err)?,
+        Ok(stream) => {
+            prop_assert!(matches!(req.method().as_str(), "GET" | "HEAD"));
+            prop_assert_eq!(req.uri().path(), format!("/status/{stream}"));
+        }
     }
 
     match request::bearer_token(req) {
@@ -377,6 +433,13 @@ fn ids_parse_only_what_they_describe() {
     let strategy = prop_oneof![
         text(140),
         text(140).prop_map(|t| format!("{ROOM_PREFIX}{t}")),
+        stream_text(),
+        (stream_text(), text(12)).prop_map(|(s, t)| format!("{ROOM_PREFIX}{s}-{t}")),
+        (
+            stream_text(),
+            prop::collection::vec(prop::sample::select(b"0123456789abcdefzZ-".to_vec()), 9..12)
+        )
+            .prop_map(|(s, t)| format!("{ROOM_PREFIX}{s}-{}", String::from_utf8(t).unwrap())),
         text(40).prop_map(|t| format!("RM{t}")),
         (prop::collection::vec(
             prop::sample::select(b"0123456789abcdefABCDEFg".to_vec()),
@@ -402,6 +465,43 @@ fn ids_parse_only_what_they_describe() {
         let is_room =
             named(b"-_") && value.starts_with(ROOM_PREFIX) && value.len() > ROOM_PREFIX.len();
         prop_assert_eq!(RoomName::parse(&value).is_some(), is_room);
+        let inner = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+        let is_stream = !value.is_empty()
+            && value.len() <= MAX_STREAM_LEN
+            && value.bytes().all(|b| inner(b) || b == b'-')
+            && value.bytes().next().is_some_and(inner)
+            && value.bytes().last().is_some_and(inner);
+        match StreamName::parse(&value) {
+            Some(stream) => {
+                prop_assert!(is_stream);
+                let room = RoomName::for_stream(&stream);
+                prop_assert_eq!(room.stream(), Some(stream));
+            }
+            None => prop_assert!(!is_stream),
+        }
+        // The stream a room names: what is between the prefix and a suffix of exactly
+        // ROOM_SUFFIX_LEN letters and digits, if that is a stream name; nothing else.
+        if let Some(room) = RoomName::parse(&value) {
+            match room.stream() {
+                Some(stream) => {
+                    let suffix = &value[ROOM_PREFIX.len() + stream.as_str().len() + 1..];
+                    prop_assert_eq!(
+                        &value[..ROOM_PREFIX.len() + stream.as_str().len() + 1],
+                        format!("{ROOM_PREFIX}{stream}-")
+                    );
+                    prop_assert!(suffix.len() == ROOM_SUFFIX_LEN && suffix.bytes().all(inner));
+                }
+                None => {
+                    let named = value[ROOM_PREFIX.len()..]
+                        .rsplit_once('-')
+                        .filter(|(_, suffix)| {
+                            suffix.len() == ROOM_SUFFIX_LEN && suffix.bytes().all(inner)
+                        })
+                        .and_then(|(stream, _)| StreamName::parse(stream));
+                    prop_assert!(named.is_none(), "{value} names a stream");
+                }
+            }
+        }
         let is_sid = value.len() == 34
             && value.starts_with("RM")
             && value[2..].bytes().all(|b| b.is_ascii_hexdigit());

@@ -75,6 +75,7 @@ fn room() -> impl Strategy<Value = RoomName> {
 fn grant() -> impl Strategy<Value = Grant> {
     prop_oneof![
         room().prop_map(Grant::VideoRoom),
+        Just(Grant::HostSession),
         // Twilio's PlaybackGrant is always an object, of strings and integers: serde_json reads
         // a float back to the nearest value only within an ulp, so floats are left out.
         json_object(&[

@@ -1,28 +1,35 @@
-//! `POST /host_token`: the host logs in. Checks the password (constant time), creates a fresh
-//! group room with cost bounds, and mints the host's access token for it.
+//! `POST /host_token`: the host opens the studio for a stream. Signed in with a host session
+//! (`Authorization: Bearer`, from `host_session`) or, as the original API did, with the
+//! password in the body; `{stream}` names the stream (`main` if none). A stream already live is
+//! a `409`; otherwise a fresh group room with cost bounds is made for it, ready for the host,
+//! replacing the stream's other studio rooms, and the host's access token for it is minted.
 
 use lambda_http::{Body, Request, Response};
 use onair_common::auth::PasswordInput;
 use onair_common::config::AudienceMode;
-use onair_common::ids::{Identity, RoomName};
+use onair_common::ids::{Identity, RoomName, StreamName};
 use onair_common::response::respond;
 use onair_common::token::Grant;
 use onair_common::{ApiError, App, request, stream};
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct HostTokenRequest {
-    password: PasswordInput,
+    password: Option<PasswordInput>,
+    stream: Option<String>,
 }
 
 #[derive(Serialize)]
 struct HostToken {
     token: String,
     room: RoomName,
+    stream: StreamName,
     identity: Identity,
     mode: AudienceMode,
     media: serde_json::Value,
     expires_at: u64,
+    /// Where viewers watch this stream, on the pages' own origin.
+    audience_url: String,
 }
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -30,20 +37,16 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn host_token(app: &App, req: &Request) -> Result<HostToken, ApiError> {
-    let body: HostTokenRequest = request::json_body(req)?;
+    let body: HostTokenRequest = request::optional_json_body(req)?;
     let gate = app.gate();
-    gate.host_password(request::source_address(req), &body.password)
-        .await?;
+    gate.signed_in_host(req, body.password.as_ref()).await?;
+    let stream = request::stream_name(body.stream.as_deref())?;
 
-    let room = RoomName::new_random();
-    let bounds = stream::room_bounds(&app.settings);
     // Twilio then tells `room_events` when the room ends, so its Live resources end at once.
     let callback = gate.status_callback(req).await?;
-    let created = app
-        .twilio
-        .create_room(&room, &bounds, callback.as_deref())
-        .await?;
-    tracing::info!(room = %room, room_sid = %created.sid, "room created for the host");
+    let (created, room) =
+        stream::open_room(&app.twilio, &app.settings, &stream, callback.as_deref()).await?;
+    tracing::info!(stream = %stream, room = %room, room_sid = %created.sid, "studio room opened");
 
     let identity = &app.settings.host_identity;
     let token = app
@@ -56,9 +59,21 @@ async fn host_token(app: &App, req: &Request) -> Result<HostToken, ApiError> {
     Ok(HostToken {
         token: token.jwt,
         media: app.settings.media_path.for_host(&room),
+        audience_url: audience_url(&stream),
         room,
+        stream,
         identity: identity.clone(),
         mode: app.settings.audience_mode,
         expires_at: token.expires_at,
     })
+}
+
+/// The audience link of `stream`, relative to the pages' origin: `/` for the default stream,
+/// `/?stream=<name>` for any other (a name needs no escaping).
+fn audience_url(stream: &StreamName) -> String {
+    if *stream == StreamName::main() {
+        "/".to_owned()
+    } else {
+        format!("/?stream={stream}")
+    }
 }

@@ -1,9 +1,14 @@
 //! The reaper: scheduled clean-up (EventBridge, every few minutes), so nothing billable outlives
 //! its purpose even when a host never called `stream_stop`.
 //!
-//! 1. Completes OnAir rooms past the longest stream, and rooms whose host has been gone for
-//!    longer than a grace period (each with its Live resources, through `stream::stop_room`);
-//!    and meeting rooms past the longest meeting (`MEETING_MAX_MINUTES`), whoever is in them.
+//! 1. Completes OnAir rooms past the longest stream; rooms whose host connected and left, once
+//!    the room is older than a grace period; and studio rooms whose host never connected, once
+//!    older than `STUDIO_MAX_MINUTES` (each with its Live resources, through
+//!    `stream::stop_room`). Twilio lists who left a room (`disconnected` participants), which
+//!    tells a host who left from one who never came. Every room is judged by itself, so each
+//!    stream's rooms are handled apart and a live stream is never touched by another's end.
+//!    Meeting rooms past the longest meeting (`MEETING_MAX_MINUTES`) are completed too,
+//!    whoever is in them.
 //! 2. In `live` mode, ends MediaProcessors whose OnAir room is no longer in progress, with the
 //!    PlayerStreamers they feed, and PlayerStreamers that no running MediaProcessor feeds and
 //!    that are older than the grace period: those were left by a start that failed half-way, or
@@ -13,13 +18,31 @@ use std::collections::HashSet;
 
 use onair_common::config::AudienceMode;
 use onair_common::ids::{MeetingRoom, RoomName};
-use onair_common::twilio::{Room, TwilioError};
+use onair_common::twilio::{ParticipantStatus, Room, TwilioError};
 use onair_common::{App, meeting, stream};
 use serde::Serialize;
 
 /// How long a room may be without its host (connecting, reconnecting) before it is completed,
 /// and how old an unfed PlayerStreamer must be before it counts as abandoned.
 pub const GRACE_SECS: u64 = 120;
+
+/// Why the reaper completes a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reason {
+    PastLongestStream,
+    HostLeft,
+    StudioUnused,
+}
+
+impl Reason {
+    fn describe(self) -> &'static str {
+        match self {
+            Reason::PastLongestStream => "past the longest stream",
+            Reason::HostLeft => "host gone",
+            Reason::StudioUnused => "the host never came to the studio",
+        }
+    }
+}
 
 /// What one run ended; logged and returned to the scheduler.
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
@@ -65,28 +88,12 @@ async fn reap_rooms(
     report: &mut Report,
 ) -> Result<HashSet<RoomName>, TwilioError> {
     let mut still_live = HashSet::new();
-    let max_secs = app.settings.stream_max.as_secs();
     for room in app.twilio.list_rooms_in_progress().await? {
         let Some(name) = room.onair_name() else {
             reap_meeting_room(app, &room, now, report).await;
             continue;
         };
-        // A room without a readable date is treated as old: better to end it than to leak it.
-        let age = room.age_secs(now).unwrap_or(u64::MAX);
-        let reason = if age >= max_secs {
-            Some("past the longest stream")
-        } else if age >= GRACE_SECS
-            && app
-                .twilio
-                .connected_participants(&room.sid, Some(&app.settings.host_identity))
-                .await?
-                .is_empty()
-        {
-            Some("host gone")
-        } else {
-            None
-        };
-        match reason {
+        match judge(app, &room, now).await? {
             None => {
                 still_live.insert(name);
             }
@@ -111,10 +118,41 @@ async fn reap_meeting_room(app: &App, room: &Room, now: u64, report: &mut Report
     }
 }
 
-async fn stop(app: &App, room: &RoomName, reason: &str, report: &mut Report) {
+/// Whether `room` has outlived its purpose at `now`, and why.
+async fn judge(app: &App, room: &Room, now: u64) -> Result<Option<Reason>, TwilioError> {
+    // A room without a readable date is treated as old: better to end it than to leak it.
+    let age = room.age_secs(now).unwrap_or(u64::MAX);
+    if age >= app.settings.stream_max.as_secs() {
+        return Ok(Some(Reason::PastLongestStream));
+    }
+    if age < GRACE_SECS {
+        return Ok(None);
+    }
+    let (twilio, host) = (&app.twilio, &app.settings.host_identity);
+    if !twilio
+        .connected_participants(&room.sid, Some(host))
+        .await?
+        .is_empty()
+    {
+        return Ok(None);
+    }
+    let came_and_left = !twilio
+        .participants(&room.sid, ParticipantStatus::Disconnected, Some(host))
+        .await?
+        .is_empty();
+    Ok(if came_and_left {
+        Some(Reason::HostLeft)
+    } else if age >= app.settings.studio_max.as_secs() {
+        Some(Reason::StudioUnused)
+    } else {
+        None
+    })
+}
+
+async fn stop(app: &App, room: &RoomName, reason: Reason, report: &mut Report) {
     match stream::stop_room(&app.twilio, &app.settings, room).await {
         Ok(stopped) => {
-            tracing::info!(room = %room, reason, "reaper stopped a room");
+            tracing::info!(room = %room, stream = ?room.stream(), reason = reason.describe(), "reaper stopped a room");
             if stopped.room_completed {
                 report.rooms_completed.push(room.clone());
             }

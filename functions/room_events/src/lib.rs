@@ -2,13 +2,14 @@
 //! reaper. Only requests signed with the account's auth token (`X-Twilio-Signature` over the
 //! callback URL and the form parameters) are acted on; anything else is a 401 that costs no
 //! Twilio call. On `room-ended` for an OnAir room in `live` mode, the room's Live resources
-//! (its MediaProcessors and the PlayerStreamers they feed) are ended at once. Every other event,
-//! and every event of a meeting room (which has nothing besides the room to end), is
-//! acknowledged and nothing is done. Repeats are harmless: what is ended stays ended.
+//! (its MediaProcessors and the PlayerStreamers they feed) are ended at once: that room's only,
+//! so the other rooms of its stream and every other stream go on. Every other event, and every
+//! event of a meeting room (which has nothing besides the room to end), is acknowledged and
+//! nothing is done. Repeats are harmless: what is ended stays ended.
 
 use lambda_http::{Body, Request, Response};
 use onair_common::config::AudienceMode;
-use onair_common::ids::{MeetingId, MeetingRoom, RoomName};
+use onair_common::ids::{MeetingId, MeetingRoom, RoomName, StreamName};
 use onair_common::response::respond;
 use onair_common::stream::{self, LiveEnded, Lookup};
 use onair_common::{ApiError, App};
@@ -23,6 +24,8 @@ struct Handled {
     event: String,
     /// The OnAir stream room the event is about, if it is one.
     room: Option<RoomName>,
+    /// The stream of that room.
+    stream: Option<StreamName>,
     /// The meeting whose room the event is about, if it is one.
     meeting: Option<MeetingId>,
     /// What this callback ended (empty unless `room-ended` found running Live resources).
@@ -52,7 +55,7 @@ async fn room_events(app: &App, req: &Request) -> Result<Handled, ApiError> {
         && app.settings.audience_mode == AudienceMode::Live
     {
         ended = stream::end_live(&app.twilio, room, Lookup::Recent).await?;
-        tracing::info!(room = %room, media_processors = ?ended.media_processors, player_streamers = ?ended.player_streamers, "room ended; its Live resources ended");
+        tracing::info!(room = %room, stream = ?room.stream(), media_processors = ?ended.media_processors, player_streamers = ?ended.player_streamers, "room ended; its Live resources ended");
     }
     if let Some(meeting) = &meeting
         && event == "room-ended"
@@ -61,6 +64,7 @@ async fn room_events(app: &App, req: &Request) -> Result<Handled, ApiError> {
     }
     Ok(Handled {
         event,
+        stream: room.as_ref().and_then(RoomName::stream),
         room,
         meeting,
         ended,

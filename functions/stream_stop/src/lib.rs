@@ -1,10 +1,12 @@
 //! `POST /stream_stop`: the host ends the stream: exactly their room's Live resources, then the
 //! room. Takes the token in a `text/plain` body too, so `navigator.sendBeacon` can call it as
-//! the tab closes. Stopping a stopped stream is a 200 with `stopped: false`.
+//! the tab closes; with the password, `{room}` or else `{stream}` says which (the stream's room
+//! on air). Stopping a stopped stream is a 200 with `stopped: false`.
 
 use lambda_http::{Body, Request, Response};
-use onair_common::ids::RoomName;
+use onair_common::ids::{RoomName, StreamName};
 use onair_common::response::respond;
+use onair_common::stream::HostTarget;
 use onair_common::{ApiError, App, stream};
 use serde::Serialize;
 
@@ -12,6 +14,7 @@ use serde::Serialize;
 struct StreamStopped {
     stopped: bool,
     room: Option<RoomName>,
+    stream: Option<StreamName>,
 }
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -19,23 +22,28 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn stream_stop(app: &App, req: &Request) -> Result<StreamStopped, ApiError> {
-    let host = app.gate().host(req).await?;
+    let target = app.gate().host(req).await?;
 
-    let room = match host.room {
-        Some(room) => room,
-        None => match stream::find_live_room(&app.twilio, &app.settings.host_identity).await? {
-            Some((_, room)) => room,
-            None => {
-                return Ok(StreamStopped {
-                    stopped: false,
-                    room: None,
-                });
+    let room = match target {
+        HostTarget::Room(room) => room,
+        HostTarget::Stream(name) => {
+            let host = &app.settings.host_identity;
+            match stream::find_live_room(&app.twilio, host, &name).await? {
+                Some(on_air) => on_air.name,
+                None => {
+                    return Ok(StreamStopped {
+                        stopped: false,
+                        room: None,
+                        stream: Some(name),
+                    });
+                }
             }
-        },
+        }
     };
     let stopped = stream::stop_room(&app.twilio, &app.settings, &room).await?;
     Ok(StreamStopped {
         stopped: stopped.anything(),
+        stream: room.stream(),
         room: Some(room),
     })
 }

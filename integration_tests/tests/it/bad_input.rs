@@ -21,8 +21,24 @@ async fn wrong_or_missing_credentials_are_401_and_cost_nothing() {
 
     let cases: Vec<(Endpoint, lambda_http::Request)> = vec![
         (
+            Endpoint::HostSession,
+            post_json(json!({ "password": "wrong" })),
+        ),
+        (Endpoint::HostSession, post_json(json!({ "password": "" }))),
+        (
             Endpoint::HostToken,
             post_json(json!({ "password": "wrong" })),
+        ),
+        // Neither a session nor a password: sign in first.
+        (Endpoint::HostToken, post_empty()),
+        (
+            Endpoint::HostToken,
+            post_json(json!({ "pass": HOST_PASSWORD, "stream": "main" })),
+        ),
+        (Endpoint::HostToken, bearer("not.a.token")),
+        (
+            Endpoint::HostToken,
+            with_bearer(post_json(json!({ "stream": "main" })), "not.a.token"),
         ),
         (Endpoint::HostToken, post_json(json!({ "password": "" }))),
         (
@@ -79,17 +95,66 @@ async fn bad_input_is_a_4xx_json_error_and_costs_nothing() {
         ),
         (
             Endpoint::HostToken,
+            post_json(json!([HOST_PASSWORD])),
+            400,
+            "bad_request",
+        ),
+        (Endpoint::HostSession, post_empty(), 400, "bad_request"),
+        (
+            Endpoint::HostSession,
             post_json(json!({ "pass": HOST_PASSWORD })),
             400,
             "bad_request",
         ),
         (
+            Endpoint::HostSession,
+            request("POST", Some("text/plain"), Body::Text(HOST_PASSWORD.into())),
+            415,
+            "unsupported_media_type",
+        ),
+        // A bad stream name, from a host who is signed in: refused before any room is made.
+        (
             Endpoint::HostToken,
-            post_json(json!([HOST_PASSWORD])),
+            post_json(json!({ "password": HOST_PASSWORD, "stream": "My Talk!" })),
             400,
             "bad_request",
         ),
-        (Endpoint::HostToken, post_empty(), 400, "bad_request"),
+        (
+            Endpoint::HostToken,
+            post_json(json!({ "password": HOST_PASSWORD, "stream": "x".repeat(41) })),
+            400,
+            "bad_request",
+        ),
+        (
+            Endpoint::HostToken,
+            post_json(json!({ "password": HOST_PASSWORD, "stream": ["main"] })),
+            400,
+            "bad_request",
+        ),
+        (
+            Endpoint::StreamStop,
+            post_json(json!({ "password": HOST_PASSWORD, "stream": "-main" })),
+            400,
+            "bad_request",
+        ),
+        (
+            Endpoint::AudienceToken,
+            post_json(json!({ "stream": "Main" })),
+            400,
+            "bad_request",
+        ),
+        (
+            Endpoint::AudienceToken,
+            post_json(json!({ "stream": 5 })),
+            400,
+            "bad_request",
+        ),
+        (
+            Endpoint::AudienceToken,
+            post_json(json!(["main"])),
+            400,
+            "bad_request",
+        ),
         (
             Endpoint::HostToken,
             request(
@@ -200,10 +265,34 @@ async fn bad_input_is_a_4xx_json_error_and_costs_nothing() {
             "unauthorized",
         ),
     ];
+    for path in [
+        "/status/",
+        "/status/Main",
+        "/status/a_b",
+        "/status/a/b",
+        "/status/-a",
+        "/status/%6Dain",
+        "/status/main/",
+        "/status/x-?stream=main",
+        "/statusmain",
+    ] {
+        cases.push((Endpoint::StreamStatus, get(path), 400, "bad_request"));
+    }
+    cases.push((
+        Endpoint::StreamStatus,
+        get(&format!("/status/{}", "a".repeat(41))),
+        400,
+        "bad_request",
+    ));
     for endpoint in ENDPOINTS {
+        let wrong = if endpoint == Endpoint::StreamStatus {
+            "POST"
+        } else {
+            "GET"
+        };
         cases.push((
             endpoint,
-            request("GET", None, Body::Empty),
+            request(wrong, None, Body::Empty),
             405,
             "method_not_allowed",
         ));

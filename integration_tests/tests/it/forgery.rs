@@ -144,8 +144,14 @@ async fn subscribe_refuses_a_token_for_another_room() {
         .standin
         .connect_participant(&live_room, "viewer-1")
         .unwrap();
-    // Another of our rooms: the host logged in again, so it exists and is in progress.
-    let other = stack.host_login().await;
+    // Another of our rooms, of another stream: it exists and is in progress.
+    let (status, other) = stack
+        .call(
+            Endpoint::HostToken,
+            post_json(json!({ "password": HOST_PASSWORD, "stream": "other" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{other}");
     let other_room = other["room"].as_str().unwrap().to_owned();
     let rules_before = stack.standin.subscribe_rules(&live_room, "viewer-1");
 

@@ -1,7 +1,8 @@
 //! Fuzzing whole handlers: every endpoint (`ENDPOINTS`), in room and live mode, in-process against the
-//! stand-in, with generated requests (methods, content types, bodies, and credentials that are
-//! right, stale, edited or junk, presented as a bearer header, in JSON or as a beacon's text;
-//! meeting invites with generated names).
+//! stand-in, with generated requests (methods, paths, content types, bodies, `stream` fields and
+//! credentials that are right, stale, edited or junk: host sessions, host and audience tokens,
+//! the password, meeting invites with generated names; presented as a bearer header, in JSON or
+//! as a beacon's text).
 //! No answer is a 5xx or a panic; every answer is JSON and every error has the error shape; a
 //! request refused at the edge or by its credentials costs no Twilio call.
 //!
@@ -24,6 +25,7 @@ const CASES_PER_STREAM: usize = 200;
 
 /// Credentials valid for the current stream.
 struct Pool {
+    host_session: String,
     host_token: String,
     audience_token: String,
     /// A host token whose room has ended.
@@ -33,15 +35,23 @@ struct Pool {
 }
 
 impl Pool {
-    /// A fresh live stream and its credentials; `None` if the host cannot log in now (a
+    /// A fresh live stream on `main` and its credentials, after stopping the `previous` one's
+    /// (a stream on air cannot be opened again); `None` if the host cannot sign in now (a
     /// wrong-password limiter may hold the host back after the fuzzer's wrong passwords).
-    async fn new(stack: &Stack) -> Option<Pool> {
-        let stale_host_token = log_in(stack).await?;
+    async fn new(stack: &Stack, previous: Option<&Pool>) -> Option<Pool> {
+        if let Some(previous) = previous {
+            let (status, _) = stack
+                .call(Endpoint::StreamStop, bearer(&previous.host_token))
+                .await;
+            assert_eq!(status, 200);
+        }
+        let host_session = sign_in(stack).await?;
+        let stale_host_token = open_studio(stack, &host_session).await;
         let (status, _) = stack
             .call(Endpoint::StreamStop, bearer(&stale_host_token))
             .await;
         assert_eq!(status, 200);
-        let host_token = log_in(stack).await?;
+        let host_token = open_studio(stack, &host_session).await;
         let room = claims(&host_token)["grants"]["video"]["room"]
             .as_str()
             .unwrap()
@@ -62,6 +72,7 @@ impl Pool {
             .await;
         assert_eq!(status, 200, "{meeting}");
         Some(Pool {
+            host_session,
             host_token,
             audience_token: audience["token"].as_str().unwrap_or_default().to_owned(),
             stale_host_token,
@@ -70,16 +81,24 @@ impl Pool {
     }
 }
 
-/// The host token from `host_token` with the right password, if it is granted.
-async fn log_in(stack: &Stack) -> Option<String> {
+/// A host session from `host_session` with the right password, if it is granted.
+async fn sign_in(stack: &Stack) -> Option<String> {
     let req = post_json(json!({ "password": HOST_PASSWORD }));
-    let (status, login) = stack.call(Endpoint::HostToken, req).await;
-    (status == 200).then(|| login["token"].as_str().unwrap().to_owned())
+    let (status, session) = stack.call(Endpoint::HostSession, req).await;
+    (status == 200).then(|| session["session"].as_str().unwrap().to_owned())
+}
+
+/// The host token of a fresh studio room of `main`.
+async fn open_studio(stack: &Stack, session: &str) -> String {
+    let (status, login) = stack.open_studio(session, "main").await;
+    assert_eq!(status, 200, "{login}");
+    login["token"].as_str().unwrap().to_owned()
 }
 
 #[derive(Debug, Clone)]
 enum Credential {
     Absent,
+    HostSession,
     HostToken,
     AudienceToken,
     StaleHostToken,
@@ -109,12 +128,39 @@ struct Case {
     room: Option<Value>,
     /// The display name sent with an invite.
     name: Value,
+    /// A `stream` field for the JSON body.
+    stream: Option<Value>,
+    /// The path (`stream_status` reads its input from it).
+    path: String,
     body: Option<Vec<u8>>,
+}
+
+/// Stream names: the live one, others that are valid, and near misses.
+fn stream_value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        3 => prop::sample::select(vec![
+            "main", "talk", "a", "x-y-z", "main-", "-main", "Main", "ma in", "main/x", "",
+            "0123456789012345678901234567890123456789", "01234567890123456789012345678901234567890",
+        ]).prop_map(|s| json!(s)),
+        1 => text(50).prop_map(|s| json!(s)),
+        1 => json_value(&["stream"]),
+    ]
+}
+
+/// Request paths: the status resource with names as [`stream_value`] draws them, and others.
+fn path() -> impl Strategy<Value = String> {
+    prop_oneof![
+        2 => Just("/endpoint".to_owned()),
+        3 => stream_value().prop_map(|v| format!("/status/{}", v.as_str().unwrap_or("x"))),
+        1 => text(40).prop_map(|t| format!("/status/{t}")),
+        1 => text(40),
+    ]
 }
 
 fn case() -> impl Strategy<Value = Case> {
     let credential = prop_oneof![
         2 => Just(Credential::Absent),
+        3 => Just(Credential::HostSession),
         4 => Just(Credential::HostToken),
         4 => Just(Credential::AudienceToken),
         2 => Just(Credential::StaleHostToken),
@@ -137,33 +183,47 @@ fn case() -> impl Strategy<Value = Case> {
     ];
     (
         prop::sample::select(ENDPOINTS.to_vec()),
-        prop_oneof![8 => Just("POST"), 1 => prop::sample::select(vec!["GET", "PUT", "OPTIONS"])],
+        prop_oneof![6 => Just("POST"), 2 => Just("GET"), 1 => prop::sample::select(vec!["HEAD", "PUT", "OPTIONS"])],
         content_type,
         presentation,
         credential,
         prop_oneof![3 => Just(vec![]), 1 => mutations()],
         prop_oneof![3 => Just(None), 1 => json_value(&["room"]).prop_map(Some)],
         prop_oneof![3 => text(50).prop_map(Value::String), 1 => json_value(&["name"])],
+        prop_oneof![2 => Just(None), 3 => stream_value().prop_map(Some)],
+        path(),
         prop_oneof![
             6 => Just(None),
             1 => bytes(200).prop_map(Some),
-            1 => json_object(&["token", "password", "room", "invite", "name"]).prop_map(|v| Some(v.to_string().into_bytes())),
+            1 => json_object(&["token", "password", "room", "stream", "invite", "name"]).prop_map(|v| Some(v.to_string().into_bytes())),
             1 => huge(onair_common::request::MAX_BODY_BYTES).prop_map(|h| Some(h.into_bytes())),
         ],
     )
         .prop_map(
-            |(endpoint, method, content_type, presentation, credential, edits, room, name, body)| {
-                Case {
-                    endpoint,
-                    method,
-                    content_type,
-                    presentation,
-                    credential,
-                    edits,
-                    room,
-                    name,
-                    body,
-                }
+            |(
+                endpoint,
+                method,
+                content_type,
+                presentation,
+                credential,
+                edits,
+                room,
+                name,
+                stream,
+                path,
+                body,
+            )| Case {
+                endpoint,
+                method,
+                content_type,
+                presentation,
+                credential,
+                edits,
+                room,
+                name,
+                stream,
+                path,
+                body,
             },
         )
 }
@@ -172,6 +232,7 @@ impl Case {
     fn request(&self, pool: &Pool) -> Request {
         let text = match &self.credential {
             Credential::Absent => None,
+            Credential::HostSession => Some(pool.host_session.clone()),
             Credential::HostToken => Some(pool.host_token.clone()),
             Credential::AudienceToken => Some(pool.audience_token.clone()),
             Credential::StaleHostToken => Some(pool.stale_host_token.clone()),
@@ -183,12 +244,14 @@ impl Case {
 
         let (mut body, default_type, mut authorization): (Vec<u8>, &str, Option<String>) =
             match (self.presentation, &text) {
-                (_, None) => (vec![], "application/json", None),
-                (Presentation::Bearer, Some(t)) => {
-                    (vec![], "application/json", Some(format!("Bearer {t}")))
-                }
+                (_, None) => (self.with_stream(json!({})), "application/json", None),
+                (Presentation::Bearer, Some(t)) => (
+                    self.with_stream(json!({})),
+                    "application/json",
+                    Some(format!("Bearer {t}")),
+                ),
                 (Presentation::JsonToken, Some(t)) => (
-                    json!({ "token": t }).to_string().into_bytes(),
+                    self.with_stream(json!({ "token": t })),
                     "application/json",
                     None,
                 ),
@@ -198,7 +261,7 @@ impl Case {
                     if let Some(room) = &self.room {
                         object["room"] = room.clone();
                     }
-                    (object.to_string().into_bytes(), "application/json", None)
+                    (self.with_stream(object), "application/json", None)
                 }
                 (Presentation::JsonInvite, Some(t)) => (
                     json!({ "invite": t, "name": self.name })
@@ -211,9 +274,10 @@ impl Case {
         if let Some(extra) = &self.body {
             body = extra.clone();
         }
-        let mut builder = http::Request::builder()
-            .method(self.method)
-            .uri("https://onair.test/endpoint");
+        // A path that is no URI at all never reaches a function: API Gateway refuses it.
+        let uri = http::Uri::try_from(format!("https://onair.test{}", self.path))
+            .unwrap_or_else(|_| http::Uri::from_static("https://onair.test/status/not%20a%20uri"));
+        let mut builder = http::Request::builder().method(self.method).uri(uri);
         let content_type = self.content_type.as_deref().unwrap_or(default_type);
         if let Ok(value) = http::HeaderValue::from_str(content_type) {
             builder = builder.header("content-type", value);
@@ -230,6 +294,19 @@ impl Case {
             Err(err) => Body::Binary(err.into_bytes()),
         };
         builder.body(body).unwrap()
+    }
+}
+
+impl Case {
+    /// `object` with this case's `stream` field, as body bytes; no body for an empty object.
+    fn with_stream(&self, mut object: Value) -> Vec<u8> {
+        if let Some(stream) = &self.stream {
+            object["stream"] = stream.clone();
+        }
+        match object.as_object().is_some_and(|o| o.is_empty()) {
+            true => Vec::new(),
+            false => object.to_string().into_bytes(),
+        }
     }
 }
 
@@ -269,8 +346,8 @@ fn fuzz_mode(mode: &str) {
 
     let pool = Mutex::new(
         runtime
-            .block_on(Pool::new(&stack))
-            .expect("the host logs in (before any wrong password)"),
+            .block_on(Pool::new(&stack, None))
+            .expect("the host signs in (before any wrong password)"),
     );
     // The request corpus, against every endpoint.
     for (name, event) in corpus("request") {
@@ -292,10 +369,12 @@ fn fuzz_mode(mode: &str) {
             let mut pool = pool.lock().unwrap_or_else(|e| e.into_inner());
             let n = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             if n.is_multiple_of(CASES_PER_STREAM) {
-                // Rooms nobody joined close by themselves; then a fresh stream, if the host may
-                // log in.
-                stack.standin.advance_clock(Duration::from_secs(300));
-                if let Some(fresh) = runtime.block_on(Pool::new(&stack)) {
+                // Rooms nobody joined close by themselves (STUDIO_MAX_MINUTES); then a fresh
+                // stream, if the host may sign in.
+                stack
+                    .standin
+                    .advance_clock(Duration::from_secs(15 * 60 + 1));
+                if let Some(fresh) = runtime.block_on(Pool::new(&stack, Some(&pool))) {
                     *pool = fresh;
                 }
             }

@@ -13,11 +13,11 @@ async fn live_stream_start_share_and_stop() {
     let room = login["room"].as_str().unwrap();
     let token = login["token"].as_str().unwrap();
 
-    // Connected but not started: viewers see nothing live yet.
+    // Connected but not started: the stream is ready, but there is nothing to play yet.
     let (_, waiting) = stack.call(Endpoint::AudienceToken, post_empty()).await;
     assert_eq!(
         waiting,
-        json!({ "live": false, "mode": "live", "token": null })
+        json!({ "live": false, "state": "ready", "stream": "main", "mode": "live", "token": null })
     );
 
     let (status, started) = stack.call(Endpoint::StreamStart, bearer(token)).await;
@@ -89,8 +89,8 @@ async fn live_stream_start_share_and_stop() {
 #[tokio::test]
 async fn stop_leaves_other_rooms_live_resources_alone() {
     let stack = Stack::live().await;
-    let first = stack.host_connected().await;
-    let second = stack.host_connected().await;
+    let first = stack.host_connected_to("talk-a").await;
+    let second = stack.host_connected_to("talk-b").await;
     for login in [&first, &second] {
         let (status, _) = stack
             .call(
@@ -214,8 +214,9 @@ async fn a_crowd_costs_one_lookup_and_one_grant_per_grant_lifetime() {
     stack.live_stream().await;
     stack.standin.clear_calls();
 
-    // 300 viewers over 150 s: grants of 60 s are handed out for 50 s, so three lifetimes
-    // start (at 0, 50 and 100 s), each with one list of started MediaProcessors and one grant.
+    // 300 viewers over 150 s: whether the stream is still live is looked up every 5 s (one
+    // list of started MediaProcessors: 30), and grants of 60 s are handed out for 50 s, so
+    // three lifetimes start (at 0, 50 and 100 s), each with one grant.
     for _ in 0..300 {
         let (status, viewer) = stack.call(Endpoint::AudienceToken, post_empty()).await;
         assert_eq!(
@@ -225,9 +226,9 @@ async fn a_crowd_costs_one_lookup_and_one_grant_per_grant_lifetime() {
         );
         clock.advance(std::time::Duration::from_millis(500));
     }
-    assert_eq!(stack.calls_to("GET", "/v1/MediaProcessors"), 3);
+    assert_eq!(stack.calls_to("GET", "/v1/MediaProcessors"), 30);
     assert_eq!(stack.calls_to("POST", "/PlaybackGrant"), 3);
-    assert_eq!(stack.twilio_calls(), 6, "{:?}", stack.standin.calls());
+    assert_eq!(stack.twilio_calls(), 33, "{:?}", stack.standin.calls());
 }
 
 #[tokio::test]
@@ -285,9 +286,10 @@ async fn a_refused_grant_is_not_kept_and_the_next_viewer_looks_again() {
     let (status, _) = stack.call(Endpoint::AudienceToken, post_empty()).await;
     assert_eq!((status, stack.twilio_calls()), (502, 0));
 
-    // No answer was kept: once the processor is gone too and the failure memory has passed,
-    // the next viewer hears "not live" without waiting for any grant lifetime to pass.
-    clock.advance(onair_common::audience::FAILURE_MEMORY);
+    // No answer was kept: once the processor is gone too and the cache window has passed, the
+    // next viewer hears "not live" (the room is still open: ready) without waiting for any
+    // grant lifetime to pass.
+    clock.advance(std::time::Duration::from_secs(5));
     for processor in stack.standin.media_processors() {
         stack
             .app
@@ -303,6 +305,7 @@ async fn a_refused_grant_is_not_kept_and_the_next_viewer_looks_again() {
         (200, Some(false)),
         "{after}"
     );
+    assert_eq!(after["state"], "ready");
     assert_eq!(stack.calls_to("GET", "/v1/MediaProcessors"), 1);
     assert_eq!(stack.calls_to("POST", "/PlaybackGrant"), 0);
 }

@@ -7,9 +7,12 @@ use onair_integration_tests::*;
 #[tokio::test]
 async fn a_second_page_of_rooms_on_the_same_base_url_is_followed() {
     let stack = Stack::room().await;
-    // 55 in-progress rooms: the list comes in two pages of at most 50.
-    for _ in 0..54 {
-        stack.host_login().await;
+    // 55 in-progress rooms (of 55 streams): the list comes in two pages of at most 50.
+    for n in 0..54 {
+        let req =
+            post_json(serde_json::json!({ "password": HOST_PASSWORD, "stream": format!("s{n}") }));
+        let (status, body) = stack.call(Endpoint::HostToken, req).await;
+        assert_eq!(status, 200, "{body}");
     }
     let login = stack.host_connected().await;
     assert_eq!(stack.active_rooms(), 55);

@@ -156,3 +156,86 @@ async fn unfed_player_streamers_are_ended_after_the_grace_period() {
         "the host is still connected: the room stays"
     );
 }
+
+#[tokio::test]
+async fn a_studio_room_waits_for_its_host_until_studio_max_minutes() {
+    let stack = Stack::start(&[("STUDIO_MAX_MINUTES", "5")]).await;
+    let session = stack.host_session().await;
+    let (status, studio) = stack.open_studio(&session, "talk").await;
+    assert_eq!(status, 200, "{studio}");
+    let room = studio["room"].as_str().unwrap();
+    // A viewer waits in the ready room, so Twilio's own unused-room timeout does not apply.
+    stack.standin.connect_participant(room, "viewer-1").unwrap();
+
+    // Past the grace period for a host who left, but this host never came: still waiting.
+    stack
+        .standin
+        .advance_clock(Duration::from_secs(reaper::GRACE_SECS + 1));
+    assert_eq!(
+        reaper::reap(&stack.app, stack.twilio_now()).await,
+        reaper::Report::default()
+    );
+    stack.standin.advance_clock(Duration::from_secs(5 * 60));
+    let report = reaper::reap(&stack.app, stack.twilio_now()).await;
+    assert_eq!(report.rooms_completed, vec![RoomName::parse(room).unwrap()]);
+    assert!(report.errors.is_empty(), "{report:?}");
+    assert_eq!(stack.active_rooms(), 0);
+}
+
+#[tokio::test]
+async fn each_streams_rooms_are_judged_by_themselves() {
+    let stack = Stack::live().await;
+    // "live": healthy. "left": the host came, went live and left; a viewer holds the room open.
+    // "studio": the host is getting ready; a viewer waits.
+    let live = stack.live_on("live").await;
+    let left = stack.live_on("left").await;
+    let left_room = left["room"].as_str().unwrap();
+    stack
+        .standin
+        .connect_participant(left_room, "viewer-1")
+        .unwrap();
+    stack.standin.disconnect_participant(left_room, "presenter");
+    let session = stack.host_session().await;
+    let (_, studio) = stack.open_studio(&session, "studio").await;
+    let studio_room = studio["room"].as_str().unwrap();
+    stack
+        .standin
+        .connect_participant(studio_room, "viewer-2")
+        .unwrap();
+
+    stack
+        .standin
+        .advance_clock(Duration::from_secs(reaper::GRACE_SECS + 1));
+    let report = reaper::reap(&stack.app, stack.twilio_now()).await;
+    assert_eq!(
+        report.rooms_completed,
+        vec![RoomName::parse(left_room).unwrap()],
+        "{report:?}"
+    );
+    assert_eq!(
+        (
+            report.media_processors_ended.len(),
+            report.player_streamers_ended.len()
+        ),
+        (1, 1),
+        "the Live pair of that room only"
+    );
+    let in_progress: Vec<String> = stack
+        .standin
+        .rooms()
+        .into_iter()
+        .filter(|r| r.status == "in-progress")
+        .map(|r| r.unique_name)
+        .collect();
+    assert_eq!(in_progress.len(), 2);
+    assert!(
+        in_progress
+            .iter()
+            .any(|r| Some(r.as_str()) == live["room"].as_str())
+    );
+    assert!(in_progress.iter().any(|r| r == studio_room));
+    assert_eq!(
+        (stack.running_processors(), stack.running_streamers()),
+        (1, 1)
+    );
+}

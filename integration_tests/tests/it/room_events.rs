@@ -90,10 +90,10 @@ async fn rooms_get_a_status_callback_only_when_callbacks_can_be_verified() {
 #[tokio::test]
 async fn a_signed_room_ended_ends_the_rooms_live_resources_at_once() {
     let stack = live_with_callbacks(EVENTS_URL).await;
-    let login = stack.live_stream().await;
+    let login = stack.live_on("talk-a").await;
     let room = login["room"].as_str().unwrap();
-    // Another room's stream must survive.
-    let other = stack.live_stream().await;
+    // Another stream must survive.
+    let other = stack.live_on("talk-b").await;
     assert_eq!(live_counts(&stack), (2, 2));
     let processor = stack
         .standin
@@ -106,6 +106,7 @@ async fn a_signed_room_ended_ends_the_rooms_live_resources_at_once() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["event"], "room-ended");
     assert_eq!(body["room"], room);
+    assert_eq!(body["stream"], "talk-a");
     assert_eq!(
         body["ended"]["media_processors"],
         serde_json::json!([processor.sid])

@@ -11,7 +11,12 @@ async fn host_token_creates_a_bounded_group_room_and_a_twilio_shaped_token() {
     let login = stack.host_login().await;
 
     let room = login["room"].as_str().unwrap();
-    assert!(room.starts_with("livestream-"));
+    assert!(room.starts_with("livestream-main-"), "{room}");
+    assert_eq!(room.len(), "livestream-main-".len() + 10);
+    assert_eq!(
+        (&login["stream"], &login["audience_url"]),
+        (&json!("main"), &json!("/"))
+    );
     assert_eq!(login["identity"], "presenter");
     assert_eq!(login["mode"], "room");
     assert_eq!(login["media"], json!({ "kind": "twilio" }));
@@ -45,7 +50,8 @@ async fn host_token_creates_a_bounded_group_room_and_a_twilio_shaped_token() {
     assert_eq!(created.unique_name, room);
     assert_eq!(created.status, "in-progress");
     assert_eq!(created.empty_room_timeout, 1);
-    assert_eq!(created.unused_room_timeout, 2);
+    // A studio room waits for its host up to STUDIO_MAX_MINUTES (15).
+    assert_eq!(created.unused_room_timeout, 15);
     assert_eq!(created.max_participant_duration, Some(7200));
     let create = stack
         .standin
@@ -64,7 +70,7 @@ async fn viewers_wait_then_join_subscribe_only_and_see_the_end() {
     assert_eq!(status, 200);
     assert_eq!(
         nothing,
-        json!({ "live": false, "mode": "room", "token": null })
+        json!({ "live": false, "state": "offline", "stream": "main", "mode": "room", "token": null })
     );
 
     let login = stack.host_connected().await;
@@ -151,8 +157,8 @@ async fn stopping_twice_is_fine_and_ends_nothing_more() {
 #[tokio::test]
 async fn stop_ends_only_the_room_of_the_token() {
     let stack = Stack::room().await;
-    let old = stack.host_connected().await;
-    let new = stack.host_connected().await;
+    let old = stack.host_connected_to("talk-a").await;
+    let new = stack.host_connected_to("talk-b").await;
 
     let (status, _) = stack
         .call(Endpoint::StreamStop, bearer(old["token"].as_str().unwrap()))

@@ -48,8 +48,8 @@ async fn reads_are_retried_through_429_and_5xx() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         stack.twilio_calls(),
-        4,
-        "two calls (the room, the host in it), each retried once: {:?}",
+        5,
+        "three calls (the room, the host in it, the stream's other rooms), the first two retried once: {:?}",
         stack.standin.calls()
     );
 }

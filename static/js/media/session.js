@@ -1,10 +1,12 @@
 // The life of one media session (a host publishing, a viewer watching), shared by both adapters:
 // one explicit state and one way out. Whatever ends a session (a failure while starting, the
 // connection lost, the stream over, the page's stop()), close() undoes everything the session
-// opened, newest first (stops polling, DELETEs the relay session, closes the peer connection or
-// disconnects the room), and the page hears of it once: a failure while starting rejects
-// start(); an end after that calls onEnded('ended' | 'lost'); a stop() the page asked for is
-// not reported back.
+// opened, newest first, one step after the other (so a relay session is DELETEd before its peer
+// connection closes), and the page hears of it once: a failure while starting rejects start();
+// an end after that calls onEnded('ended' | 'lost'); a stop() the page asked for is not reported
+// back, and resolves once the undoing is done (at most UNDO_LIMIT_MS per step).
+
+const UNDO_LIMIT_MS = 3000;
 
 export class MediaSession {
   #state = 'starting'; // 'starting' → 'running' → 'closed'
@@ -12,6 +14,7 @@ export class MediaSession {
   #onEnded;
   #closedBy = null;
   #gone = false;
+  #closing = Promise.resolve();
 
   constructor(onEnded = () => {}) {
     this.#onEnded = onEnded;
@@ -21,9 +24,15 @@ export class MediaSession {
     return this.#state === 'closed';
   }
 
-  // Registers what close() must undo; runs it at once when the session is already closed.
+  // Why the session closed: 'stopped' (the page), 'failed' (while starting), 'ended', 'lost'.
+  get closedBy() {
+    return this.#closedBy;
+  }
+
+  // Registers what close() must undo (a function of the closing reason, possibly async); runs
+  // it at once when the session is already closed.
   opened(undo) {
-    if (this.closed) runQuietly(undo);
+    if (this.closed) runQuietly(undo, this.#closedBy);
     else this.#undo.push(undo);
   }
 
@@ -32,22 +41,28 @@ export class MediaSession {
     return this.#gone;
   }
 
-  // `gone`: the far side has ended the session already (the relay closed it, or the room is
-  // over), so what undoes it there (a relay session's DELETE, which would now be a 404) is
-  // skipped; the local side (peer connection, poll) is closed as always.
+  // Closes the session; the returned promise settles when everything is undone. `gone`: the far
+  // side has ended the session already (the relay closed it, or the room is over), so what
+  // undoes it there (a relay session's DELETE, which would now be a 404) is skipped; the local
+  // side (peer connection, poll) is closed as always.
   close(reason, { gone = false } = {}) {
-    if (this.closed) return;
+    if (this.closed) return this.#closing;
     const wasRunning = this.#state === 'running';
     this.#state = 'closed';
     this.#closedBy = reason;
     this.#gone = gone;
-    while (this.#undo.length) runQuietly(this.#undo.pop());
+    const steps = this.#undo.reverse();
+    this.#undo = [];
+    this.#closing = (async () => {
+      for (const undo of steps) await runQuietly(undo, reason);
+    })();
     if (wasRunning && reason !== 'stopped') this.#onEnded(reason);
+    return this.#closing;
   }
 
   // Runs the adapter's start steps. Any failure, or an end while they ran, closes the session and
-  // rejects; otherwise resolves to what the page holds: { stop() }.
-  async start(steps) {
+  // rejects; otherwise resolves to what the page holds: { stop() } and the adapter's `controls`.
+  async start(steps, controls = {}) {
     try {
       await steps();
       if (this.closed) throw this.#endedWhileJoining();
@@ -58,7 +73,7 @@ export class MediaSession {
       throw cause;
     }
     this.#state = 'running';
-    return { stop: () => this.close('stopped') };
+    return { ...controls, stop: () => this.close('stopped') };
   }
 
   #endedWhileJoining() {
@@ -68,10 +83,20 @@ export class MediaSession {
   }
 }
 
-function runQuietly(undo) {
+// One undo step: its failure is ignored (closing what is already closed), and a step that
+// hangs is given up after UNDO_LIMIT_MS so the next one still runs.
+async function runQuietly(undo, reason) {
+  let timer;
   try {
-    undo();
+    await Promise.race([
+      undo(reason),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, UNDO_LIMIT_MS);
+      }),
+    ]);
   } catch {
-    // Closing what is already closed: nothing left to undo.
+    // Nothing left to undo.
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -1,33 +1,40 @@
 // The local media path: WHIP to publish and WHEP to watch, on the Twilio stand-in's relay.
 // Same interface as twilio.js (media/index.js describes it). Every session is a MediaSession:
-// the peer connection, the relay session (DELETEd once its URL is known) and the status poll
-// are registered with it as they open, so any failure closes all of them in one place. The
-// meeting adapter (meeting/relay.js) is built from the same steps (peerConnection, negotiate,
-// pollStatus).
+// the peer connection and the relay session are registered with it as they open, so any
+// failure closes both in one place.
+//
+// How a session learns that it is over, without asking for anything that may be gone: the relay
+// ends a session (the room completed, the participant removed) with a DTLS close_notify, which
+// the page sees at once as its DTLS transport `closed`; then there is nothing left to DELETE. A
+// viewer may connect before anyone publishes (the stream `ready`): it receives nothing until
+// the host's media arrives, and stays connected when it stops. Viewer counts come from the
+// page's status polling, not from the relay. The meeting adapter (meeting/relay.js) is built
+// from the same steps (peerConnection, negotiate).
 import { MediaSession } from './session.js';
 
 const ICE_GATHERING_LIMIT_MS = 5000;
 // A relay answers an offer in well under a second; no answer within this is a failure.
 const ANSWER_LIMIT_MS = 10000;
-const STATUS_POLL_MS = 3000;
+// A connection `disconnected` this long is given up (the page joins again), instead of waiting
+// the half minute Chromium takes to call it `failed`.
+const DISCONNECTED_LIMIT_MS = 5000;
 
-// The relay session's DELETE a peer connection waits for before it closes (see negotiate), and
-// how long at most.
-const closeAfter = new WeakMap();
-const DELETE_WAIT_MS = 1000;
-
-// A peer connection that closes with the session; a failed connection ends the session.
+// A peer connection that ends the session when it fails or stays disconnected.
 export function peerConnection(session, onState) {
   const pc = new RTCPeerConnection();
-  session.opened(() => {
-    const deleted = closeAfter.get(pc);
-    if (deleted) deleted.then(() => pc.close());
-    else pc.close();
-  });
+  let disconnected;
   pc.addEventListener('connectionstatechange', () => {
+    clearTimeout(disconnected);
+    if (session.closed) return;
     if (pc.connectionState === 'failed') session.close('lost');
-    else if (pc.connectionState === 'disconnected') onState?.('reconnecting');
-    else if (pc.connectionState === 'connected') onState?.('live');
+    else if (pc.connectionState === 'disconnected') {
+      onState?.('reconnecting');
+      disconnected = setTimeout(() => session.close('lost'), DISCONNECTED_LIMIT_MS);
+    } else if (pc.connectionState === 'connected') onState?.('live');
+  });
+  session.opened(() => {
+    clearTimeout(disconnected);
+    pc.close();
   });
   return pc;
 }
@@ -46,9 +53,13 @@ function iceGathered(pc) {
 }
 
 // Offers everything at once (no trickle): waits for ICE gathering, posts the offer, registers
-// the relay session's DELETE with the session as soon as the answer names it, applies the answer.
-// Resolves to the relay session's URL.
-export async function negotiate(session, pc, url, token) {
+// the relay session with the session as soon as the answer names it (DELETEd on close unless the
+// relay ended it first), applies the answer, and ends the session with `endedBy` when the relay
+// closes it (gone: nothing to DELETE). Resolves to the relay session's URL. The session's undo
+// steps run newest first, one after the other, so the DELETE is answered before the peer
+// connection closes: closed first, its DTLS close_notify would end the session on the relay
+// before the DELETE arrived, which would then answer 404 (a console error).
+export async function negotiate(session, pc, url, token, endedBy) {
   await pc.setLocalDescription(await pc.createOffer());
   await iceGathered(pc);
   const abort = new AbortController();
@@ -68,16 +79,17 @@ export async function negotiate(session, pc, url, token) {
     if (!where) throw new Error('the video service answered without a session address');
     const sessionUrl = new URL(where, new URL(url, location.href)).href;
     session.opened(() => {
-      if (session.gone) return; // ended on the relay already
+      if (session.gone) return undefined; // ended on the relay already
       const headers = { Authorization: `Bearer ${token}` };
-      const deleted = fetch(sessionUrl, { method: 'DELETE', headers, keepalive: true }).catch(() => {});
-      // The peer connection closes once the DELETE is answered (1 s at most): closed first, its
-      // DTLS close_notify would end the session on the relay before the DELETE arrived, which
-      // would then answer 404 (a console error).
-      closeAfter.set(pc, Promise.race([deleted, new Promise((resolve) => setTimeout(resolve, DELETE_WAIT_MS))]));
+      return fetch(sessionUrl, { method: 'DELETE', headers, keepalive: true }).catch(() => {});
     });
     const answer = await reach(response.text());
     await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    const dtls = pc.getTransceivers()[0].sender.transport;
+    dtls?.addEventListener('statechange', () => {
+      if (dtls.state === 'closed') session.close(endedBy, { gone: true });
+      else if (dtls.state === 'failed') session.close('lost');
+    });
     return sessionUrl;
   } finally {
     clearTimeout(timer);
@@ -109,44 +121,30 @@ async function reach(step) {
   }
 }
 
-// Polls the relay's room status every `intervalMs` until the session closes: onStatus(the
-// status), or onStatus(null) when the room is gone.
-export function pollStatus(session, url, token, onStatus, intervalMs = STATUS_POLL_MS) {
-  let timer;
-  session.opened(() => clearTimeout(timer));
-  const tick = async () => {
-    try {
-      const response = await fetch(url, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
-      if (session.closed) return;
-      if (response.status === 404) onStatus(null);
-      else if (response.ok) onStatus(await response.json());
-    } catch {
-      // A missed poll is not an ending; the connection state says that.
-    }
-    if (!session.closed) timer = setTimeout(tick, intervalMs);
-  };
-  tick();
-}
-
-// Host: sends screen, microphone and optional webcam, in that m-line order.
-export function publish({ token, media, tracks, onState, onViewers, onEnded }) {
+// Host: sends screen, microphone and optional webcam, in that m-line order. Another screen
+// replaces the first on the same sender (RTCRtpSender.replaceTrack: no renegotiation, viewers
+// keep their session and get the new picture with its next keyframe).
+export function publish({ token, media, tracks, onState, onEnded }) {
   const session = new MediaSession(onEnded);
-  return session.start(async () => {
-    const pc = peerConnection(session, onState);
-    pc.addTransceiver(tracks.screen, { direction: 'sendonly' });
-    if (tracks.mic) pc.addTransceiver(tracks.mic, { direction: 'sendonly' });
-    else pc.addTransceiver('audio', { direction: 'sendonly' });
-    if (tracks.camera) pc.addTransceiver(tracks.camera, { direction: 'sendonly' });
-    await negotiate(session, pc, media.publish_url, token);
-    pollStatus(session, media.status_url, token, (status) => {
-      if (status) onViewers(status.viewers);
-    });
-  });
+  let screen;
+  return session.start(
+    async () => {
+      const pc = peerConnection(session, onState);
+      screen = pc.addTransceiver(tracks.screen, { direction: 'sendonly' }).sender;
+      if (tracks.mic) pc.addTransceiver(tracks.mic, { direction: 'sendonly' });
+      else pc.addTransceiver('audio', { direction: 'sendonly' });
+      if (tracks.camera) pc.addTransceiver(tracks.camera, { direction: 'sendonly' });
+      // The relay closing a publisher's session means its room ended under it.
+      await negotiate(session, pc, media.publish_url, token, 'ended');
+    },
+    { replaceScreen: (track) => screen.replaceTrack(track) },
+  );
 }
 
 // Viewer: receives the screen, the audio and the webcam; `subscribe` (room mode) asks the back
-// end to let the host's tracks through once the relay session exists.
-export function watch({ token, media, onTrack, onViewers, onState, onEnded, subscribe }) {
+// end to let the host's tracks through once the relay session exists. The relay closing it
+// means the room ended: the stream is over.
+export function watch({ token, media, onTrack, onState, onEnded, subscribe }) {
   const session = new MediaSession(onEnded);
   return session.start(async () => {
     const pc = peerConnection(session, onState);
@@ -155,13 +153,8 @@ export function watch({ token, media, onTrack, onViewers, onState, onEnded, subs
       ['audio', pc.addTransceiver('audio', { direction: 'recvonly' })],
       ['camera', pc.addTransceiver('video', { direction: 'recvonly' })],
     ];
-    await negotiate(session, pc, media.watch_url, token);
+    await negotiate(session, pc, media.watch_url, token, 'ended');
     for (const [kind, transceiver] of kinds) onTrack(kind, transceiver.receiver.track);
     if (subscribe) await subscribe();
-    pollStatus(session, media.status_url, token, (status) => {
-      if (!status) session.close('ended', { gone: true });
-      else if (status.publishers === 0) session.close('ended');
-      else onViewers(status.viewers);
-    });
   });
 }

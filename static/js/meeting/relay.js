@@ -13,9 +13,11 @@
 // The call is one MediaSession; each screen and each remote participant's session is a
 // MediaSession of its own (it may end and be opened again while the call goes on), closed with
 // the call. A remote session that fails is opened again on a later poll while its participant is
-// listed.
+// listed. Every session ends as soon as the relay closes it (negotiate watches its DTLS
+// transport: a participant dropped or left, the room completed), and is then gone on the relay:
+// nothing to DELETE.
 import { MediaSession } from '../media/session.js';
-import { negotiate, peerConnection, pollStatus } from '../media/whip.js';
+import { negotiate, peerConnection } from '../media/whip.js';
 import { nameOf } from './identity.js';
 import { screenShare } from './screen.js';
 
@@ -24,18 +26,23 @@ const STATUS_POLL_MS = 500;
 const RETRY_MS = 2000;
 const KINDS = ['camera', 'mic', 'screen'];
 
-// Ends `session` as soon as the DTLS transport under `sender` closes: the relay ends a session
-// (a participant dropped or left, the room completed) with a DTLS close_notify, which Chromium
-// reports at once, long before the connection state changes. Closed that way, the session is
-// gone on the relay: nothing to DELETE.
-function endWithTransport(session, { transport }, reason) {
-  if (!transport) return;
-  const check = () => {
-    if (transport.state === 'closed') session.close(reason, { gone: true });
-    else if (transport.state === 'failed') session.close(reason);
+// Polls the relay's room status every STATUS_POLL_MS until the session closes: onStatus(the
+// status), or onStatus(null) when the room is gone.
+function pollStatus(session, url, token, onStatus) {
+  let timer;
+  session.opened(() => clearTimeout(timer));
+  const tick = async () => {
+    try {
+      const response = await fetch(url, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
+      if (session.closed) return;
+      if (response.status === 404) onStatus(null);
+      else if (response.ok) onStatus(await response.json());
+    } catch {
+      // A missed poll is not an ending; the connection state says that.
+    }
+    if (!session.closed) timer = setTimeout(tick, STATUS_POLL_MS);
   };
-  transport.addEventListener('statechange', check);
-  session.opened(() => transport.removeEventListener('statechange', check));
+  tick();
 }
 
 export async function joinMeeting({
@@ -114,8 +121,7 @@ export async function joinMeeting({
           camera: pc.addTransceiver('video', { direction: 'recvonly' }),
         };
         const url = `${media.watch_url}?publisher=${encodeURIComponent(identity)}`;
-        await negotiate(session, pc, url, token);
-        endWithTransport(session, slots.mic.receiver, 'ended');
+        await negotiate(session, pc, url, token, 'ended');
         remote.receivers = Object.fromEntries(KINDS.map((kind) => [kind, slots[kind].receiver.track]));
       });
     } catch {
@@ -166,16 +172,16 @@ export async function joinMeeting({
   };
   await call.start(async () => {
     const pc = peerConnection(call, (state) => joined && report(state === 'live' ? 'connected' : state));
-    const camera = pc.addTransceiver(tracks.camera ?? 'video', { direction: 'sendonly' });
+    pc.addTransceiver(tracks.camera ?? 'video', { direction: 'sendonly' });
     pc.addTransceiver(tracks.mic ?? 'audio', { direction: 'sendonly' });
-    cameraSession = await negotiate(call, pc, media.publish_url, token);
-    endWithTransport(call, camera.sender, 'lost');
+    // The relay ending this participant's session means it dropped this participant.
+    cameraSession = await negotiate(call, pc, media.publish_url, token, 'lost');
     const state = {};
     if (!tracks.camera?.enabled) state.camera_muted = true;
     if (!tracks.mic?.enabled) state.mic_muted = true;
     if (Object.keys(state).length) sendState(state);
     onParticipant({ identity: me, name: nameOf(me), local: true });
-    pollStatus(call, media.status_url, token, onStatus, STATUS_POLL_MS);
+    pollStatus(call, media.status_url, token, onStatus);
   });
   joined = true;
   report('connected');
@@ -195,7 +201,7 @@ export async function joinMeeting({
       sharing.start(async () => {
         const pc = peerConnection(sharing);
         pc.addTransceiver(track, { direction: 'sendonly' });
-        await negotiate(sharing, pc, `${media.publish_url}?kind=screen`, token);
+        await negotiate(sharing, pc, `${media.publish_url}?kind=screen`, token, 'ended');
       }),
     close: (sharing) => sharing.close('stopped'),
     callClosed: () => call.closed,

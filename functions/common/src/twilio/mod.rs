@@ -424,9 +424,14 @@ fn describe_transport(err: &reqwest::Error) -> String {
 
 /// Seconds from an ISO 8601 date (Twilio's `date_created`) to `now_unix`.
 pub fn age_secs(date: Option<&str>, now_unix: u64) -> Option<u64> {
-    let created =
+    Some(now_unix.saturating_sub(unix_secs(date)?))
+}
+
+/// An ISO 8601 date (Twilio's `date_created`) in seconds since the Unix epoch.
+pub fn unix_secs(date: Option<&str>) -> Option<u64> {
+    let date =
         time::OffsetDateTime::parse(date?, &time::format_description::well_known::Rfc3339).ok()?;
-    Some(now_unix.saturating_sub(created.unix_timestamp().max(0) as u64))
+    Some(date.unix_timestamp().max(0) as u64)
 }
 
 /// The path of a URL, for logs.

@@ -55,6 +55,8 @@ pub struct Participant {
     pub sid: String,
     pub identity: String,
     pub status: ParticipantStatus,
+    /// When the participant connected: ISO 8601, UTC.
+    pub date_created: Option<String>,
 }
 
 /// The limits a room is created with, so an abandoned room stops costing money by itself.
@@ -135,8 +137,21 @@ impl Twilio {
         room_sid: &str,
         identity: Option<&Identity>,
     ) -> Result<Vec<Participant>, TwilioError> {
+        self.participants(room_sid, ParticipantStatus::Connected, identity)
+            .await
+    }
+
+    /// Participants of a room with `status`, optionally only those with `identity`. Twilio
+    /// lists an in-progress room's connected participants unless asked for another status, so
+    /// who was there and left is asked for by `disconnected`.
+    pub async fn participants(
+        &self,
+        room_sid: &str,
+        status: ParticipantStatus,
+        identity: Option<&Identity>,
+    ) -> Result<Vec<Participant>, TwilioError> {
         let mut query = vec![
-            ("Status", ParticipantStatus::Connected.to_string()),
+            ("Status", status.to_string()),
             ("PageSize", "50".to_owned()),
         ];
         if let Some(identity) = identity {

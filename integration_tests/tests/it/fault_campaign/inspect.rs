@@ -42,6 +42,13 @@ impl Active {
     }
 }
 
+/// The stream a room belongs to by its name, `livestream-<stream>-<10 characters>`.
+pub fn room_stream(room: &str) -> Option<&str> {
+    let rest = room.strip_prefix("livestream-")?;
+    let (stream, suffix) = rest.rsplit_once('-')?;
+    (suffix.len() == 10).then_some(stream)
+}
+
 pub fn room_in_progress(standin: &StandIn, room: &str) -> bool {
     standin
         .rooms()

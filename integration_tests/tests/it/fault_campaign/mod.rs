@@ -1,12 +1,14 @@
 //! The fault campaign: at least 1,000 seeded, reproducible runs of host, viewer and meeting
-//! guest actions (go live, start, start again and at once, stop twice, close the tab, viewers
-//! joining and subscribing, guests joining a meeting alone and two at once, time passing, the
-//! reaper) against the stand-in while it injects faults (429,
+//! guest actions (sign in and go live on one of two streams, a second studio for a stream on
+//! air, start, start again and at once, stop twice, close the tab, viewers of either stream
+//! joining, subscribing and polling its status, guests joining a meeting alone and two at once,
+//! time passing, the reaper) against the stand-in while it injects faults (429,
 //! 5xx, answers later than the client waits, the Nth matching call failing) and while handlers
 //! are cut off between two Twilio calls. After each run everyone leaves, the clock passes every
 //! bound and the reaper runs; then nothing may be active. No endpoint may ever answer 500 (or
 //! anything outside its list), repeated starts must answer the same, repeated stops must stop
-//! nothing. Even seeds run in `room` mode, odd ones in `live` mode, a stand-in per lane (two per
+//! nothing, a second studio may not take a stream on air, and what a viewer is told of a
+//! stream (offline, ready, live, and its room) must hold for that stream and no other. Even seeds run in `room` mode, odd ones in `live` mode, a stand-in per lane (two per
 //! mode) reset between runs.
 //!
 //! Replay: `ONAIR_CAMPAIGN_SEED=N` runs seed N alone; `ONAIR_CAMPAIGN_FIRST_SEED` and
@@ -137,8 +139,8 @@ async fn fault_campaign() {
     println!(
         "fault campaign: {} runs ({} room, {} live), {} actions, {} requests, {} faults injected \
          ({} fired), {} cut-offs, {} repeated starts, {} repeated stops and {} racing meeting \
-         joins checked, {} resources ended by the reaper, {} resources leaked, {} failed, in \
-         {:.1} s",
+         joins checked, {} rival studios refused, {} viewer answers checked, {} resources ended \
+         by the reaper, {} resources leaked, {} failed, in {:.1} s",
         total.runs,
         room.runs,
         live.runs,
@@ -150,6 +152,8 @@ async fn fault_campaign() {
         total.repeated_starts,
         total.repeated_stops,
         total.racing_joins,
+        total.rivals_refused,
+        total.states_checked,
         total.reaped,
         total.leaked,
         failures.len(),

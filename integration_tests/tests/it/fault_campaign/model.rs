@@ -33,8 +33,12 @@ impl Mode {
 /// One step of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// The host logs in (a fresh room) and connects, leaving the previous room if any.
+    /// The host opens the studio of one of [`STREAMS`] (a fresh room; signed in with a host
+    /// session, or the password) and connects, leaving the previous room if any.
     GoLive,
+    /// Another studio asks for the host's stream while the host may be on air: a `409` then,
+    /// and the stream goes on untouched.
+    RivalStudio,
     /// `stream_start` once.
     Start,
     /// `stream_start` twice in a row: the same answer both times.
@@ -47,10 +51,12 @@ pub enum Action {
     CloseTab {
         beacon: bool,
     },
-    /// A viewer asks for a token and (room mode) joins and subscribes.
+    /// A viewer of one of [`STREAMS`] asks for a token and (room mode) joins and subscribes.
     ViewerJoins {
         subscribe: bool,
     },
+    /// A waiting viewer's page polls `GET /status/<stream>` of one of [`STREAMS`].
+    StatusPoll,
     ViewerLeaves,
     /// A guest joins the host's meeting (opened on first use) and connects.
     GuestJoins,
@@ -63,10 +69,20 @@ pub enum Action {
     Reap,
 }
 
+/// The streams of a run: two, so that one host's rooms and viewers meet another stream's.
+pub const STREAMS: [&str; 2] = ["main", "talk-2"];
+
+/// One of [`STREAMS`].
+pub fn stream(rng: &mut Rng) -> &'static str {
+    STREAMS[rng.below(STREAMS.len() as u64) as usize]
+}
+
 /// Draws the next action.
 pub fn draw(rng: &mut Rng) -> Action {
     let picked = rng.weighted(&[
         (12, Action::GoLive),
+        (4, Action::RivalStudio),
+        (6, Action::StatusPoll),
         (14, Action::Start),
         (10, Action::StartTwice),
         (6, Action::StartTogether),
@@ -96,8 +112,11 @@ pub fn draw(rng: &mut Rng) -> Action {
 /// campaign: success, the documented conflicts, and 502 when Twilio failed.
 pub fn allowed(endpoint: Endpoint) -> &'static [u16] {
     match endpoint {
-        Endpoint::HostToken | Endpoint::StreamStop | Endpoint::AudienceToken => &[200, 502],
-        Endpoint::StreamStart => &[200, 409, 502],
+        Endpoint::StreamStop | Endpoint::AudienceToken | Endpoint::StreamStatus => &[200, 502],
+        // No Twilio call: the password is right, so it is always granted.
+        Endpoint::HostSession => &[200],
+        // 409: the stream is live from another studio.
+        Endpoint::HostToken | Endpoint::StreamStart => &[200, 409, 502],
         Endpoint::Subscribe => &[200, 404, 502],
         // Twilio's room status callbacks; the campaign does not send them.
         Endpoint::RoomEvents => &[200, 502],

@@ -9,7 +9,7 @@ use onair_common::audience::AudienceCache;
 use serde_json::{Value, json};
 
 use onair_integration_tests::{
-    Endpoint, HOST_PASSWORD, Stack, bearer, post_empty, post_json, request,
+    Endpoint, HOST_PASSWORD, Stack, bearer, get, post_json, request, with_bearer,
 };
 
 use super::inspect::{self, Active};
@@ -21,9 +21,10 @@ use super::trouble;
 pub const HOST: &str = "presenter";
 /// Most actions in one run.
 const MAX_ACTIONS: u64 = 10;
-/// Past every bound of a room nobody is in: the unused (2 min) and empty (1 min) room
-/// timeouts, and the reaper's grace period for rooms without their host and unfed streamers.
-const PAST_BOUNDS: Duration = Duration::from_secs(reaper::GRACE_SECS + 61);
+/// Past every bound of a room: the unused (STUDIO_MAX_MINUTES, 15 min) and empty (1 min) room
+/// timeouts, the reaper's grace period for rooms whose host left and unfed streamers, and its
+/// `STUDIO_MAX_MINUTES` for rooms (held by a waiting viewer) whose host never came.
+const PAST_BOUNDS: Duration = Duration::from_secs(15 * 60 + 61);
 
 /// What the runs did, summed.
 #[derive(Debug, Default, Clone)]
@@ -37,6 +38,8 @@ pub struct Tally {
     pub repeated_starts: u64,
     pub repeated_stops: u64,
     pub racing_joins: u64,
+    pub rivals_refused: u64,
+    pub states_checked: u64,
     pub reaped: u64,
     pub leaked: u64,
 }
@@ -52,6 +55,8 @@ impl Tally {
         self.repeated_starts += other.repeated_starts;
         self.repeated_stops += other.repeated_stops;
         self.racing_joins += other.racing_joins;
+        self.rivals_refused += other.rivals_refused;
+        self.states_checked += other.states_checked;
         self.reaped += other.reaped;
         self.leaked += other.leaked;
     }
@@ -85,11 +90,14 @@ impl Answer {
 struct Login {
     token: String,
     room: String,
+    stream: &'static str,
 }
 
 /// What the run knows, as the host page and viewers would.
 #[derive(Default)]
 struct World {
+    /// The host session, once signed in.
+    session: Option<String>,
     login: Option<Login>,
     /// The last successful `stream_start` answer; a repeat must give it again. Forgotten by
     /// any action that may end the stream.
@@ -169,6 +177,8 @@ impl Run<'_> {
         }
         match action {
             Action::GoLive => self.go_live().await,
+            Action::RivalStudio => self.rival_studio().await,
+            Action::StatusPoll => self.status_poll().await,
             Action::Start => self.start().await.map(|_| ()),
             Action::StartTwice => self.start_twice().await,
             Action::StartTogether => self.start_together().await,
@@ -260,24 +270,52 @@ impl Run<'_> {
 
     // ---- the host ----------------------------------------------------------------------
 
+    /// The host session, signing in first if there is none yet.
+    async fn session(&mut self) -> Result<Option<String>, String> {
+        if self.world.session.is_none() {
+            let answer = self
+                .call(
+                    Endpoint::HostSession,
+                    post_json(json!({ "password": HOST_PASSWORD })),
+                    true,
+                )
+                .await?;
+            if let Some(body) = answer.ok() {
+                self.world.session = Some(str_field(body, "session")?);
+            }
+        }
+        Ok(self.world.session.clone())
+    }
+
+    /// `host_token` for `stream`: with the host session, or (as the original API) the password.
+    async fn open_studio(&mut self, stream: &str) -> Result<Answer, String> {
+        let req = match self.rng.chance(70) {
+            true => match self.session().await? {
+                Some(session) => with_bearer(post_json(json!({ "stream": stream })), &session),
+                None => return Ok(Answer::Cut),
+            },
+            false => post_json(json!({ "password": HOST_PASSWORD, "stream": stream })),
+        };
+        self.call(Endpoint::HostToken, req, true).await
+    }
+
     async fn go_live(&mut self) -> Result<(), String> {
-        // A reload: the page leaves its room before logging in again.
+        // A reload: the page leaves its room before opening the studio again.
         if let Some(login) = self.world.login.take() {
             self.stack.standin.disconnect_participant(&login.room, HOST);
         }
         self.world.last_start = None;
-        let answer = self
-            .call(
-                Endpoint::HostToken,
-                post_json(json!({ "password": HOST_PASSWORD })),
-                true,
-            )
-            .await?;
+        let stream = model::stream(&mut self.rng);
+        let answer = self.open_studio(stream).await?;
         if let Some(body) = answer.ok() {
             let login = Login {
                 token: str_field(body, "token")?,
                 room: str_field(body, "room")?,
+                stream,
             };
+            if !login.room.starts_with(&format!("livestream-{stream}-")) {
+                return Err(format!("the studio of {stream} opened room {}", login.room));
+            }
             self.stack
                 .standin
                 .connect_participant(&login.room, HOST)
@@ -390,6 +428,40 @@ impl Run<'_> {
         Ok(answer)
     }
 
+    /// Another studio asks for the host's stream. While the host is on air in it that is a
+    /// `409` that leaves the stream as it was; otherwise the new studio replaces the host's room.
+    async fn rival_studio(&mut self) -> Result<(), String> {
+        let Some(login) = self.world.login.clone() else {
+            return Ok(());
+        };
+        let on_air = self.healthy_room().is_some();
+        let rooms_before = self.stack.standin.rooms().len();
+        let answer = self.open_studio(login.stream).await?;
+        if !on_air {
+            self.world.last_start = None;
+            return Ok(());
+        }
+        if answer.ok().is_some() {
+            return Err(format!(
+                "a second studio got {} while the host was on air in it",
+                login.stream
+            ));
+        }
+        if let Answer::Got(409, _) = answer {
+            self.tally.rivals_refused += 1;
+            if self.stack.standin.rooms().len() != rooms_before {
+                return Err("a refused studio made a room".into());
+            }
+        }
+        if self.healthy_room().is_none() {
+            return Err(format!(
+                "a refused studio ended the stream in {}",
+                login.room
+            ));
+        }
+        Ok(())
+    }
+
     async fn close_tab(&mut self, beacon: bool) -> Result<(), String> {
         if let Some(room) = self.world.login.as_ref().map(|l| l.room.clone()) {
             self.stack.standin.disconnect_participant(&room, HOST);
@@ -404,12 +476,18 @@ impl Run<'_> {
     // ---- viewers -----------------------------------------------------------------------
 
     async fn viewer_joins(&mut self, subscribe: bool) -> Result<(), String> {
+        let stream = model::stream(&mut self.rng);
         let answer = self
-            .call(Endpoint::AudienceToken, post_empty(), true)
+            .call(
+                Endpoint::AudienceToken,
+                post_json(json!({ "stream": stream })),
+                true,
+            )
             .await?;
         let Some(body) = answer.ok() else {
             return Ok(());
         };
+        self.check_state(stream, body, "audience_token")?;
         if body["live"] != json!(true) || self.mode == Mode::Live {
             return Ok(());
         }
@@ -417,11 +495,6 @@ impl Run<'_> {
         let identity = str_field(body, "identity")?;
         let token = str_field(body, "token")?;
         let standin = &self.stack.standin;
-        if !inspect::room_in_progress(standin, &room) || !inspect::connected(standin, &room, HOST) {
-            return Err(format!(
-                "audience_token named {room} live, but it is not in progress with its host"
-            ));
-        }
         if standin.connect_participant(&room, &identity).is_ok() {
             self.world.viewers.push((room, identity));
         }
@@ -520,6 +593,60 @@ impl Run<'_> {
         }
         if standin.connect_participant(&room, &identity).is_ok() {
             self.world.guests.push((room, identity));
+        }
+        Ok(())
+    }
+
+    async fn status_poll(&mut self) -> Result<(), String> {
+        let stream = model::stream(&mut self.rng);
+        let answer = self
+            .call(
+                Endpoint::StreamStatus,
+                get(&format!("/status/{stream}")),
+                true,
+            )
+            .await?;
+        if let Some(body) = answer.ok() {
+            self.check_state(stream, body, "status")?;
+        }
+        Ok(())
+    }
+
+    /// What a viewer of `stream` was told (`answer` of `endpoint`) holds in the stand-in just
+    /// after: a room named is of that stream; in progress, and with the host in it if `live`,
+    /// in `room` mode (in `live` mode, `live` is a started MediaProcessor of the stream's, which
+    /// may outlive its room until a stop, `room_events` or the reaper ends it); `offline` means
+    /// no room of the stream is in progress.
+    fn check_state(&mut self, stream: &str, answer: &Value, endpoint: &str) -> Result<(), String> {
+        self.tally.states_checked += 1;
+        let standin = &self.stack.standin;
+        let state = answer["state"].as_str().unwrap_or_default();
+        let room = answer["room"].as_str();
+        let of_stream: Vec<String> = standin
+            .rooms()
+            .into_iter()
+            .filter(|r| r.status == "in-progress")
+            .map(|r| r.unique_name)
+            .filter(|r| inspect::room_stream(r) == Some(stream))
+            .collect();
+        let wrong = match (state, room) {
+            ("offline", None) => !of_stream.is_empty(),
+            ("live", Some(room)) if self.mode == Mode::Live => {
+                inspect::room_stream(room) != Some(stream)
+            }
+            ("ready" | "live", Some(room)) => {
+                inspect::room_stream(room) != Some(stream)
+                    || !inspect::room_in_progress(standin, room)
+                    || (state == "live" && !inspect::connected(standin, room, HOST))
+            }
+            // The room is named only where a viewer may join: not for `ready` in `live` mode.
+            ("ready", None) => self.mode == Mode::Room || of_stream.is_empty(),
+            _ => true,
+        };
+        if wrong {
+            return Err(format!(
+                "{endpoint} told a viewer of {stream} {answer}, but its rooms in progress are {of_stream:?}"
+            ));
         }
         Ok(())
     }
