@@ -13,7 +13,7 @@ use twilio_standin::{Account, StandIn};
 
 pub const HOST_PASSWORD: &str = "correct horse battery staple";
 
-/// The HTTP endpoints: the seven the pages call and `room_events`, which Twilio calls.
+/// The HTTP endpoints: the nine the pages call and `room_events`, which Twilio calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     HostSession,
@@ -217,14 +217,8 @@ impl Stack {
 
     /// The host opens a meeting; returns the `meeting_create` answer.
     pub async fn meeting(&self) -> Value {
-        let (status, body) = self
-            .call(
-                Endpoint::MeetingCreate,
-                post_json(json!({ "password": HOST_PASSWORD })),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body
+        let password = post_json(json!({ "password": HOST_PASSWORD }));
+        self.call_ok(Endpoint::MeetingCreate, password).await
     }
 
     /// A guest joins with `invite` as `name`: the `meeting_token` answer, as it came.

@@ -231,6 +231,31 @@ impl Gate<'_> {
         }
     }
 
+    /// The host opening a meeting, which belongs to no stream or room: signed in with a host
+    /// session (the studio's sign-in) or a host token as `Authorization: Bearer` (or as
+    /// [`host_credentials`] reads a token), or with the password.
+    pub async fn meeting_host(&self, req: &Request) -> Result<(), ApiError> {
+        match host_credentials(req)? {
+            HostCredentials::Token(jwt) => {
+                let verified = self.verify(&jwt).await?;
+                match verified.grant {
+                    Grant::HostSession | Grant::VideoRoom(_)
+                        if verified.identity == self.settings.host_identity =>
+                    {
+                        Ok(())
+                    }
+                    _ => Err(ApiError::Unauthorized(
+                        "this is not a host session or a host token".into(),
+                    )),
+                }
+            }
+            HostCredentials::Password { password, .. } => {
+                self.host_password(request::source_address(req), &password)
+                    .await
+            }
+        }
+    }
+
     /// A viewer, by the audience token of `req`.
     pub async fn viewer(&self, req: &Request) -> Result<Viewer, ApiError> {
         let jwt = request::bearer_token(req)?.ok_or_else(|| {

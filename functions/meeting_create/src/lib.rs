@@ -1,6 +1,6 @@
 //! `POST /meeting_create`: the host opens a meeting and gets its invite link. Host auth as the
-//! stream endpoints take it (the host token as a bearer, or `{password}` with the same
-//! lock-out). Nothing is created at Twilio: the meeting's room is made by the first guest who
+//! stream endpoints take it (the host session or a host token as a bearer, or `{password}` with
+//! the same lock-out). Nothing is created at Twilio: the meeting's room is made by the first guest who
 //! joins (`meeting_token`), so a meeting nobody joins costs nothing.
 //!
 //! The link is `<origin>/meet.html#invite=<invite>`: the invite rides in the fragment, which
@@ -29,7 +29,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn meeting_create(app: &App, req: &Request) -> Result<MeetingCreated, ApiError> {
-    app.gate().host(req).await?;
+    app.gate().meeting_host(req).await?;
 
     let meeting = MeetingId::new_random();
     let invite = app.mint_invite(&meeting).await?;
