@@ -85,9 +85,7 @@ async fn the_host_opens_a_meeting_without_any_twilio_call_and_others_cannot() {
 
     // So does the host session the host page signs in with (no room, no stream).
     let session = stack.host_session().await;
-    let (status, third) = stack
-        .call(Endpoint::MeetingCreate, bearer(&session))
-        .await;
+    let (status, third) = stack.call(Endpoint::MeetingCreate, bearer(&session)).await;
     assert_eq!(status, 200, "{third}");
     assert_ne!(third["meeting"], again["meeting"]);
 
