@@ -76,7 +76,12 @@ impl Run {
 impl Run {
     /// `POST /host_token` with `password`.
     async fn log_in(&mut self, stack: &Stack, password: &str) -> (u16, Value) {
-        let req = post_json(json!({ "password": password }));
+        self.log_in_to(stack, password, "main").await
+    }
+
+    /// Opens the studio of `stream` with the password.
+    async fn log_in_to(&mut self, stack: &Stack, password: &str, stream: &str) -> (u16, Value) {
+        let req = post_json(json!({ "password": password, "stream": stream }));
         self.call(stack, Endpoint::HostToken, req).await
     }
 }
@@ -186,8 +191,10 @@ async fn flows(mode: &str, run: &mut Run) {
     run.call(&stack, Endpoint::Subscribe, bearer(&absent_viewer))
         .await;
 
-    // Twilio failing: a 500, a 401 (as after a key rotation), a 429, and a slow answer.
-    for (action, path) in [
+    // Twilio failing: a 500, a 401 (as after a key rotation), a 429, and a slow answer, while
+    // another stream's studio opens (`main` is live: a second studio for it is a 409 before any
+    // Twilio call).
+    for (n, (action, path)) in [
         (FaultAction::Status(500), "/v1/Rooms"),
         (FaultAction::Status(401), "/v1/Rooms"),
         (FaultAction::Status(429), "/v1/Rooms"),
@@ -195,9 +202,14 @@ async fn flows(mode: &str, run: &mut Run) {
             FaultAction::Delay(std::time::Duration::from_millis(700)),
             "/v1/Rooms",
         ),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         stack.standin.inject(fault("POST", path, 3, action));
-        let (status, login) = run.log_in(&stack, HOST_PASSWORD).await;
+        let (status, login) = run
+            .log_in_to(&stack, HOST_PASSWORD, &format!("failing-{n}"))
+            .await;
         assert!(status == 502 || status == 200, "{login}");
         stack.standin.clear_faults();
     }
@@ -290,7 +302,7 @@ async fn no_secret_or_token_reaches_a_log_line_or_a_response_body() {
     let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
     // The capture saw the flows: the function's own lines, failures included.
     for expected in [
-        "room created for the host",
+        "studio room opened",
         "Twilio call failed",
         "request refused",
         "live stream started",

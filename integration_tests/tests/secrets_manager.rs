@@ -104,11 +104,21 @@ async fn secrets_come_from_secrets_manager_and_rotation_is_picked_up() {
         .unwrap();
     let response = host_token::handle(&app, post_json(json!({ "password": HOST_PASSWORD }))).await;
     assert_eq!(response.status(), 200, "{:?}", response.body());
-    let statuses: Vec<u16> = standin.calls().iter().map(|c| c.status).collect();
+    // Opening the studio looks up the stream's live room, then creates the studio room.
+    let calls: Vec<(String, String, u16)> = standin
+        .calls()
+        .into_iter()
+        .map(|c| (c.method, c.path, c.status))
+        .collect();
+    let lookup = ("GET".to_owned(), "/v1/Rooms".to_owned());
     assert_eq!(
-        statuses,
-        vec![401, 201],
-        "one refused call, then the room was created"
+        calls,
+        vec![
+            (lookup.0.clone(), lookup.1.clone(), 401),
+            (lookup.0, lookup.1, 200),
+            ("POST".to_owned(), "/v1/Rooms".to_owned(), 201),
+        ],
+        "one refused call, the same call again with the new key, then the room was created"
     );
     standin.shutdown().await;
 }
