@@ -44,6 +44,11 @@ export const streamStart = (token) => post('/stream_start', { token });
 export const streamStop = (token) => post('/stream_stop', { token });
 export const audienceToken = () => post('/audience_token');
 export const subscribe = (token) => post('/subscribe', { token });
+// Meetings: the host creates one (host session or room token, else the password); anyone with
+// its invite joins with a display name.
+export const meetingCreate = ({ token, password }) =>
+  post('/meeting_create', token ? { token } : { body: { password } });
+export const meetingToken = (invite, name) => post('/meeting_token', { body: { invite, name } });
 
 // Stops the stream while the tab closes: a beacon survives the page, a fetch may not.
 // A string body is sent as text/plain, which stream_stop accepts.
