@@ -1,5 +1,5 @@
 // Debian's Chromium through playwright-core, with fake screen, camera and microphone and
-// loopback ICE allowed, as ../shared BROWSER-TESTING describes.
+// loopback ICE allowed (Chromium gathers no loopback candidates without it).
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';

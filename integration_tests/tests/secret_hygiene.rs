@@ -6,15 +6,13 @@
 //! appear only in the `token` field of the 200 answers that hand them out, which are left out of
 //! the check.
 
-mod support;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::Engine;
 use lambda_http::Body;
+use onair_integration_tests::*;
 use serde_json::{Value, json};
-use support::*;
 use twilio_standin::FaultAction;
 
 /// Where Twilio is told to send room status callbacks (nothing is delivered there).

@@ -1,14 +1,12 @@
 //! The Secrets Manager path against moto: secrets fetched at start, a malformed secret failing
 //! the start with the key named, and a rotated API key picked up after Twilio answers 401.
 
-mod support;
-
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
+use onair_integration_tests::process::{ChildGuard, free_port};
+use onair_integration_tests::*;
 use serde_json::json;
-use support::process::{ChildGuard, free_port};
-use support::*;
 
 fn secret_json(account: &twilio_standin::Account, key_secret: &str) -> String {
     json!({

@@ -9,12 +9,10 @@
 //! The stand-in runs in a child process (this same executable with `--serve`, which starts the
 //! library's `StandIn` exactly as the `twilio-standin` binary does: a 2-worker runtime), so its
 //! CPU (`/proc/<pid>/stat` utime + stime, over the measuring window only) and peak resident
-//! memory (`VmHWM`, since start) are its own. The peers (str0m, in `tests/relay/peer.rs`) run in
-//! this process; on a 2-core machine they compete with the relay for the CPU.
+//! memory (`VmHWM`, since start) are its own. The peers (str0m, in
+//! `onair_test_support::relay_peer`) run in this process; on a 2-core machine they compete with
+//! the relay for the CPU.
 //! Linux only (reads `/proc`).
-
-#[path = "../tests/relay/peer.rs"]
-mod peer;
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
@@ -23,7 +21,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use twilio_standin::{AccessToken, Account, StandIn};
 
-use peer::{Load, Peer};
+use onair_test_support::relay_peer::{Load, Peer};
 
 const USAGE: &str = "usage: relay_load [--viewers 1,5,10] [--seconds 30]";
 

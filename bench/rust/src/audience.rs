@@ -19,10 +19,11 @@ use onair_common::audience::{AudienceCache, Clock};
 use onair_common::config::Secrets;
 use onair_common::ids::{Identity, RoomName};
 use onair_common::token::{self, Grant};
+use onair_test_support::request::{answer, post_empty};
 use serde_json::json;
 
 use crate::cpu_clock::ThreadCpuTime;
-use crate::fixture::{self, Upstream, answer, post, report};
+use crate::fixture::{self, Upstream, report};
 
 pub const VIEWERS: u32 = 1_000;
 pub const CROWD_SPAN: Duration = Duration::from_secs(60);
@@ -70,7 +71,7 @@ fn crowd(rt: &tokio::runtime::Runtime) -> serde_json::Value {
         upstream.standin.clear_calls();
         let step = CROWD_SPAN / VIEWERS;
         for viewer in 0..VIEWERS {
-            let (status, body) = answer(rt.block_on(audience_token::handle(&app, post(None))));
+            let (status, body) = answer(&rt.block_on(audience_token::handle(&app, post_empty())));
             assert_eq!(
                 (status, body["live"].as_bool()),
                 (200, Some(true)),
@@ -127,12 +128,12 @@ fn warm(c: &mut Criterion<ThreadCpuTime>, rt: &tokio::runtime::Runtime) {
     for mode in ["live", "room"] {
         let upstream = Upstream::start();
         let (app, _clock) = live_app(&upstream, rt, mode, &[]);
-        let (status, first) = answer(rt.block_on(audience_token::handle(&app, post(None))));
+        let (status, first) = answer(&rt.block_on(audience_token::handle(&app, post_empty())));
         assert_eq!((status, first["live"].as_bool()), (200, Some(true)));
         let before = upstream.calls();
         group.bench_function(format!("{mode}_cached"), |b| {
             b.iter_batched(
-                || post(None),
+                post_empty,
                 |req| rt.block_on(audience_token::handle(&app, req)),
                 BatchSize::SmallInput,
             )

@@ -1,16 +1,14 @@
 //! What the benchmarks share: criterion set up with the CPU clock, the Twilio stand-in on a
 //! thread of its own, an [`App`] configured against it as a deployed function is (settings and
-//! secrets from a key-value source), requests and answers, and where results are written.
+//! secrets from a key-value source, `onair_test_support::app`), and where results are written.
+//! Requests and answers: `onair_test_support::request`.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::Criterion;
-use lambda_http::{Body, Request};
 use onair_common::App;
-use onair_common::config::{Secrets, Settings};
-use onair_common::secret_store::SecretStore;
+use onair_test_support::app::{self, Source};
 use twilio_standin::{Account, StandIn};
 
 use crate::cpu_clock::ThreadCpuTime;
@@ -54,15 +52,8 @@ impl Upstream {
 
     /// An App against this stand-in with the defaults a deployment has, plus `extra`.
     pub fn app(&self, extra: &[(&str, &str)]) -> App {
-        let base = self.standin.base_url();
-        let mut source = source(&[
-            ("TWILIO_VIDEO_BASE_URL", base.as_str()),
-            ("TWILIO_MEDIA_BASE_URL", base.as_str()),
-        ]);
-        source.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let settings = Settings::from_source(&source).expect("bench settings parse");
-        let secrets = Secrets::from_source(&source).expect("bench secrets parse");
-        App::new(settings, SecretStore::fixed(secrets))
+        let source = app::with(app::standin_source(&self.standin), &HOST);
+        app::app(&app::with(source, extra))
     }
 
     /// Twilio calls received so far.
@@ -71,21 +62,19 @@ impl Upstream {
     }
 }
 
+/// The bench's host password and identity, as a function's environment holds them.
+const HOST: [(&str, &str); 2] = [
+    ("HOST_PASSWORD", HOST_PASSWORD),
+    ("HOST_IDENTITY", HOST_IDENTITY),
+];
+
 /// Settings and secrets as a function's environment holds them: the stand-in's test account,
 /// the bench's host password and identity, plus `extra`.
-pub fn source(extra: &[(&str, &str)]) -> HashMap<String, String> {
-    let account = Account::for_tests();
-    [
-        ("TWILIO_ACCOUNT_SID", account.account_sid.as_str()),
-        ("TWILIO_API_KEY_SID", account.api_key_sid.as_str()),
-        ("TWILIO_API_KEY_SECRET", account.api_key_secret.as_str()),
-        ("HOST_PASSWORD", HOST_PASSWORD),
-        ("HOST_IDENTITY", HOST_IDENTITY),
-    ]
-    .iter()
-    .chain(extra)
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
+pub fn source(extra: &[(&str, &str)]) -> Source {
+    app::with(
+        app::with(app::credentials(&Account::for_tests()), &HOST),
+        extra,
+    )
 }
 
 /// The runtime a Lambda function runs its handler on: one thread, this one.
@@ -94,30 +83,6 @@ pub fn handler_runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("the handler's runtime starts")
-}
-
-/// A `POST` as API Gateway hands it to a function.
-pub fn post(body: Option<&str>) -> Request {
-    let builder = lambda_http::http::Request::builder()
-        .method("POST")
-        .uri("https://onair.bench/endpoint");
-    match body {
-        Some(json) => builder
-            .header("content-type", "application/json")
-            .body(Body::Text(json.to_owned())),
-        None => builder.body(Body::Empty),
-    }
-    .expect("a valid request")
-}
-
-/// Status and JSON body of a handler's answer.
-pub fn answer(response: lambda_http::Response<Body>) -> (u16, serde_json::Value) {
-    let status = response.status().as_u16();
-    let body = match response.body() {
-        Body::Text(text) => serde_json::from_str(text).expect("the answer is JSON"),
-        other => panic!("unexpected body {other:?}"),
-    };
-    (status, body)
 }
 
 /// Where bench/run.sh collects results (`ONAIR_BENCH_OUT`), if it is set.

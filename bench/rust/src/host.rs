@@ -7,21 +7,23 @@
 
 use criterion::{BatchSize, Criterion};
 
+use onair_test_support::request::{answer, post_json};
+
 use crate::cpu_clock::ThreadCpuTime;
-use crate::fixture::{HOST_PASSWORD, Upstream, answer, post};
+use crate::fixture::{HOST_PASSWORD, Upstream};
 
 /// Group `host_token`, benchmark `standin_loopback`.
 pub fn run(c: &mut Criterion<ThreadCpuTime>, rt: &tokio::runtime::Runtime) {
     let upstream = Upstream::start();
     let app = upstream.app(&[]);
-    let body = serde_json::json!({ "password": HOST_PASSWORD }).to_string();
-    let (status, first) = answer(rt.block_on(host_token::handle(&app, post(Some(&body)))));
+    let body = serde_json::json!({ "password": HOST_PASSWORD });
+    let (status, first) = answer(&rt.block_on(host_token::handle(&app, post_json(body.clone()))));
     assert_eq!(status, 200, "{first}");
 
     let mut group = c.benchmark_group("host_token");
     group.bench_function("standin_loopback", |b| {
         b.iter_batched(
-            || post(Some(&body)),
+            || post_json(body.clone()),
             |req| rt.block_on(host_token::handle(&app, req)),
             BatchSize::SmallInput,
         )

@@ -16,7 +16,9 @@ use serde_json::json;
 use twilio_standin::{Fault, FaultAction};
 
 use crate::audience::{CROWD_SPAN, VIEWERS, calls_by_kind, live_app};
-use crate::fixture::{Upstream, answer, post};
+use onair_test_support::request::{answer, post_empty};
+
+use crate::fixture::Upstream;
 
 /// The client's time limit for the timeout case (the smallest `TWILIO_TIMEOUT_MS` allowed), and
 /// how late the stand-in answers.
@@ -71,9 +73,9 @@ pub fn run(rt: &tokio::runtime::Runtime) -> serde_json::Value {
             let step = CROWD_SPAN / VIEWERS;
             let mut answers = BTreeMap::<u16, u32>::new();
             for _ in 0..VIEWERS {
-                let response = rt.block_on(audience_token::handle(&app, post(None)));
+                let response = rt.block_on(audience_token::handle(&app, post_empty()));
                 let has_retry_after = response.headers().contains_key("retry-after");
-                let (status, body) = answer(response);
+                let (status, body) = answer(&response);
                 assert!(
                     status == 502 && has_retry_after,
                     "{mode}, {}: {status} {body}",

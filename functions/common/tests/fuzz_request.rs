@@ -6,15 +6,13 @@
 //!
 //! Cases: `ONAIR_FUZZ_CASES` for the target (default 100,000): 85% requests, 15% ids.
 
-mod fuzz_support;
-
 use base64::Engine;
-use fuzz_support::*;
 use lambda_http::{Body, Request};
 use onair_common::ApiError;
 use onair_common::auth::{self, HostCredentials};
 use onair_common::ids::{Identity, MAX_NAME_LEN, ROOM_PREFIX, RoomName, Sid};
 use onair_common::request::{self, MAX_BODY_BYTES, RawBody};
+use onair_test_support::fuzz::*;
 use proptest::prelude::*;
 use serde_json::json;
 

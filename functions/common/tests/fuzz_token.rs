@@ -6,17 +6,16 @@
 //! Cases: `ONAIR_FUZZ_CASES` for the target (default 100,000): 50% arbitrary strings, 40%
 //! forgeries, 10% round trips.
 
-mod fuzz_support;
-
 use std::collections::HashMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use fuzz_support::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use onair_common::config::Secrets;
 use onair_common::ids::{Identity, RoomName};
 use onair_common::token::{self, Grant, TWILIO_CTY, TokenError};
+use onair_test_support::fuzz::*;
+use onair_test_support::jwt::claims as claims_of;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use serde_json::{Value, json};
@@ -196,12 +195,6 @@ fn forgery() -> impl Strategy<Value = Forgery> {
 
 fn segments(jwt: &str) -> Vec<String> {
     jwt.split('.').map(str::to_owned).collect()
-}
-
-/// The token's claims as JSON.
-fn claims_of(jwt: &str) -> Value {
-    let payload = URL_SAFE_NO_PAD.decode(&segments(jwt)[1]).unwrap();
-    serde_json::from_slice(&payload).unwrap()
 }
 
 fn sign(header: &Header, claims: &Value, key: &[u8]) -> String {

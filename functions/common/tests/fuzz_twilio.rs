@@ -7,15 +7,13 @@
 //!
 //! Cases: `ONAIR_FUZZ_CASES` for the target (default 100,000).
 
-mod fuzz_support;
-
-use fuzz_support::*;
 use onair_common::ApiError;
 use onair_common::ids::ROOM_PREFIX;
 use onair_common::twilio::{
     self, MAX_MESSAGE_CHARS, MediaProcessor, Page, Participant, PlaybackGrant, PlayerStreamer,
     Room, TwilioError,
 };
+use onair_test_support::fuzz::*;
 use proptest::prelude::*;
 
 /// What each answer is read as, as the client reads it.

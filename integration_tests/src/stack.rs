@@ -1,0 +1,233 @@
+//! A Twilio stand-in on an ephemeral port and an [`App`] pointed at it ([`Stack`]), each
+//! endpoint's handler called in-process ([`Endpoint`]), and what the tests read back from the
+//! stand-in.
+
+use std::collections::HashMap;
+
+use lambda_http::{Body, Request};
+use onair_common::App;
+use onair_test_support::app;
+use onair_test_support::request::{answer, bearer, post_json};
+use serde_json::{Value, json};
+use twilio_standin::{Account, StandIn};
+
+pub const HOST_PASSWORD: &str = "correct horse battery staple";
+
+/// The HTTP endpoints: the five the pages call and `room_events`, which Twilio calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    HostToken,
+    StreamStart,
+    StreamStop,
+    AudienceToken,
+    Subscribe,
+    RoomEvents,
+}
+
+pub const ENDPOINTS: [Endpoint; 6] = [
+    Endpoint::HostToken,
+    Endpoint::StreamStart,
+    Endpoint::StreamStop,
+    Endpoint::AudienceToken,
+    Endpoint::Subscribe,
+    Endpoint::RoomEvents,
+];
+
+/// A stand-in and an App configured against it.
+pub struct Stack {
+    pub standin: StandIn,
+    pub app: App,
+}
+
+/// The settings every test uses, with `extra` on top (e.g. `AUDIENCE_MODE=live`).
+pub fn config(standin: &StandIn, extra: &[(&str, &str)]) -> HashMap<String, String> {
+    let defaults = [
+        ("HOST_PASSWORD", HOST_PASSWORD),
+        ("HOST_IDENTITY", "presenter"),
+        ("AUDIENCE_CACHE_SECONDS", "0"),
+        ("TWILIO_TIMEOUT_MS", "500"),
+        // In-process requests carry no source address and share one wrong-password counter;
+        // the host_password tests set the production default back.
+        ("HOST_PASSWORD_MAX_ATTEMPTS", "1000000"),
+    ];
+    app::with(app::with(app::standin_source(standin), &defaults), extra)
+}
+
+/// An App against `standin` with the test settings and `extra` on top.
+pub fn app_for(standin: &StandIn, extra: &[(&str, &str)]) -> App {
+    app::app(&config(standin, extra))
+}
+
+impl Stack {
+    pub async fn start(extra: &[(&str, &str)]) -> Stack {
+        let standin = StandIn::start(Account::for_tests())
+            .await
+            .expect("the stand-in starts");
+        let app = app_for(&standin, extra);
+        Stack { standin, app }
+    }
+
+    pub async fn room() -> Stack {
+        Stack::start(&[]).await
+    }
+
+    pub async fn live() -> Stack {
+        Stack::start(&[("AUDIENCE_MODE", "live")]).await
+    }
+
+    /// Calls an endpoint's handler; returns its response as it is.
+    pub async fn respond(&self, endpoint: Endpoint, req: Request) -> lambda_http::Response<Body> {
+        match endpoint {
+            Endpoint::HostToken => host_token::handle(&self.app, req).await,
+            Endpoint::StreamStart => stream_start::handle(&self.app, req).await,
+            Endpoint::StreamStop => stream_stop::handle(&self.app, req).await,
+            Endpoint::AudienceToken => audience_token::handle(&self.app, req).await,
+            Endpoint::Subscribe => subscribe::handle(&self.app, req).await,
+            Endpoint::RoomEvents => room_events::handle(&self.app, req).await,
+        }
+    }
+
+    /// Calls an endpoint's handler; returns status and JSON body.
+    pub async fn call(&self, endpoint: Endpoint, req: Request) -> (u16, Value) {
+        let (status, _, body) = self.call_with_headers(endpoint, req).await;
+        (status, body)
+    }
+
+    /// Calls an endpoint's handler; returns status, headers and JSON body.
+    pub async fn call_with_headers(
+        &self,
+        endpoint: Endpoint,
+        req: Request,
+    ) -> (u16, http::HeaderMap, Value) {
+        let response = self.respond(endpoint, req).await;
+        let status = response.status().as_u16();
+        assert_eq!(
+            response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json"),
+            "every answer is JSON"
+        );
+        let (_, body) = answer(&response);
+        if status >= 400 {
+            assert!(
+                body["error"]["code"].is_string() && body["error"]["message"].is_string(),
+                "error shape: {body}"
+            );
+        }
+        (status, response.headers().clone(), body)
+    }
+
+    /// Logs the host in; returns the host token response.
+    pub async fn host_login(&self) -> Value {
+        let (status, body) = self
+            .call(
+                Endpoint::HostToken,
+                post_json(json!({ "password": HOST_PASSWORD })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Logs the host in and connects them to their room, as the host page would.
+    pub async fn host_connected(&self) -> Value {
+        let login = self.host_login().await;
+        self.standin
+            .connect_participant(login["room"].as_str().unwrap(), "presenter")
+            .expect("the host joins");
+        login
+    }
+
+    /// Logs the host in, connects them and starts the stream; returns the host token response.
+    pub async fn live_stream(&self) -> Value {
+        let login = self.host_connected().await;
+        let (status, body) = self
+            .call(
+                Endpoint::StreamStart,
+                bearer(login["token"].as_str().unwrap()),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        login
+    }
+
+    /// The stand-in's clock (real time plus what tests advanced), for the reaper's age checks.
+    pub fn twilio_now(&self) -> u64 {
+        self.standin.now_unix()
+    }
+
+    /// Twilio calls the stand-in received so far.
+    pub fn twilio_calls(&self) -> usize {
+        self.standin.calls().len()
+    }
+
+    /// How many calls matched `method` and a path containing `path`.
+    pub fn calls_to(&self, method: &str, path: &str) -> usize {
+        self.standin
+            .calls()
+            .iter()
+            .filter(|c| c.method == method && c.path.contains(path))
+            .count()
+    }
+
+    pub fn active_rooms(&self) -> usize {
+        self.standin
+            .rooms()
+            .iter()
+            .filter(|r| r.status == "in-progress")
+            .count()
+    }
+
+    pub fn running_streamers(&self) -> usize {
+        self.standin
+            .player_streamers()
+            .iter()
+            .filter(|p| p.status != "ended" && p.status != "failed")
+            .count()
+    }
+
+    pub fn running_processors(&self) -> usize {
+        self.standin
+            .media_processors()
+            .iter()
+            .filter(|p| p.status == "started")
+            .count()
+    }
+}
+
+/// A fault on the next `times` calls of `method` to paths containing `path`.
+pub fn fault(
+    method: &str,
+    path: &str,
+    times: u32,
+    action: twilio_standin::FaultAction,
+) -> twilio_standin::Fault {
+    twilio_standin::Fault {
+        method: Some(method.into()),
+        path_contains: path.into(),
+        nth: 1,
+        times,
+        action,
+    }
+}
+
+/// A token with Twilio's header for the stand-in's account, signed (HS256) with `key`: `grants`
+/// as given, valid from now for `exp_offset` seconds (negative: expired that long ago).
+pub fn signed_token(stack: &Stack, grants: Value, exp_offset: i64, key: &str) -> String {
+    let account = stack.standin.account();
+    let now = onair_common::token::unix_now() as i64;
+    let claims = json!({
+        "jti": format!("{}-{now}", account.api_key_sid), "iss": account.api_key_sid, "sub": account.account_sid,
+        "nbf": now, "exp": now + exp_offset, "grants": grants,
+    });
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.cty = Some(onair_common::token::TWILIO_CTY.into());
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(key.as_bytes()),
+    )
+    .unwrap()
+}

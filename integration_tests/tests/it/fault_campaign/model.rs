@@ -1,0 +1,96 @@
+//! The actions of a run (host and viewers, time, the reaper) and what each endpoint may answer
+//! whatever Twilio does: never a 500, never a status outside its list.
+
+use onair_integration_tests::Endpoint;
+
+use super::rng::Rng;
+
+/// Which audience mode a run uses: even seeds `room`, odd seeds `live`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Room,
+    Live,
+}
+
+impl Mode {
+    pub fn of_seed(seed: u64) -> Mode {
+        if seed.is_multiple_of(2) {
+            Mode::Room
+        } else {
+            Mode::Live
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Room => "room",
+            Mode::Live => "live",
+        }
+    }
+}
+
+/// One step of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// The host logs in (a fresh room) and connects, leaving the previous room if any.
+    GoLive,
+    /// `stream_start` once.
+    Start,
+    /// `stream_start` twice in a row: the same answer both times.
+    StartTwice,
+    /// Two `stream_start` calls at once: one pair left for the room.
+    StartTogether,
+    /// `stream_stop` twice in a row: the second one stops nothing.
+    StopTwice,
+    /// The host's tab closes: the host leaves the room, and maybe a `sendBeacon` stop.
+    CloseTab {
+        beacon: bool,
+    },
+    /// A viewer asks for a token and (room mode) joins and subscribes.
+    ViewerJoins {
+        subscribe: bool,
+    },
+    ViewerLeaves,
+    /// The stand-in's clock moves on this many seconds.
+    TimePasses(u64),
+    /// A scheduled reaper run, faults and all.
+    Reap,
+}
+
+/// Draws the next action.
+pub fn draw(rng: &mut Rng) -> Action {
+    let picked = rng.weighted(&[
+        (12, Action::GoLive),
+        (14, Action::Start),
+        (10, Action::StartTwice),
+        (6, Action::StartTogether),
+        (10, Action::StopTwice),
+        (6, Action::CloseTab { beacon: false }),
+        (14, Action::ViewerJoins { subscribe: false }),
+        (5, Action::ViewerLeaves),
+        (9, Action::TimePasses(0)),
+        (5, Action::Reap),
+    ]);
+    match picked {
+        Action::CloseTab { .. } => Action::CloseTab {
+            beacon: rng.chance(50),
+        },
+        Action::ViewerJoins { .. } => Action::ViewerJoins {
+            subscribe: rng.chance(70),
+        },
+        Action::TimePasses(_) => Action::TimePasses(rng.between(5, 150)),
+        other => other,
+    }
+}
+
+/// The statuses `endpoint` may answer to a well-formed request from the host or a viewer in a
+/// campaign: success, the documented conflicts, and 502 when Twilio failed.
+pub fn allowed(endpoint: Endpoint) -> &'static [u16] {
+    match endpoint {
+        Endpoint::HostToken | Endpoint::StreamStop | Endpoint::AudienceToken => &[200, 502],
+        Endpoint::StreamStart => &[200, 409, 502],
+        Endpoint::Subscribe => &[200, 404, 502],
+        // Twilio's room status callbacks; the campaign does not send them.
+        Endpoint::RoomEvents => &[200, 502],
+    }
+}

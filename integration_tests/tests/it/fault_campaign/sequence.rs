@@ -1,0 +1,517 @@
+//! One run: a seeded sequence of host and viewer actions against the stand-in while faults
+//! fire and handlers are cut off, then everyone leaves, the clock passes every bound, the
+//! reaper runs, and nothing may be left active.
+
+use std::time::Duration;
+
+use lambda_http::{Body, Response};
+use onair_common::audience::AudienceCache;
+use serde_json::{Value, json};
+
+use onair_integration_tests::{
+    Endpoint, HOST_PASSWORD, Stack, bearer, post_empty, post_json, request,
+};
+
+use super::inspect::{self, Active};
+use super::model::{self, Action, Mode};
+use super::rng::Rng;
+use super::trouble;
+
+/// The host's identity in the campaign's settings (`HOST_IDENTITY`).
+pub const HOST: &str = "presenter";
+/// Most actions in one run.
+const MAX_ACTIONS: u64 = 10;
+/// Past every bound of a room nobody is in: the unused (2 min) and empty (1 min) room
+/// timeouts, and the reaper's grace period for rooms without their host and unfed streamers.
+const PAST_BOUNDS: Duration = Duration::from_secs(reaper::GRACE_SECS + 61);
+
+/// What the runs did, summed.
+#[derive(Debug, Default, Clone)]
+pub struct Tally {
+    pub runs: u64,
+    pub actions: u64,
+    pub requests: u64,
+    pub faults_injected: u64,
+    pub faults_fired: u64,
+    pub cut_offs: u64,
+    pub repeated_starts: u64,
+    pub repeated_stops: u64,
+    pub reaped: u64,
+    pub leaked: u64,
+}
+
+impl Tally {
+    pub fn add(&mut self, other: &Tally) {
+        self.runs += other.runs;
+        self.actions += other.actions;
+        self.requests += other.requests;
+        self.faults_injected += other.faults_injected;
+        self.faults_fired += other.faults_fired;
+        self.cut_offs += other.cut_offs;
+        self.repeated_starts += other.repeated_starts;
+        self.repeated_stops += other.repeated_stops;
+        self.reaped += other.reaped;
+        self.leaked += other.leaked;
+    }
+}
+
+/// A failed run: what went wrong, with the actions that led there.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub actions: Vec<String>,
+    pub leaked: u64,
+}
+
+/// A handler's answer, or none because it was cut off.
+enum Answer {
+    Got(u16, Value),
+    Cut,
+}
+
+impl Answer {
+    fn ok(&self) -> Option<&Value> {
+        match self {
+            Answer::Got(200, body) => Some(body),
+            _ => None,
+        }
+    }
+}
+
+/// The host's login.
+#[derive(Debug, Clone)]
+struct Login {
+    token: String,
+    room: String,
+}
+
+/// What the run knows, as the host page and viewers would.
+#[derive(Default)]
+struct World {
+    login: Option<Login>,
+    /// The last successful `stream_start` answer; a repeat must give it again. Forgotten by
+    /// any action that may end the stream.
+    last_start: Option<Value>,
+    /// Viewers connected to a room (room mode): (room, identity).
+    viewers: Vec<(String, String)>,
+}
+
+struct Run<'a> {
+    stack: &'a Stack,
+    mode: Mode,
+    rng: Rng,
+    world: World,
+    tally: Tally,
+    log: Vec<String>,
+}
+
+/// Runs seed `seed` on `stack`, which is reset first.
+pub async fn run(stack: &mut Stack, mode: Mode, seed: u64) -> Result<Tally, Failure> {
+    stack.standin.reset();
+    // A grant cached by the previous run must not answer this one.
+    stack.app.audience = AudienceCache::default();
+    let fired_before = stack.standin.faults_fired();
+    let mut run = Run {
+        stack,
+        mode,
+        rng: Rng::new(seed),
+        world: World::default(),
+        tally: Tally {
+            runs: 1,
+            ..Tally::default()
+        },
+        log: Vec::new(),
+    };
+    let outcome = run.play().await;
+    run.tally.faults_fired = run.stack.standin.faults_fired() - fired_before;
+    match outcome {
+        Ok(()) => Ok(run.tally),
+        Err(message) => Err(Failure {
+            message,
+            actions: run.log,
+            leaked: run.tally.leaked,
+        }),
+    }
+}
+
+impl Run<'_> {
+    async fn play(&mut self) -> Result<(), String> {
+        let actions = self.rng.between(3, MAX_ACTIONS);
+        for _ in 0..actions {
+            if self.rng.chance(trouble::FAULT_PERCENT) {
+                let fault = trouble::random_fault(&mut self.rng);
+                self.log.push(format!("fault {fault:?}"));
+                self.stack.standin.inject(fault);
+                self.tally.faults_injected += 1;
+            }
+            let action = model::draw(&mut self.rng);
+            self.log.push(format!("{action:?}"));
+            self.tally.actions += 1;
+            self.act(action).await?;
+        }
+        self.finish().await
+    }
+
+    async fn act(&mut self, action: Action) -> Result<(), String> {
+        let needs_login = matches!(
+            action,
+            Action::Start | Action::StartTwice | Action::StartTogether | Action::StopTwice
+        );
+        if needs_login && self.world.login.is_none() {
+            self.log.push("(no login yet: GoLive instead)".into());
+            return self.go_live().await;
+        }
+        match action {
+            Action::GoLive => self.go_live().await,
+            Action::Start => self.start().await.map(|_| ()),
+            Action::StartTwice => self.start_twice().await,
+            Action::StartTogether => self.start_together().await,
+            Action::StopTwice => self.stop_twice().await,
+            Action::CloseTab { beacon } => self.close_tab(beacon).await,
+            Action::ViewerJoins { subscribe } => self.viewer_joins(subscribe).await,
+            Action::ViewerLeaves => {
+                if !self.world.viewers.is_empty() {
+                    let i = self.rng.below(self.world.viewers.len() as u64) as usize;
+                    let (room, identity) = self.world.viewers.swap_remove(i);
+                    self.stack.standin.disconnect_participant(&room, &identity);
+                }
+                Ok(())
+            }
+            Action::TimePasses(secs) => {
+                self.stack.standin.advance_clock(Duration::from_secs(secs));
+                self.world.last_start = None;
+                Ok(())
+            }
+            Action::Reap => self.reap_midway().await,
+        }
+    }
+
+    // ---- calling handlers ------------------------------------------------------------
+
+    /// Calls a handler, maybe cutting it off after its Nth Twilio call took effect; checks the
+    /// answer is JSON with an allowed status.
+    async fn call(
+        &mut self,
+        endpoint: Endpoint,
+        req: lambda_http::Request,
+        cuttable: bool,
+    ) -> Result<Answer, String> {
+        self.tally.requests += 1;
+        let cut = if cuttable {
+            trouble::cut_after(&mut self.rng)
+        } else {
+            None
+        };
+        let response = match cut {
+            None => Some(self.stack.respond(endpoint, req).await),
+            Some(n) => {
+                let mut answered = self.stack.standin.watch_calls_answered();
+                let target = *answered.borrow_and_update() + n;
+                tokio::select! {
+                    biased;
+                    _ = answered.wait_for(|count| *count >= target) => None,
+                    response = self.stack.respond(endpoint, req) => Some(response),
+                }
+            }
+        };
+        let Some(response) = response else {
+            self.tally.cut_offs += 1;
+            self.log.push(format!(
+                "  {endpoint:?} cut off after {} Twilio calls",
+                cut.unwrap_or(0)
+            ));
+            return Ok(Answer::Cut);
+        };
+        let (status, body) = checked(endpoint, response)?;
+        self.log.push(format!("  {endpoint:?} -> {status}"));
+        Ok(Answer::Got(status, body))
+    }
+
+    fn host_request(&self, beacon: bool) -> lambda_http::Request {
+        let token = self
+            .world
+            .login
+            .as_ref()
+            .map(|l| l.token.clone())
+            .unwrap_or_default();
+        if beacon {
+            // What `navigator.sendBeacon(url, token)` sends as the tab closes.
+            request("POST", Some("text/plain;charset=UTF-8"), Body::Text(token))
+        } else {
+            bearer(&token)
+        }
+    }
+
+    // ---- the host ----------------------------------------------------------------------
+
+    async fn go_live(&mut self) -> Result<(), String> {
+        // A reload: the page leaves its room before logging in again.
+        if let Some(login) = self.world.login.take() {
+            self.stack.standin.disconnect_participant(&login.room, HOST);
+        }
+        self.world.last_start = None;
+        let answer = self
+            .call(
+                Endpoint::HostToken,
+                post_json(json!({ "password": HOST_PASSWORD })),
+                true,
+            )
+            .await?;
+        if let Some(body) = answer.ok() {
+            let login = Login {
+                token: str_field(body, "token")?,
+                room: str_field(body, "room")?,
+            };
+            self.stack
+                .standin
+                .connect_participant(&login.room, HOST)
+                .map_err(|e| format!("the host could not join the room just created: {e}"))?;
+            self.world.login = Some(login);
+        }
+        Ok(())
+    }
+
+    /// One `stream_start`; a success is compared with the last one if it still stands.
+    async fn start(&mut self) -> Result<Answer, String> {
+        let answer = self
+            .call(Endpoint::StreamStart, self.host_request(false), true)
+            .await?;
+        if let Some(body) = answer.ok() {
+            let stream = body["stream"].clone();
+            if self.mode == Mode::Live
+                && (stream["media_processor_sid"].as_str().is_none()
+                    || stream["player_streamer_sid"].as_str().is_none())
+            {
+                return Err(format!("a live start without its pair: {body}"));
+            }
+            let dead = inspect::not_running(&self.stack.standin, &stream);
+            if !dead.is_empty() {
+                return Err(format!(
+                    "stream_start answered 200, but {dead:?} is not running"
+                ));
+            }
+            if let Some(last) = &self.world.last_start {
+                self.tally.repeated_starts += 1;
+                if last != &stream {
+                    return Err(format!(
+                        "a repeated start answered {stream}, the one before {last}"
+                    ));
+                }
+            }
+            self.world.last_start = Some(stream);
+        }
+        Ok(answer)
+    }
+
+    async fn start_twice(&mut self) -> Result<(), String> {
+        self.start().await?;
+        self.start().await?;
+        Ok(())
+    }
+
+    /// Two starts at once (two Lambdas): afterwards the room has at most one pair, unless a
+    /// fault stopped a start from settling (then stop, the room's end or the reaper ends it).
+    async fn start_together(&mut self) -> Result<(), String> {
+        let Some(login) = self.world.login.clone() else {
+            return Ok(());
+        };
+        let fired = self.stack.standin.faults_fired();
+        self.tally.requests += 2;
+        let (a, b) = tokio::join!(
+            self.stack
+                .respond(Endpoint::StreamStart, self.host_request(false)),
+            self.stack
+                .respond(Endpoint::StreamStart, self.host_request(false)),
+        );
+        let (a, _) = checked(Endpoint::StreamStart, a)?;
+        let (b, _) = checked(Endpoint::StreamStart, b)?;
+        self.log
+            .push(format!("  StreamStart x2 together -> {a}, {b}"));
+        self.world.last_start = None;
+        if self.stack.standin.faults_fired() == fired {
+            self.tally.repeated_starts += 1;
+            let pairs = inspect::started_processors(&self.stack.standin, &login.room);
+            if pairs > 1 {
+                return Err(format!("racing starts left {pairs} pairs running"));
+            }
+        }
+        Ok(())
+    }
+
+    async fn stop_twice(&mut self) -> Result<(), String> {
+        let first = self.stop(false).await?;
+        let second = self.stop(false).await?;
+        if first.ok().is_some()
+            && let Some(body) = second.ok()
+        {
+            self.tally.repeated_stops += 1;
+            if body["stopped"] != json!(false) {
+                return Err(format!("a repeated stop stopped something again: {body}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// One `stream_stop`; a success means the room has nothing left running.
+    async fn stop(&mut self, beacon: bool) -> Result<Answer, String> {
+        self.world.last_start = None;
+        let room = self.world.login.as_ref().map(|l| l.room.clone());
+        let before = room
+            .as_deref()
+            .map(|room| inspect::live_resources(&self.stack.standin, room))
+            .unwrap_or_default();
+        let answer = self
+            .call(Endpoint::StreamStop, self.host_request(beacon), true)
+            .await?;
+        if answer.ok().is_some()
+            && let Some(room) = &room
+        {
+            let running = inspect::still_running(&self.stack.standin, room, &before);
+            if !running.is_empty() {
+                return Err(format!("stream_stop answered 200 but left {running:?}"));
+            }
+        }
+        Ok(answer)
+    }
+
+    async fn close_tab(&mut self, beacon: bool) -> Result<(), String> {
+        if let Some(room) = self.world.login.as_ref().map(|l| l.room.clone()) {
+            self.stack.standin.disconnect_participant(&room, HOST);
+            if beacon {
+                self.stop(true).await?;
+            }
+        }
+        self.world.last_start = None;
+        Ok(())
+    }
+
+    // ---- viewers -----------------------------------------------------------------------
+
+    async fn viewer_joins(&mut self, subscribe: bool) -> Result<(), String> {
+        let answer = self
+            .call(Endpoint::AudienceToken, post_empty(), true)
+            .await?;
+        let Some(body) = answer.ok() else {
+            return Ok(());
+        };
+        if body["live"] != json!(true) || self.mode == Mode::Live {
+            return Ok(());
+        }
+        let room = str_field(body, "room")?;
+        let identity = str_field(body, "identity")?;
+        let token = str_field(body, "token")?;
+        let standin = &self.stack.standin;
+        if !inspect::room_in_progress(standin, &room) || !inspect::connected(standin, &room, HOST) {
+            return Err(format!(
+                "audience_token named {room} live, but it is not in progress with its host"
+            ));
+        }
+        if standin.connect_participant(&room, &identity).is_ok() {
+            self.world.viewers.push((room, identity));
+        }
+        if subscribe {
+            self.call(Endpoint::Subscribe, bearer(&token), true).await?;
+        }
+        Ok(())
+    }
+
+    // ---- the reaper and the end of a run ---------------------------------------------
+
+    /// The host's room if it is in progress with the host connected: a healthy stream.
+    fn healthy_room(&self) -> Option<(String, usize)> {
+        let standin = &self.stack.standin;
+        let room = &self.world.login.as_ref()?.room;
+        (inspect::room_in_progress(standin, room) && inspect::connected(standin, room, HOST))
+            .then(|| (room.clone(), inspect::started_processors(standin, room)))
+    }
+
+    /// Runs the reaper; a healthy stream must come through untouched.
+    async fn reap(&mut self) -> Result<reaper::Report, String> {
+        let healthy = self.healthy_room();
+        let report = reaper::reap(&self.stack.app, self.stack.twilio_now()).await;
+        self.tally.reaped += (report.rooms_completed.len()
+            + report.media_processors_ended.len()
+            + report.player_streamers_ended.len()) as u64;
+        self.log.push(format!("  reaper: {report:?}"));
+        if let Some((room, processors)) = healthy {
+            let standin = &self.stack.standin;
+            if !inspect::room_in_progress(standin, &room)
+                || inspect::started_processors(standin, &room) < processors.min(1)
+            {
+                return Err(format!("the reaper ended the healthy stream in {room}"));
+            }
+        }
+        Ok(report)
+    }
+
+    async fn reap_midway(&mut self) -> Result<(), String> {
+        self.world.last_start = None;
+        self.reap().await.map(|_| ())
+    }
+
+    /// Faults off; maybe a while with the host still live (the reaper must leave it alone);
+    /// then everyone leaves, the clock passes every bound, the reaper runs, and nothing may be
+    /// left active.
+    async fn finish(&mut self) -> Result<(), String> {
+        self.stack.standin.clear_faults();
+        self.log.push("finish".into());
+        if self.healthy_room().is_some() && self.rng.chance(30) {
+            self.stack.standin.advance_clock(PAST_BOUNDS);
+            self.reap().await?;
+        }
+        if let Some(login) = &self.world.login {
+            self.stack.standin.disconnect_participant(&login.room, HOST);
+        }
+        for (room, identity) in self.world.viewers.drain(..) {
+            self.stack.standin.disconnect_participant(&room, &identity);
+        }
+        self.stack.standin.advance_clock(PAST_BOUNDS);
+        let report = self.reap().await?;
+        if !report.errors.is_empty() {
+            return Err(format!("the reaper failed without faults: {report:?}"));
+        }
+        let active = Active::of(&self.stack.standin);
+        if active.count() > 0 {
+            self.tally.leaked += active.count() as u64;
+            return Err(format!("left active past its bound: {active:?}"));
+        }
+        Ok(())
+    }
+}
+
+/// Status and JSON body of a handler's response, if the status is one `endpoint` may answer
+/// and the body has the right shape.
+fn checked(endpoint: Endpoint, response: Response<Body>) -> Result<(u16, Value), String> {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body: Value = match response.body() {
+        Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    if content_type != "application/json" || body.is_null() {
+        return Err(format!(
+            "{endpoint:?} answered {status} without a JSON body ({content_type})"
+        ));
+    }
+    if !model::allowed(endpoint).contains(&status) {
+        return Err(format!("{endpoint:?} answered {status}: {body}"));
+    }
+    if status >= 400 && !body["error"]["code"].is_string() {
+        return Err(format!(
+            "{endpoint:?} answered {status} without an error code: {body}"
+        ));
+    }
+    Ok((status, body))
+}
+
+fn str_field(body: &Value, field: &str) -> Result<String, String> {
+    body[field]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("the answer has no `{field}`: {body}"))
+}

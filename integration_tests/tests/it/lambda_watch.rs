@@ -1,0 +1,162 @@
+//! The HTTP functions as Lambda binaries under `cargo lambda watch`, routed at their
+//! production paths by `[workspace.metadata.lambda.watch.router]`, against the stand-in: each
+//! answers a real request with the answer its handler gives.
+
+use std::time::Duration;
+
+use onair_integration_tests::process::{ChildGuard, free_port};
+use onair_integration_tests::*;
+use serde_json::{Value, json};
+
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = client.post(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("POST {url}: {err}"));
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_function_answers_at_its_production_path() {
+    let standin = twilio_standin::StandIn::start(twilio_standin::Account::for_tests())
+        .await
+        .unwrap();
+    let env_file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/test-logs/lambda-watch.env");
+    std::fs::create_dir_all(env_file.parent().unwrap()).unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let events_url = format!("{base}/room_events");
+    let auth_token = standin.account().auth_token.clone();
+    let lines: Vec<String> = config(
+        &standin,
+        &[
+            ("TWILIO_TIMEOUT_MS", "4000"),
+            ("TWILIO_AUTH_TOKEN", &auth_token),
+            ("ROOM_EVENTS_URL", &events_url),
+        ],
+    )
+    .into_iter()
+    .map(|(k, v)| format!("{k}=\"{v}\""))
+    .collect();
+    std::fs::write(&env_file, lines.join("\n")).unwrap();
+
+    let mut command =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .args([
+            "lambda",
+            "watch",
+            "--disable-cors",
+            "-A",
+            "127.0.0.1",
+            "-P",
+            &port.to_string(),
+        ])
+        .arg("--env-file")
+        .arg(&env_file);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR" {
+            command.env_remove(key);
+        }
+    }
+    let mut watch = ChildGuard::spawn("cargo-lambda-watch", &mut command);
+    watch.wait_for_port(([127, 0, 0, 1], port).into(), Duration::from_secs(120));
+
+    // A function compiles on its first request if the build did not make it yet.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()
+        .unwrap();
+
+    let (status, login) = post(
+        &client,
+        &format!("{base}/host_token"),
+        None,
+        Some(json!({ "password": HOST_PASSWORD })),
+    )
+    .await;
+    assert_eq!(status, 200, "{login}");
+    let token = login["token"].as_str().unwrap();
+    assert_eq!(header(token)["cty"], "twilio-fpa;v=1");
+    assert_eq!(claims(token)["grants"]["video"]["room"], login["room"]);
+
+    let (status, body) = post(&client, &format!("{base}/stream_start"), Some(token), None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("conflict")),
+        "not connected yet: {body}"
+    );
+    standin
+        .connect_participant(login["room"].as_str().unwrap(), "presenter")
+        .unwrap();
+    let (status, body) = post(&client, &format!("{base}/stream_start"), Some(token), None).await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, viewer) = post(&client, &format!("{base}/audience_token"), None, None).await;
+    assert_eq!(
+        (status, viewer["live"].as_bool()),
+        (200, Some(true)),
+        "{viewer}"
+    );
+
+    let (status, body) = post(
+        &client,
+        &format!("{base}/subscribe"),
+        viewer["token"].as_str(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "viewer not connected: {body}"
+    );
+
+    let (status, body) = post(&client, &format!("{base}/stream_stop"), Some(token), None).await;
+    assert_eq!(
+        (status, body["stopped"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
+    assert!(standin.rooms().iter().all(|r| r.status == "completed"));
+
+    // room_events: only Twilio's signature opens it.
+    let callback: Vec<(String, String)> = [
+        ("RoomName", login["room"].as_str().unwrap()),
+        ("StatusCallbackEvent", "room-ended"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let send = |signature: Option<String>| {
+        let mut request = client.post(&events_url).form(&callback);
+        if let Some(signature) = signature {
+            request = request.header("X-Twilio-Signature", signature);
+        }
+        request.send()
+    };
+    let response = send(None).await.unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    let signature = twilio_standin::signature(&auth_token, &events_url, &callback);
+    let response = send(Some(signature)).await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["room"], login["room"], "{body}");
+    drop(watch);
+    standin.shutdown().await;
+}

@@ -1,0 +1,22 @@
+//! What the tests, the benchmarks and the relay's load harness share, so none of them includes
+//! another crate's files by path or keeps its own copy:
+//!
+//! - [`jwt`]: a token's header and claims as JSON, and [`rng`]: a seeded PRNG (always there);
+//! - `app` and `request` (feature `app`): an `App` configured against the Twilio stand-in as a
+//!   deployed function is, and requests as API Gateway hands them to a handler, with the answer
+//!   read back; used by `integration_tests` and `bench/rust`;
+//! - `fuzz` (feature `fuzz`): the runner, corpus and generators of the property-based fuzz
+//!   targets of `functions/common/tests` and `integration_tests`;
+//! - `relay_peer` (feature `relay-peer`): a WebRTC peer for the stand-in's relay, used by its
+//!   tests and by `twilio_standin/examples/relay_load.rs`.
+
+#[cfg(feature = "app")]
+pub mod app;
+#[cfg(feature = "fuzz")]
+pub mod fuzz;
+pub mod jwt;
+#[cfg(feature = "relay-peer")]
+pub mod relay_peer;
+#[cfg(feature = "app")]
+pub mod request;
+pub mod rng;
