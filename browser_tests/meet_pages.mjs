@@ -91,7 +91,7 @@ export function tokenAnswer(name = 'Ana') {
 // { status, json } (default: a token for the name asked). Returns { page, context, requests,
 // problems } where `requests` are meeting_token bodies and `problems` console errors and page
 // errors.
-export async function openMeet(browser, base, { invite = 'test-invite', context: options = DESKTOP, dark = false, answer, fake = true, clearStorage = true } = {}) {
+export async function openMeet(browser, base, { invite = 'test-invite', context: options = DESKTOP, dark = false, answer, fake = true } = {}) {
   const context = await browser.newContext({ ...options, colorScheme: dark ? 'dark' : 'light' });
   await context.grantPermissions(['camera', 'microphone', 'clipboard-read', 'clipboard-write'], { origin: base });
   const page = await context.newPage();
@@ -102,7 +102,6 @@ export async function openMeet(browser, base, { invite = 'test-invite', context:
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`));
   await page.addInitScript(TRACK_LOCAL_TRACKS);
-  if (clearStorage) await page.addInitScript(() => localStorage.clear());
   if (fake) {
     await page.route(ADAPTER_PATH, (route) => route.fulfill({ contentType: 'text/javascript', body: FAKE_ADAPTER }));
   }
@@ -142,7 +141,10 @@ export function tilesOf(page) {
       speaking: t.classList.contains('speaking'),
       frames: t.classList.contains('has-frames') && t.querySelector('video').videoWidth > 0,
       width: Math.round(t.getBoundingClientRect().width),
-      description: document.getElementById(t.getAttribute('aria-describedby')).textContent,
+      // What a screen reader reads as the tile's description: the shown marks, then the name.
+      description: [...document.getElementById(t.getAttribute('aria-describedby')).querySelectorAll('.mark:not([hidden]) .visually-hidden, .name')]
+        .map((e) => e.textContent)
+        .join(''),
     })),
   );
 }

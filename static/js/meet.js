@@ -29,7 +29,10 @@ const prejoin = createPrejoin({
   cameraSelect: $('camera-select'),
   micSelect: $('mic-select'),
   meterBar: $('mic-level'),
-  onProblem: (text) => explain(text),
+  onProblem: (text) => {
+    $('device-problem').textContent = text;
+    $('device-problem').hidden = !text;
+  },
 });
 const tiles = createTiles({
   container: $('tiles'),
@@ -112,7 +115,7 @@ async function join() {
     return problem.name ? fieldProblem(problem.text) : explain(problem.text);
   }
 
-  const { tracks, micOn, cameraOn } = prejoin.handOver();
+  const { tracks, micOn, cameraOn } = await prejoin.handOver();
   if (tracks.mic) tracks.mic.enabled = micOn;
   if (tracks.camera) tracks.camera.enabled = cameraOn;
   const me = login.identity;

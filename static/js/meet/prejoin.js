@@ -112,7 +112,8 @@ export function createPrejoin({ video, note, micToggle, camToggle, cameraSelect,
     }
   }
 
-  async function start() {
+  let starting = Promise.resolve();
+  async function openAll() {
     // Both at once when both are remembered or unknown: one permission prompt for the two.
     await Promise.all([open('camera', stored(CHOICE.camera)), open('mic', stored(CHOICE.mic))]);
     // A remembered device that is gone: fall back to the default one.
@@ -126,6 +127,10 @@ export function createPrejoin({ video, note, micToggle, camToggle, cameraSelect,
     watchLevel();
     tell();
     await listDevices();
+  }
+  function start() {
+    starting = openAll();
+    return starting;
   }
 
   const change = (kind) => async (event) => {
@@ -156,8 +161,10 @@ export function createPrejoin({ video, note, micToggle, camToggle, cameraSelect,
 
   return {
     start,
-    // The tracks and their on/off state, now owned by the caller (the call stops them).
-    handOver() {
+    // The tracks and their on/off state, now owned by the caller (the call stops them); waits for
+    // a preview still starting (a person who joins before the camera is up joins with it).
+    async handOver() {
+      await starting;
       stopMeter();
       video.srcObject = null;
       const taken = { tracks: { ...tracks }, micOn: !!tracks.mic && !off.mic, cameraOn: !!tracks.camera && !off.camera };

@@ -58,8 +58,11 @@ function createTile({ key, identity, label, kind, local }) {
   if (local && kind === 'camera') video.classList.add('mirrored');
   const avatar = element('div', `avatar colour-${colourOf(identity)}`);
   avatar.setAttribute('aria-hidden', 'true');
-  const initial = element('span', 'initial', kind === 'screen' ? '' : initialOf(label));
+  // The initial is drawn by CSS (attr), so the tile's only text is its name tag, which its
+  // accessible name ("Pin <name>") contains.
+  const initial = element('span', 'initial');
   if (kind === 'screen') initial.append(icon('screen'));
+  else initial.dataset.initial = initialOf(label);
   avatar.append(initial);
   const tag = element('div', 'tag');
   tag.id = `${id}-tag`;
