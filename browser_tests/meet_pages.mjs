@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { root } from './stack.mjs';
 import { until } from './pages.mjs';
+import { TRACK_PEER_CONNECTIONS } from './browser.mjs';
 
 const require = createRequire(import.meta.url);
 const FAKE_ADAPTER = readFileSync(join(root, 'browser_tests', 'meet_fake_adapter.js'), 'utf8');
@@ -73,12 +74,12 @@ const TRACK_LOCAL_TRACKS = () => {
 export const liveLocalTracks = (page) =>
   page.evaluate(() => window.__localTracks.filter((t) => t.readyState === 'live').map((t) => t.kind));
 
-// A meeting_token answer as the API gives it; `identity` carries the name as the contract says.
+// A meeting_token answer as the API gives it; the identity is `<8 hex>.<name>` (common::ids).
 export function tokenAnswer(name = 'Ana') {
   return {
     token: 'fake-token',
     room: 'meeting-abcdefabcdef',
-    identity: `0a1b2c3d.${encodeURIComponent(name)}`,
+    identity: `0a1b2c3d.${name.trim()}`,
     name,
     mode: 'group',
     media: { kind: 'fake' },
@@ -87,11 +88,12 @@ export function tokenAnswer(name = 'Ana') {
   };
 }
 
-// Opens meet.html#invite=<invite> in a new context; `answer(body)` gives meeting_token's
-// { status, json } (default: a token for the name asked). Returns { page, context, requests,
-// problems } where `requests` are meeting_token bodies and `problems` console errors and page
-// errors.
-export async function openMeet(browser, base, { invite = 'test-invite', context: options = DESKTOP, dark = false, answer, fake = true } = {}) {
+// Opens meet.html#invite=<invite> in a new context. Over the fake adapter (`real: false`), the
+// test answers meeting_token: `answer(body)` gives { status, json } (default: a token for the
+// name asked); `real: true` uses the stack's API and adapters and records the page's peer
+// connections. Returns { page, context, requests, problems } where `requests` are meeting_token
+// bodies and `problems` console errors, page errors and failed requests.
+export async function openMeet(browser, base, { invite = 'test-invite', context: options = DESKTOP, dark = false, answer, real = false } = {}) {
   const context = await browser.newContext({ ...options, colorScheme: dark ? 'dark' : 'light' });
   await context.grantPermissions(['camera', 'microphone', 'clipboard-read', 'clipboard-write'], { origin: base });
   const page = await context.newPage();
@@ -102,16 +104,21 @@ export async function openMeet(browser, base, { invite = 'test-invite', context:
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`));
   await page.addInitScript(TRACK_LOCAL_TRACKS);
-  if (fake) {
-    await page.route(ADAPTER_PATH, (route) => route.fulfill({ contentType: 'text/javascript', body: FAKE_ADAPTER }));
-  }
   const requests = [];
-  await page.route('**/meeting_token', async (route) => {
-    const body = route.request().postDataJSON();
-    requests.push(body);
-    const { status = 200, json } = answer ? await answer(body) : { json: tokenAnswer(body.name) };
-    await route.fulfill({ status, contentType: 'application/json', json });
-  });
+  if (real) {
+    await page.addInitScript(TRACK_PEER_CONNECTIONS);
+    page.on('request', (request) => {
+      if (request.url().endsWith('/meeting_token')) requests.push(request.postDataJSON());
+    });
+  } else {
+    await page.route(ADAPTER_PATH, (route) => route.fulfill({ contentType: 'text/javascript', body: FAKE_ADAPTER }));
+    await page.route('**/meeting_token', async (route) => {
+      const body = route.request().postDataJSON();
+      requests.push(body);
+      const { status = 200, json } = answer ? await answer(body) : { json: tokenAnswer(body.name) };
+      await route.fulfill({ status, contentType: 'application/json', json });
+    });
+  }
   await page.goto(`${base}/meet.html${invite ? `#invite=${encodeURIComponent(invite)}` : ''}`);
   return { page, context, requests, problems };
 }

@@ -252,6 +252,7 @@ export function createTiles({ container, stage, grid, audioBox }) {
       if (!person.audio) {
         person.audio = element('audio');
         person.audio.autoplay = true;
+        person.audio.dataset.identity = identity;
         audioBox.append(person.audio);
       }
       person.audio.srcObject = new MediaStream([track]);
