@@ -119,19 +119,15 @@ async function join() {
   if (tracks.mic) tracks.mic.enabled = micOn;
   if (tracks.camera) tracks.camera.enabled = cameraOn;
   const me = login.identity;
-  session = { call: null, me, tracks, micOn, cameraOn, screen: null };
+  const speaking = speakingWatcher((identity, on) => tiles.setSpeaking(identity, on));
+  session = { call: null, me, tracks, micOn, cameraOn, screen: null, speaking, joined: false, reconnecting: false };
   const current = session;
   tiles.addPerson({ identity: me, name: login.name ?? parsed.name, local: true });
   tiles.setVideo(me, 'camera', tracks.camera);
   tiles.setMuted(me, 'mic', !micOn);
   tiles.setMuted(me, 'camera', !cameraOn);
-  showPeople();
-  const speaking = speakingWatcher((identity, on) => tiles.setSpeaking(identity, on));
-  current.speaking = speaking;
   if (tracks.mic) speaking.watch(me, tracks.mic);
-  const ours = (fn) => (...args) => {
-    if (session === current) fn(...args);
-  };
+  showPeople();
 
   let call;
   try {
@@ -141,48 +137,7 @@ async function join() {
       identity: me,
       media: login.media,
       tracks: { camera: tracks.camera, mic: tracks.mic },
-      onParticipant: ours((p) => {
-        if (p.local || p.identity === me) return;
-        if (tiles.addPerson(p) && current.joined) status.notice(`${p.name} joined`);
-        showPeople();
-      }),
-      onParticipantLeft: ours((identity) => {
-        speaking.unwatch(identity);
-        const name = tiles.removePerson(identity);
-        if (name) status.notice(`${name} left`);
-        showPeople();
-      }),
-      onTrack: ours((identity, kind, track) => {
-        if (identity === me) return;
-        if (kind === 'mic') {
-          tiles.setAudio(identity, track);
-          speaking.watch(identity, track);
-        } else if (tiles.setVideo(identity, kind, track)) {
-          status.notice(`${tiles.nameOf(identity)} is presenting`);
-        }
-      }),
-      onTrackGone: ours((identity, kind) => {
-        if (identity === me) return;
-        if (kind === 'mic') {
-          tiles.setAudio(identity, null);
-          speaking.unwatch(identity);
-        } else tiles.setVideo(identity, kind, null);
-      }),
-      onMuted: ours((identity, kind, muted) => {
-        if (identity !== me) tiles.setMuted(identity, kind, muted);
-      }),
-      onDominantSpeaker: ours((identity) => {
-        // The tile of whoever speaks stays in sight when the strip beside a pinned tile scrolls.
-        if (identity && tiles.pinned) document.querySelector(`.tile[data-key="camera:${CSS.escape(identity)}"]`)?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
-      }),
-      onState: ours((state) => {
-        if (state === 'reconnecting') status.lasting('Reconnecting…');
-        else if (state === 'connected') {
-          if (current.reconnecting) status.clear();
-          if (current.reconnecting) status.notice('Reconnected');
-        } else if (state === 'ended') end('lost');
-        current.reconnecting = state === 'reconnecting';
-      }),
+      ...callEvents(current),
     });
   } catch (error) {
     if (session !== current) return; // ended while joining (the tab is closing)
@@ -205,6 +160,57 @@ async function join() {
   showCallControls();
   show('call');
   buttons.mic.focus();
+}
+
+// What the adapter tells the page during a call, shown in the tiles, the count and the status
+// line. Events of a call that already ended (a late callback) are ignored.
+function callEvents(current) {
+  const { me, speaking } = current;
+  const ours = (fn) => (...args) => {
+    if (session === current) fn(...args);
+  };
+  return {
+    onParticipant: ours((p) => {
+      if (p.local || p.identity === me) return;
+      if (tiles.addPerson(p) && current.joined) status.notice(`${p.name} joined`);
+      showPeople();
+    }),
+    onParticipantLeft: ours((identity) => {
+      speaking.unwatch(identity);
+      const name = tiles.removePerson(identity);
+      if (name) status.notice(`${name} left`);
+      showPeople();
+    }),
+    onTrack: ours((identity, kind, track) => {
+      if (identity === me) return;
+      if (kind === 'mic') {
+        tiles.setAudio(identity, track);
+        speaking.watch(identity, track);
+      } else if (tiles.setVideo(identity, kind, track)) {
+        status.notice(`${tiles.nameOf(identity)} is presenting`);
+      }
+    }),
+    onTrackGone: ours((identity, kind) => {
+      if (identity === me) return;
+      if (kind === 'mic') {
+        tiles.setAudio(identity, null);
+        speaking.unwatch(identity);
+      } else tiles.setVideo(identity, kind, null);
+    }),
+    onMuted: ours((identity, kind, muted) => {
+      if (identity !== me) tiles.setMuted(identity, kind, muted);
+    }),
+    // Whoever speaks stays in sight in the strip beside a pinned tile.
+    onDominantSpeaker: ours((identity) => identity && tiles.reveal(identity)),
+    onState: ours((state) => {
+      if (state === 'reconnecting') status.lasting('Reconnecting…');
+      else if (state === 'connected' && current.reconnecting) {
+        status.clear();
+        status.notice('Reconnected');
+      } else if (state === 'ended') end('lost');
+      current.reconnecting = state === 'reconnecting';
+    }),
+  };
 }
 
 function showCallControls() {
@@ -299,20 +305,20 @@ nameInput.addEventListener('input', () => {
   if (nameInput.getAttribute('aria-invalid') === 'true' && !parseName(nameInput.value).problem) fieldProblem('');
 });
 
-buttons.mic.addEventListener('click', () => {
-  if (!session?.call) return;
-  session.micOn = !session.micOn;
-  session.call.setMicEnabled(session.micOn);
-  setToggle(buttons.mic, !session.micOn);
-  tiles.setMuted(session.me, 'mic', !session.micOn);
-});
-buttons.cam.addEventListener('click', () => {
-  if (!session?.call) return;
-  session.cameraOn = !session.cameraOn;
-  session.call.setCameraEnabled(session.cameraOn);
-  setToggle(buttons.cam, !session.cameraOn);
-  tiles.setMuted(session.me, 'camera', !session.cameraOn);
-});
+// The microphone and camera toggles: the adapter, the button and my own tile's mark.
+const DEVICES = [
+  { button: buttons.mic, kind: 'mic', on: 'micOn', enable: 'setMicEnabled' },
+  { button: buttons.cam, kind: 'camera', on: 'cameraOn', enable: 'setCameraEnabled' },
+];
+for (const { button, kind, on, enable } of DEVICES) {
+  button.addEventListener('click', () => {
+    if (!session?.call) return;
+    session[on] = !session[on];
+    session.call[enable](session[on]);
+    setToggle(button, !session[on]);
+    tiles.setMuted(session.me, kind, !session[on]);
+  });
+}
 buttons.share.addEventListener(
   'click',
   once(() => (session?.screen ? stopScreen() : shareScreen())),

@@ -82,7 +82,7 @@ export function createPrejoin({ video, note, micToggle, camToggle, cameraSelect,
     }, 100);
   }
 
-  async function open(kind, deviceId) {
+  async function openDevice(kind, deviceId) {
     tracks[kind]?.stop();
     tracks[kind] = null;
     try {
@@ -115,12 +115,12 @@ export function createPrejoin({ video, note, micToggle, camToggle, cameraSelect,
   let starting = Promise.resolve();
   async function openAll() {
     // Both at once when both are remembered or unknown: one permission prompt for the two.
-    await Promise.all([open('camera', stored(CHOICE.camera)), open('mic', stored(CHOICE.mic))]);
+    await Promise.all([openDevice('camera', stored(CHOICE.camera)), openDevice('mic', stored(CHOICE.mic))]);
     // A remembered device that is gone: fall back to the default one.
     for (const kind of ['camera', 'mic']) {
       if (!tracks[kind] && stored(CHOICE[kind])) {
         store(CHOICE[kind], '');
-        await open(kind, null);
+        await openDevice(kind, null);
       }
     }
     showPreview();
@@ -134,7 +134,7 @@ export function createPrejoin({ video, note, micToggle, camToggle, cameraSelect,
   }
 
   const change = (kind) => async (event) => {
-    await open(kind, event.target.value);
+    await openDevice(kind, event.target.value);
     showPreview();
     if (kind === 'mic') watchLevel();
     tell();

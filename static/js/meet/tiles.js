@@ -271,6 +271,11 @@ export function createTiles({ container, stage, grid, audioBox }) {
       }
     },
 
+    // Scrolls a person's tile into sight (the strip beside a pinned tile may hide it).
+    reveal(identity) {
+      people.get(identity)?.camera.el.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+    },
+
     setSpeaking(identity, speaking) {
       people.get(identity)?.camera.el.classList.toggle('speaking', speaking);
     },
