@@ -86,15 +86,15 @@ test('names are checked before any request; a name the API refuses is explained 
   ]) {
     await page.fill('#name', name);
     await page.click('#join');
-    await page.waitForSelector('#join-problem:not([hidden])');
-    assert.match(await page.locator('#join-problem').textContent(), problem);
+    await page.waitForSelector('#name-problem:not([hidden])');
+    assert.match(await page.locator('#name-problem').textContent(), problem);
     assert.equal(await page.getAttribute('#name', 'aria-invalid'), 'true');
     assert.equal(await activeKey(page), 'name');
   }
   assert.deepEqual(meet.requests, [], 'no request for a name the page can refuse itself');
   await page.fill('#name', 'Refused');
   await page.click('#join');
-  await until('the API refusal shown', async () => /cannot be used/.test(await page.locator('#join-problem').textContent()));
+  await until('the API refusal shown', async () => /cannot be used/.test(await page.locator('#name-problem').textContent()));
   assert.equal(await page.isHidden('#call'), true);
   // 40 characters of any script are fine.
   await joinAs(page, 'é'.repeat(40));
@@ -407,7 +407,7 @@ for (const [variant, context, dark] of [
     await page.waitForFunction(() => document.getElementById('preview-video').videoWidth > 0);
     await check('prejoin');
     await page.click('#join'); // no name
-    await page.waitForSelector('#join-problem:not([hidden])');
+    await page.waitForSelector('#name-problem:not([hidden])');
     await check('prejoin-problem');
     await joinAs(page, 'Ana');
     await fake(page, 'add', '11111111.Bo', 'Bo');

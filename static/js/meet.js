@@ -57,10 +57,16 @@ function explain(text) {
   joinProblem.hidden = !text;
 }
 
+// A problem with the name, under the field (its description); the field gets the focus.
 function fieldProblem(text) {
+  const problem = $('name-problem');
   nameInput.setAttribute('aria-invalid', String(!!text));
-  explain(text);
-  if (text) nameInput.focus();
+  problem.textContent = text;
+  problem.hidden = !text;
+  if (text) {
+    explain('');
+    nameInput.focus();
+  }
 }
 
 const showPeople = () => {
