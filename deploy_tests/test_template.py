@@ -32,12 +32,20 @@ FUNCTIONS = {
     "SubscribeFunction": ("subscribe", "/subscribe"),
     "ReaperFunction": ("reaper", None),
     "RoomEventsFunction": ("room_events", "/room_events"),
+    "MeetingCreateFunction": ("meeting_create", "/meeting_create"),
+    "MeetingTokenFunction": ("meeting_token", "/meeting_token"),
 }
 API_PATHS = sorted(path for _, path in FUNCTIONS.values() if path)
 # Twilio calls /room_events on the API directly; browsers reach the other paths via CloudFront.
 TWILIO_PATHS = ["/room_events"]
 BROWSER_PATHS = sorted(set(API_PATHS) - set(TWILIO_PATHS))
-HOST_PATHS = ["/host_token", "/stream_start", "/stream_stop"]
+HOST_PATHS = ["/host_token", "/stream_start", "/stream_stop", "/meeting_create"]
+# Meeting settings (functions/common/src/config.rs, MeetingSettings) -> their template parameter.
+MEETING_SETTINGS = {
+    "MEETING_MAX_MINUTES": "MeetingMaxMinutes",
+    "MEETING_MAX_PARTICIPANTS": "MeetingMaxParticipants",
+    "MEETING_INVITE_HOURS": "MeetingInviteHours",
+}
 SECRET = "TwilioSecret"
 SECRET_KEYS = {
     "TWILIO_ACCOUNT_SID",
@@ -138,6 +146,8 @@ def test_function_is_arm64_cargo_lambda_small_and_bounded(raw, cfn, logical_id):
     assert env["AUDIENCE_MODE"] == {"Ref": "AudienceMode"}
     assert env["STREAM_MAX_MINUTES"] == {"Ref": "StreamMaxMinutes"}
     assert env["HOST_IDENTITY"] == {"Ref": "HostIdentity"}
+    for key, parameter in MEETING_SETTINGS.items():
+        assert env[key] == {"Ref": parameter}, key
     assert not [k for k in env if k.startswith("TWILIO_") or k == "HOST_PASSWORD"], (
         "secrets belong in the secret, never in the environment"
     )
@@ -149,6 +159,11 @@ def test_parameters_match_the_settings_the_code_accepts(raw):
     assert params["AudienceMode"]["Default"] == "room"
     assert (params["StreamMaxMinutes"]["MinValue"], params["StreamMaxMinutes"]["MaxValue"]) == (10, 1440)
     assert params["HostIdentity"]["Default"] == "host"
+    # (default, min, max) as MeetingSettings parses them; MaxParticipants is at most 50 at Twilio.
+    bounds = {"MeetingMaxMinutes": (240, 10, 1440), "MeetingMaxParticipants": (50, 2, 50), "MeetingInviteHours": (24, 1, 168)}
+    for name, (default, low, high) in bounds.items():
+        p = params[name]
+        assert (p["Default"], p["MinValue"], p["MaxValue"]) == (default, low, high), name
 
 
 # --- IAM -----------------------------------------------------------------------------------------
@@ -214,7 +229,7 @@ def test_the_secret_is_created_without_real_values(raw):
 # --- HTTP API ------------------------------------------------------------------------------------
 
 
-def test_the_api_has_exactly_the_six_post_routes(cfn):
+def test_the_api_has_exactly_one_post_route_per_http_function(cfn):
     apis = of_type(cfn, "AWS::ApiGatewayV2::Api")
     assert list(apis) == ["HttpApi"]
     paths = apis["HttpApi"]["Properties"]["Body"]["paths"]
@@ -334,7 +349,7 @@ def test_pages_come_from_s3_through_origin_access_control(raw):
     assert default["ViewerProtocolPolicy"] in ("redirect-to-https", "https-only")
 
 
-def test_the_five_paths_go_to_the_api_uncached_with_viewer_headers(raw):
+def test_the_browser_paths_go_to_the_api_uncached_with_viewer_headers(raw):
     config, _, cache_behaviours = behaviours(raw)
     origins = {o["Id"]: o for o in config["Origins"]}
     api_behaviours = {b["PathPattern"]: b for b in cache_behaviours}

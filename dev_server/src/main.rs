@@ -1,5 +1,5 @@
 //! The local front door, as CloudFront is in production: one origin that serves `static/` with
-//! the same security headers (`headers`), forwards the five API paths to `cargo lambda watch`,
+//! the same security headers (`headers`), forwards the API paths to `cargo lambda watch`,
 //! and forwards `/media/*` (WHIP/WHEP signalling) to the Twilio stand-in's relay. Development only.
 //!
 //! `onair-dev-server --port 8080 --static static --api http://127.0.0.1:9000 --media http://127.0.0.1:4010 --audience-mode room`
@@ -20,12 +20,14 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use headers::{AudienceMode, security_headers};
 
 /// The API paths routed to the functions, as the CloudFront behaviours route them.
-const API_PATHS: [&str; 5] = [
+const API_PATHS: [&str; 7] = [
     "/host_token",
     "/stream_start",
     "/stream_stop",
     "/audience_token",
     "/subscribe",
+    "/meeting_create",
+    "/meeting_token",
 ];
 /// The largest body forwarded (the functions refuse more than 16 KiB anyway; SDP offers are small).
 const MAX_BODY: usize = 256 * 1024;

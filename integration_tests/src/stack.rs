@@ -13,7 +13,7 @@ use twilio_standin::{Account, StandIn};
 
 pub const HOST_PASSWORD: &str = "correct horse battery staple";
 
-/// The HTTP endpoints: the five the pages call and `room_events`, which Twilio calls.
+/// The HTTP endpoints: the seven the pages call and `room_events`, which Twilio calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     HostToken,
@@ -22,15 +22,19 @@ pub enum Endpoint {
     AudienceToken,
     Subscribe,
     RoomEvents,
+    MeetingCreate,
+    MeetingToken,
 }
 
-pub const ENDPOINTS: [Endpoint; 6] = [
+pub const ENDPOINTS: [Endpoint; 8] = [
     Endpoint::HostToken,
     Endpoint::StreamStart,
     Endpoint::StreamStop,
     Endpoint::AudienceToken,
     Endpoint::Subscribe,
     Endpoint::RoomEvents,
+    Endpoint::MeetingCreate,
+    Endpoint::MeetingToken,
 ];
 
 /// A stand-in and an App configured against it.
@@ -84,6 +88,8 @@ impl Stack {
             Endpoint::AudienceToken => audience_token::handle(&self.app, req).await,
             Endpoint::Subscribe => subscribe::handle(&self.app, req).await,
             Endpoint::RoomEvents => room_events::handle(&self.app, req).await,
+            Endpoint::MeetingCreate => meeting_create::handle(&self.app, req).await,
+            Endpoint::MeetingToken => meeting_token::handle(&self.app, req).await,
         }
     }
 
@@ -151,6 +157,27 @@ impl Stack {
             .await;
         assert_eq!(status, 200, "{body}");
         login
+    }
+
+    /// The host opens a meeting; returns the `meeting_create` answer.
+    pub async fn meeting(&self) -> Value {
+        let (status, body) = self
+            .call(
+                Endpoint::MeetingCreate,
+                post_json(json!({ "password": HOST_PASSWORD })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// A guest joins with `invite` as `name`: the `meeting_token` answer, as it came.
+    pub async fn join(&self, invite: &str, name: &str) -> (u16, Value) {
+        self.call(
+            Endpoint::MeetingToken,
+            post_json(json!({ "invite": invite, "name": name })),
+        )
+        .await
     }
 
     /// The stand-in's clock (real time plus what tests advanced), for the reaper's age checks.

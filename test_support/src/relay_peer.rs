@@ -1,8 +1,10 @@
 //! A WebRTC peer that publishes or watches through the stand-in's relay the way the pages do
 //! (one complete offer POSTed to WHIP/WHEP, no trickle), written with str0m in RTP mode on its
 //! own UDP socket. A publisher sends synthetic RTP: screen and webcam "video" frames at a fixed
-//! rate and packet count, and 20 ms "audio" packets. Each payload starts with a tag byte naming
-//! its slot and a counter, so a viewer can check that every packet arrived on the right m-line.
+//! rate and packet count, and 20 ms "audio" packets, on the m-lines of its [`Shape`] (a stream
+//! host's broadcast, or a meeting participant's camera or screen session). Each payload starts
+//! with a tag byte naming its slot, a counter and the publisher's origin byte, so a viewer can
+//! check that every packet arrived on the right m-line from the right publisher.
 //!
 //! Used by the stand-in's relay tests and its `relay_load` example.
 
@@ -24,9 +26,23 @@ use tokio::task::JoinHandle;
 /// The tag byte of each slot's payloads: screen, microphone, webcam.
 pub const TAGS: [u8; 3] = [1, 2, 3];
 
+/// Which m-lines a publisher offers (the relay's layouts, docs/RELAY.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Video (screen), audio (microphone), video (webcam, if `Load::webcam`): a stream host.
+    Broadcast,
+    /// Video (camera, tagged as the webcam), audio (microphone): a meeting camera session.
+    Camera,
+    /// Video (screen): a meeting screen session.
+    Screen,
+}
+
 /// What a publisher sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Load {
+    pub shape: Shape,
+    /// Written into every payload (byte 5), so viewers can tell publishers apart.
+    pub origin: u8,
     pub webcam: bool,
     pub fps: u32,
     pub screen_packets: usize,
@@ -39,6 +55,8 @@ impl Default for Load {
     /// About 0.8 Mbit/s of screen, 0.25 of webcam and 50 audio packets a second.
     fn default() -> Self {
         Load {
+            shape: Shape::Broadcast,
+            origin: 0,
             webcam: true,
             fps: 30,
             screen_packets: 3,
@@ -59,6 +77,8 @@ pub struct Counts {
     pub received: [u64; 3],
     /// Packets whose tag did not match the m-line they came on.
     pub misrouted: u64,
+    /// The origin bytes seen (watchers), in order of first arrival.
+    pub origins: Vec<u8>,
     pub bytes_received: u64,
     /// Packets sent per slot (publishers).
     pub sent: [u64; 3],
@@ -116,29 +136,31 @@ impl Peer {
         let mut rtc = Rtc::builder().set_rtp_mode(true).build(Instant::now());
         rtc.add_local_candidate(Candidate::host(local, "udp").expect("a host candidate"));
         let mut change = rtc.sdp_api();
-        let (dir, webcam) = match role {
-            Role::Publish(load) => (Direction::SendOnly, load.webcam),
-            Role::Watch => (Direction::RecvOnly, true),
+        let (dir, shape, webcam) = match role {
+            Role::Publish(load) => (Direction::SendOnly, load.shape, load.webcam),
+            Role::Watch => (Direction::RecvOnly, Shape::Broadcast, true),
         };
-        let stream = Some("onair".to_owned());
+        // Slots in the order this shape offers them: screen 0, microphone 1, webcam/camera 2.
+        let order: &[usize] = match shape {
+            Shape::Broadcast if webcam => &[0, 1, 2],
+            Shape::Broadcast => &[0, 1],
+            Shape::Camera => &[2, 1],
+            Shape::Screen => &[0],
+        };
         let mut mids: [Option<Mid>; 3] = [None; 3];
-        mids[0] = Some(change.add_media(
-            MediaKind::Video,
-            dir,
-            stream.clone(),
-            Some("screen".into()),
-            None,
-        ));
-        mids[1] = Some(change.add_media(
-            MediaKind::Audio,
-            dir,
-            stream.clone(),
-            Some("microphone".into()),
-            None,
-        ));
-        if webcam {
-            mids[2] =
-                Some(change.add_media(MediaKind::Video, dir, stream, Some("webcam".into()), None));
+        for &slot in order {
+            let (kind, name) = match slot {
+                0 => (MediaKind::Video, "screen"),
+                1 => (MediaKind::Audio, "microphone"),
+                _ => (MediaKind::Video, "webcam"),
+            };
+            mids[slot] = Some(change.add_media(
+                kind,
+                dir,
+                Some("onair".to_owned()),
+                Some(name.into()),
+                None,
+            ));
         }
         let (offer, pending) = change.apply().expect("an offer");
 
@@ -251,9 +273,10 @@ struct Sender {
 impl Sender {
     fn payload(&mut self, slot: usize, len: usize) -> Vec<u8> {
         self.counter = self.counter.wrapping_add(1);
-        let mut p = vec![0x5a; len.max(5)];
+        let mut p = vec![0x5a; len.max(6)];
         p[0] = TAGS[slot];
         p[1..5].copy_from_slice(&self.counter.to_be_bytes());
+        p[5] = self.load.origin;
         p
     }
 
@@ -365,6 +388,11 @@ async fn run(
                                 Some(i) if pkt.payload.first() == Some(&TAGS[i]) => {
                                     c.received[i] += 1;
                                     c.bytes_received += pkt.payload.len() as u64;
+                                    if let Some(&origin) = pkt.payload.get(5)
+                                        && !c.origins.contains(&origin)
+                                    {
+                                        c.origins.push(origin);
+                                    }
                                 }
                                 _ => c.misrouted += 1,
                             }

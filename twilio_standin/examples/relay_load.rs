@@ -1,9 +1,11 @@
-//! Load harness for the media relay: 1 publisher and N viewers stream through a stand-in for a
-//! fixed time, and the stand-in's process CPU time, peak memory and forwarded packets are
-//! printed as a table (recorded in docs/RELAY.md).
+//! Load harness for the media relay: a stream (1 publisher and N viewers) or a meeting (N
+//! participants, each publishing camera and microphone and watching every other) runs through a
+//! stand-in for a fixed time, and the stand-in's process CPU time, peak memory and forwarded
+//! packets are printed as tables (recorded in docs/RELAY.md).
 //!
 //! ```text
 //! cargo run --release -p twilio-standin --example relay_load -- --viewers 1,5,10 --seconds 30
+//! cargo run --release -p twilio-standin --example relay_load -- --meeting 4,8 --seconds 30
 //! ```
 //!
 //! The stand-in runs in a child process (this same executable with `--serve`, which starts the
@@ -21,9 +23,12 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use twilio_standin::{AccessToken, Account, StandIn};
 
-use onair_test_support::relay_peer::{Load, Peer};
+use onair_test_support::relay_peer::{Load, Peer, Shape};
 
-const USAGE: &str = "usage: relay_load [--viewers 1,5,10] [--seconds 30]";
+const USAGE: &str = "usage: relay_load [--viewers 1,5,10] [--meeting 4,8] [--seconds 30] (default: --viewers 1,5,10)";
+
+/// How long setting a run up may take before the harness gives up.
+const SETUP_LIMIT: Duration = Duration::from_secs(60);
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,7 +36,8 @@ fn main() {
         serve();
         return;
     }
-    let mut viewers: Vec<usize> = vec![1, 5, 10];
+    let mut viewers: Option<Vec<usize>> = None;
+    let mut meetings: Vec<usize> = Vec::new();
     let mut seconds: u64 = 30;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -41,16 +47,8 @@ fn main() {
                 .unwrap_or_else(|| fail(&format!("{arg} needs a value")))
         };
         match arg.as_str() {
-            "--viewers" => {
-                viewers = value()
-                    .split(',')
-                    .map(|v| {
-                        v.trim()
-                            .parse()
-                            .unwrap_or_else(|_| fail("--viewers: numbers"))
-                    })
-                    .collect();
-            }
+            "--viewers" => viewers = Some(numbers(arg, &value())),
+            "--meeting" => meetings = numbers(arg, &value()),
             "--seconds" => {
                 seconds = value()
                     .parse()
@@ -63,17 +61,54 @@ fn main() {
             other => fail(&format!("unknown argument {other}")),
         }
     }
+    if meetings.iter().any(|&n| n < 2) {
+        fail("--meeting: at least 2 participants");
+    }
+    let viewers = viewers.unwrap_or_else(|| {
+        if meetings.is_empty() {
+            vec![1, 5, 10]
+        } else {
+            Vec::new()
+        }
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("a runtime");
-    let mut rows = Vec::new();
+    let window = Duration::from_secs(seconds);
+    let mut streams = Vec::new();
     for n in viewers {
         eprintln!("relay_load: 1 publisher, {n} viewers, {seconds} s ...");
-        rows.push(runtime.block_on(run(n, Duration::from_secs(seconds))));
+        streams.push(runtime.block_on(stream(n, window)));
     }
-    print_table(&rows, seconds);
+    let mut calls = Vec::new();
+    for n in meetings {
+        eprintln!("relay_load: a meeting of {n}, {seconds} s ...");
+        calls.push(runtime.block_on(meeting(n, window)));
+    }
+    if !streams.is_empty() {
+        println!(
+            "\n1 publisher (screen 30 fps x 3 packets + webcam 30 fps x 1 packet of 1000 B, audio 50 x 120 B per s), {seconds} s per row\n"
+        );
+        print_table("viewers", &streams);
+    }
+    if !calls.is_empty() {
+        println!(
+            "\nMeetings: each participant publishes camera 30 fps x 2 packets of 1000 B and audio 50 x 120 B per s, and watches every other participant; {seconds} s per row\n"
+        );
+        print_table("participants (sessions)", &calls);
+    }
+}
+
+fn numbers(arg: &str, list: &str) -> Vec<usize> {
+    list.split(',')
+        .map(|v| {
+            v.trim()
+                .parse()
+                .unwrap_or_else(|_| fail(&format!("{arg}: numbers")))
+        })
+        .collect()
 }
 
 fn fail(message: &str) -> ! {
@@ -103,7 +138,8 @@ fn serve() {
 }
 
 struct Row {
-    viewers: usize,
+    /// What ran: the viewer count, or the participant count and the session count.
+    label: String,
     window: Duration,
     cpu: Duration,
     hwm_kib: u64,
@@ -114,21 +150,162 @@ struct Row {
     setup: Duration,
 }
 
-/// Kills the child when dropped (also when a run panics).
-struct Server(Child);
+/// The stand-in child; killed when dropped (also when a run panics).
+struct Server {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+    account: Account,
+}
 
 impl Drop for Server {
     fn drop(&mut self) {
-        drop(self.0.stdin.take());
+        drop(self.child.stdin.take());
         let deadline = Instant::now() + Duration::from_secs(3);
         while Instant::now() < deadline {
-            if matches!(self.0.try_wait(), Ok(Some(_))) {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts this executable with `--serve` and reads the base URL it prints.
+    fn spawn() -> Server {
+        let exe = std::env::current_exe().expect("this executable");
+        let mut child = Command::new(exe)
+            .arg("--serve")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the stand-in child starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the base URL");
+        Server {
+            child,
+            base: line.trim().to_owned(),
+            http: reqwest::Client::new(),
+            account: Account::for_tests(),
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Creates the room `name`; answers its sid.
+    async fn create_room(&self, name: &str) -> String {
+        let created: Value = self
+            .http
+            .post(format!("{}/v1/Rooms", self.base))
+            .basic_auth(&self.account.account_sid, Some(&self.account.auth_token))
+            .form(&[("UniqueName", name), ("Type", "group")])
+            .send()
+            .await
+            .expect("room created")
+            .json()
+            .await
+            .expect("JSON");
+        created["sid"].as_str().expect("a room sid").to_owned()
+    }
+
+    fn token(&self, identity: &str, room: &str) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        AccessToken::video(identity, room, now, 3600).sign(&self.account)
+    }
+
+    async fn publish(&self, identity: &str, room: &str, query: &str, load: Load) -> Peer {
+        let peer = Peer::publish(
+            &self.http,
+            &format!("{}/media/whip/{room}{query}", self.base),
+            &self.token(identity, room),
+            load,
+        )
+        .await
+        .expect("WHIP accepted");
+        peer.wait_for("a publisher to connect", SETUP_LIMIT, |c| c.connected)
+            .await;
+        peer
+    }
+
+    async fn watch(&self, identity: &str, room: &str, query: &str) -> Peer {
+        let peer = Peer::watch(
+            &self.http,
+            &format!("{}/media/whep/{room}{query}", self.base),
+            &self.token(identity, room),
+        )
+        .await
+        .expect("WHEP accepted");
+        peer.wait_for("a viewer to connect", SETUP_LIMIT, |c| c.connected)
+            .await;
+        peer
+    }
+
+    async fn relay_stats(&self) -> Value {
+        self.http
+            .get(format!("{}/__standin/media", self.base))
+            .send()
+            .await
+            .expect("the control API answers")
+            .json::<Value>()
+            .await
+            .expect("JSON")["stats"]
+            .clone()
+    }
+
+    /// Measures the relay over `window` while `viewers` receive; closes every peer after.
+    async fn measure(
+        self,
+        label: String,
+        started: Instant,
+        publishers: Vec<Peer>,
+        viewers: Vec<Peer>,
+        window: Duration,
+    ) -> Row {
+        let setup = started.elapsed();
+        let pid = self.pid();
+        let received = |peers: &[Peer]| -> u64 {
+            peers
+                .iter()
+                .map(|v| v.counts().received.iter().sum::<u64>())
+                .sum()
+        };
+        let cpu0 = cpu_time(pid);
+        let stats0 = self.relay_stats().await;
+        let got0 = received(&viewers);
+        let t0 = Instant::now();
+        tokio::time::sleep(window).await;
+        let elapsed = t0.elapsed();
+        let cpu = cpu_time(pid).saturating_sub(cpu0);
+        let stats1 = self.relay_stats().await;
+        let got1 = received(&viewers);
+        let hwm_kib = peak_rss_kib(pid);
+        let delta = |k: &str| stats1[k].as_u64().unwrap_or(0) - stats0[k].as_u64().unwrap_or(0);
+        for p in viewers.into_iter().chain(publishers) {
+            p.close().await;
+        }
+        Row {
+            label,
+            window: elapsed,
+            cpu,
+            hwm_kib,
+            received: delta("packets_received"),
+            forwarded: delta("packets_forwarded"),
+            bytes_forwarded: delta("bytes_forwarded"),
+            viewer_packets: got1 - got0,
+            setup,
+        }
     }
 }
 
@@ -166,150 +343,94 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-async fn relay_stats(http: &reqwest::Client, base: &str) -> Value {
-    http.get(format!("{base}/__standin/media"))
-        .send()
-        .await
-        .expect("the control API answers")
-        .json::<Value>()
-        .await
-        .expect("JSON")["stats"]
-        .clone()
-}
-
-async fn run(viewers: usize, window: Duration) -> Row {
+/// A stream room: one host (screen, microphone, webcam) and `viewers` viewers by rules.
+async fn stream(viewers: usize, window: Duration) -> Row {
     let started = Instant::now();
-    let exe = std::env::current_exe().expect("this executable");
-    let mut child = Command::new(exe)
-        .arg("--serve")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the stand-in child starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the base URL");
-    let base = line.trim().to_owned();
-    let pid = server.0.id();
-
-    let account = Account::for_tests();
-    let http = reqwest::Client::new();
+    let server = Server::spawn();
     let room = format!("livestream-load{viewers}");
-    let created: Value = http
-        .post(format!("{base}/v1/Rooms"))
-        .basic_auth(&account.account_sid, Some(&account.auth_token))
-        .form(&[("UniqueName", room.as_str()), ("Type", "group")])
-        .send()
-        .await
-        .expect("room created")
-        .json()
-        .await
-        .expect("JSON");
-    let room_sid = created["sid"].as_str().expect("a room sid").to_owned();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let token = |identity: &str| AccessToken::video(identity, &room, now, 3600).sign(&account);
-
-    let limit = Duration::from_secs(30);
-    let host = Peer::publish(
-        &http,
-        &format!("{base}/media/whip/{room}"),
-        &token("host"),
-        Load::default(),
-    )
-    .await
-    .expect("WHIP accepted");
-    host.wait_for("the publisher to connect", limit, |c| c.connected)
-        .await;
+    let room_sid = server.create_room(&room).await;
+    let host = server.publish("host", &room, "", Load::default()).await;
     let mut peers = Vec::new();
     for i in 0..viewers {
         let identity = format!("viewer-{i}");
-        let v = Peer::watch(
-            &http,
-            &format!("{base}/media/whep/{room}"),
-            &token(&identity),
-        )
-        .await
-        .expect("WHEP accepted");
-        v.wait_for("a viewer to connect", limit, |c| c.connected)
-            .await;
-        let status = http
+        peers.push(server.watch(&identity, &room, "").await);
+        let status = server
+            .http
             .post(format!(
-                "{base}/v1/Rooms/{room_sid}/Participants/{identity}/SubscribeRules"
+                "{}/v1/Rooms/{room_sid}/Participants/{identity}/SubscribeRules",
+                server.base
             ))
-            .basic_auth(&account.account_sid, Some(&account.auth_token))
+            .basic_auth(
+                &server.account.account_sid,
+                Some(&server.account.auth_token),
+            )
             .form(&[("Rules", r#"[{"type":"include","publisher":"host"}]"#)])
             .send()
             .await
             .expect("rules set")
             .status();
         assert_eq!(status.as_u16(), 200);
-        peers.push(v);
     }
     for v in &peers {
-        v.wait_for("media at every viewer", limit, |c| {
+        v.wait_for("media at every viewer", SETUP_LIMIT, |c| {
             c.received.iter().all(|&r| r > 0)
         })
         .await;
     }
-    let setup = started.elapsed();
-
-    // The measuring window.
-    let cpu0 = cpu_time(pid);
-    let stats0 = relay_stats(&http, &base).await;
-    let got0: u64 = peers
-        .iter()
-        .map(|v| v.counts().received.iter().sum::<u64>())
-        .sum();
-    let t0 = Instant::now();
-    tokio::time::sleep(window).await;
-    let elapsed = t0.elapsed();
-    let cpu = cpu_time(pid).saturating_sub(cpu0);
-    let stats1 = relay_stats(&http, &base).await;
-    let got1: u64 = peers
-        .iter()
-        .map(|v| v.counts().received.iter().sum::<u64>())
-        .sum();
-    let hwm_kib = peak_rss_kib(pid);
-    let delta = |k: &str| stats1[k].as_u64().unwrap_or(0) - stats0[k].as_u64().unwrap_or(0);
-
-    for v in peers {
-        v.close().await;
-    }
-    host.close().await;
-    drop(server);
-    Row {
-        viewers,
-        window: elapsed,
-        cpu,
-        hwm_kib,
-        received: delta("packets_received"),
-        forwarded: delta("packets_forwarded"),
-        bytes_forwarded: delta("bytes_forwarded"),
-        viewer_packets: got1 - got0,
-        setup,
-    }
+    server
+        .measure(viewers.to_string(), started, vec![host], peers, window)
+        .await
 }
 
-fn print_table(rows: &[Row], seconds: u64) {
+/// A meeting room: `people` participants, each a camera session and a WHEP session per other.
+async fn meeting(people: usize, window: Duration) -> Row {
+    let started = Instant::now();
+    let server = Server::spawn();
+    let room = format!("meeting-load{people:08}");
+    server.create_room(&room).await;
+    let camera = Load {
+        shape: Shape::Camera,
+        webcam_packets: 2,
+        ..Load::default()
+    };
+    let identity = |i: usize| format!("{i:08x}.person-{i}");
+    let mut cameras = Vec::new();
+    for i in 0..people {
+        let load = Load {
+            origin: u8::try_from(i).unwrap_or(u8::MAX),
+            ..camera
+        };
+        cameras.push(server.publish(&identity(i), &room, "", load).await);
+    }
+    let mut watchers = Vec::new();
+    for i in 0..people {
+        for j in (0..people).filter(|&j| j != i) {
+            let query = format!("?publisher={}", identity(j));
+            watchers.push(server.watch(&identity(i), &room, &query).await);
+        }
+    }
+    for w in &watchers {
+        w.wait_for("camera and microphone at every watcher", SETUP_LIMIT, |c| {
+            c.received[1] > 0 && c.received[2] > 0
+        })
+        .await;
+    }
+    let label = format!("{people} ({} sessions)", cameras.len() + watchers.len());
+    server
+        .measure(label, started, cameras, watchers, window)
+        .await
+}
+
+fn print_table(what: &str, rows: &[Row]) {
     println!(
-        "\n1 publisher (screen 30 fps x 3 packets + webcam 30 fps x 1 packet of 1000 B, audio 50 x 120 B per s), {seconds} s per row\n"
-    );
-    println!(
-        "| viewers | relay CPU time | relay CPU (% of one core) | peak RSS (VmHWM) | packets in | packets forwarded | forwarded/s | Mbit/s out | received by viewers | setup |"
+        "| {what} | relay CPU time | relay CPU (% of one core) | peak RSS (VmHWM) | packets in | packets forwarded | forwarded/s | Mbit/s out | received by viewers | setup |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         let secs = r.window.as_secs_f64();
         println!(
             "| {} | {:.2} s | {:.1} % | {:.1} MiB | {} | {} | {:.0} | {:.1} | {} ({:.1} %) | {:.1} s |",
-            r.viewers,
+            r.label,
             r.cpu.as_secs_f64(),
             100.0 * r.cpu.as_secs_f64() / secs,
             r.hwm_kib as f64 / 1024.0,

@@ -19,7 +19,8 @@
 //! | `POST /__standin/rooms/{room}/participants` | `{identity}` | a client joins (201 `{sid}`; 404 no room; 409 room not in progress or full; 400 bad identity) |
 //! | `DELETE /__standin/rooms/{room}/participants/{identity}` | | that client leaves (204; 404 if not connected) |
 //! | `GET /__standin/state` | | `{now, rooms: [{..., participants: [{..., subscribe_rules}]}], player_streamers, media_processors}` |
-//! | `GET /__standin/media` | | the relay: `{udp: ["127.0.0.1:PORT"...], sessions: [{id, room_sid, room_name, role, mode, identity, participant_sid, player_streamer_sid}], stats: {sessions_opened, sessions_closed, packets_received, packets_forwarded, bytes_forwarded, keyframe_requests}}` |
+//! | `GET /__standin/media` | | the relay: `{udp: ["127.0.0.1:PORT"...], sessions: [{id, room_sid, room_name, role, mode, identity, participant_sid, player_streamer_sid, publishes, publications: [{kind, muted}], watching, first_packet_at_ms, first_forwarded_at_ms}], stats: {sessions_opened, sessions_closed, packets_received, packets_forwarded, bytes_forwarded, keyframe_requests, packets_stalled}}` |
+//! | `POST /__standin/media/stall` | `{room, seconds}` (room: unique name or RM sid, in progress; seconds: 0 to 600, 0 ends a stall) | stops forwarding the room's media to its viewers that long, then resumes with keyframe requests: `{room_sid, until_ms}` (404 no such room in progress) |
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +36,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::clock::iso;
+use crate::error::TwilioError;
 use crate::faults::{Fault, FaultAction};
 use crate::inspect;
 use crate::media::Hub;
@@ -43,8 +45,19 @@ use crate::state::JoinError;
 
 type AppState = State<Arc<Shared>>;
 
+/// The longest stall the control API takes.
+const MAX_STALL_SECONDS: f64 = 600.0;
+
 pub(crate) fn router(hub: Arc<Hub>) -> Router<Arc<Shared>> {
+    let stall_hub = hub.clone();
     Router::new()
+        .route(
+            "/media/stall",
+            post(move |body: Result<Json<StallBody>, JsonRejection>| {
+                let hub = stall_hub.clone();
+                async move { stall(&hub, body) }
+            }),
+        )
         .route(
             "/media",
             get(move || {
@@ -197,6 +210,37 @@ async fn leave(
             StatusCode::NOT_FOUND,
             format!("{identity} is not connected to {room}"),
         )
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StallBody {
+    room: String,
+    seconds: f64,
+}
+
+fn stall(hub: &Hub, body: Result<Json<StallBody>, JsonRejection>) -> Response {
+    let body = match body {
+        Ok(Json(b)) => b,
+        Err(rejection) => return error(StatusCode::BAD_REQUEST, rejection.body_text()),
+    };
+    if !(0.0..=MAX_STALL_SECONDS).contains(&body.seconds) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("seconds must be 0 to {MAX_STALL_SECONDS}"),
+        );
+    }
+    match hub.stall(&body.room, Duration::from_secs_f64(body.seconds)) {
+        Ok((room_sid, until_ms)) => {
+            Json(json!({ "room_sid": room_sid, "until_ms": until_ms })).into_response()
+        }
+        Err(TwilioError {
+            status, message, ..
+        }) => error(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            message,
+        ),
     }
 }
 

@@ -68,5 +68,8 @@ pub use callbacks::signature;
 pub use calls::{Call, CallbackInfo};
 pub use faults::{Fault, FaultAction};
 pub use inspect::{MediaProcessorInfo, ParticipantInfo, PlayerStreamerInfo, RoomInfo};
-pub use media::{AccessToken, MediaSessionInfo, MediaSettings, MediaStats};
+pub use media::{
+    AccessToken, MediaParticipantInfo, MediaRoomInfo, MediaSessionInfo, MediaSettings, MediaStats,
+    Publication, PublicationKind,
+};
 pub use server::StandIn;

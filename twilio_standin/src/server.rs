@@ -17,7 +17,7 @@ use crate::calls::{Call, CallbackInfo};
 use crate::control;
 use crate::faults::Fault;
 use crate::inspect::{self, MediaProcessorInfo, ParticipantInfo, PlayerStreamerInfo, RoomInfo};
-use crate::media::{self, Hub, Media, MediaSessionInfo, MediaSettings, MediaStats};
+use crate::media::{self, Hub, Media, MediaRoomInfo, MediaSessionInfo, MediaSettings, MediaStats};
 use crate::rest;
 use crate::shared::Shared;
 
@@ -226,6 +226,24 @@ impl StandIn {
             .as_ref()
             .map(|m| m.hub.sessions())
             .unwrap_or_default()
+    }
+
+    /// The media status of the in-progress room `room` (unique name or RM sid), as
+    /// `GET /media/rooms/{room}` shows it; `None` if there is no such room in progress.
+    pub fn media_room(&self, room: &str) -> Option<MediaRoomInfo> {
+        self.media.as_ref().and_then(|m| m.hub.room_info(room))
+    }
+
+    /// Stops forwarding the media of the in-progress room `room` (unique name or RM sid) to its
+    /// viewers for `length`, as if the network stalled; afterwards forwarding resumes with
+    /// keyframe requests. Sessions stay open. A zero `length` ends a stall now.
+    pub fn stall_media(&self, room: &str, length: Duration) -> Result<(), String> {
+        let media = self.media.as_ref().ok_or("the media relay has stopped")?;
+        media
+            .hub
+            .stall(room, length)
+            .map(|_| ())
+            .map_err(|e| e.message)
     }
 
     /// Stops accepting connections, waits (a few seconds at most) for open ones to finish, and

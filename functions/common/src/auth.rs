@@ -1,6 +1,6 @@
 //! Who is calling: the host (host token, or the host password as the original API took it), a
-//! viewer (an audience token), or Twilio (a signed room status callback). Every check is local:
-//! a refused caller costs no Twilio call.
+//! viewer (an audience token), a guest with a meeting invite, or Twilio (a signed room status
+//! callback). Every check is local: a refused caller costs no Twilio call.
 //!
 //! The checks go through a [`Gate`], which holds what they use: the settings (the host's
 //! identity, the callback URL), the secret store (the token key, the host password, the auth
@@ -14,7 +14,8 @@ use serde::Deserialize;
 use crate::attempts::{SourceAddress, WrongPasswords};
 use crate::config::{Secrets, Settings};
 use crate::error::{ApiError, whole_seconds};
-use crate::ids::{Identity, RoomName};
+use crate::ids::{Identity, MeetingId, RoomName};
+use crate::invite::{self, InviteError};
 use crate::request::{self, RawBody};
 use crate::secret_store::SecretStore;
 use crate::token::{self, Grant, TokenError};
@@ -212,6 +213,26 @@ impl Gate<'_> {
                 "this is not an audience token".into(),
             )),
         }
+    }
+
+    /// The meeting a guest's invite opens, if this service signed it and it has not expired.
+    pub async fn invite(&self, text: &str) -> Result<MeetingId, ApiError> {
+        let secrets = self.current_secrets().await?;
+        invite::verify(&secrets, text, token::unix_now())
+            .map(|invite| invite.meeting)
+            .map_err(|err| {
+                ApiError::Unauthorized(
+                    match err {
+                        InviteError::Expired => {
+                            "This invite link has expired; ask the host for a new one"
+                        }
+                        InviteError::Forged | InviteError::Malformed => {
+                            "This invite link is not valid; ask the host for a new one"
+                        }
+                    }
+                    .into(),
+                )
+            })
     }
 
     /// Twilio, by the signature (`X-Twilio-Signature`) of a room status callback: over the

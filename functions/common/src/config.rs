@@ -69,6 +69,34 @@ pub struct Settings {
     pub room_events_url: Option<String>,
     /// Wrong host passwords one address may send before a short lock-out.
     pub host_password_attempts: AttemptPolicy,
+    pub meetings: MeetingSettings,
+}
+
+/// Meetings (docs/ARCHITECTURE.md, Meetings): how long an invite lasts, and how long and how
+/// large a meeting's room may be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingSettings {
+    /// `MEETING_INVITE_HOURS`: how long an invite link works.
+    pub invite_lifetime: Duration,
+    /// `MEETING_MAX_MINUTES`: the longest a participant stays, and a meeting room lasts.
+    pub max_duration: Duration,
+    /// `MEETING_MAX_PARTICIPANTS`: people connected at once (a group room holds at most 50).
+    pub max_participants: u32,
+}
+
+impl MeetingSettings {
+    fn from_source(source: &dyn Source) -> Result<MeetingSettings, ConfigError> {
+        Ok(MeetingSettings {
+            invite_lifetime: Duration::from_secs(
+                number(source, "MEETING_INVITE_HOURS", 24, 1..=168)? * 3600,
+            ),
+            // Twilio bounds MaxParticipantDuration to 10 minutes .. 24 hours.
+            max_duration: Duration::from_secs(
+                number(source, "MEETING_MAX_MINUTES", 240, 10..=1440)? * 60,
+            ),
+            max_participants: number(source, "MEETING_MAX_PARTICIPANTS", 50, 2..=50)? as u32,
+        })
+    }
 }
 
 /// How the pages send and receive media; told to them in every token response.
@@ -91,6 +119,22 @@ impl MediaPath {
                 serde_json::json!({
                     "kind": "whip",
                     "publish_url": format!("{base_url}/whip/{room}"),
+                    "status_url": format!("{base_url}/rooms/{room}"),
+                })
+            }
+        }
+    }
+
+    /// The `media` object of the meeting token response: how to publish into and watch the
+    /// meeting's `room` (on the relay: `?kind=screen` and `?publisher=` are the page's to add).
+    pub fn for_meeting(&self, room: &crate::ids::MeetingRoom) -> serde_json::Value {
+        match self {
+            MediaPath::Twilio => serde_json::json!({ "kind": "twilio" }),
+            MediaPath::Whip { base_url } => {
+                serde_json::json!({
+                    "kind": "whip",
+                    "publish_url": format!("{base_url}/whip/{room}"),
+                    "watch_url": format!("{base_url}/whep/{room}"),
                     "status_url": format!("{base_url}/rooms/{room}"),
                 })
             }
@@ -301,6 +345,7 @@ impl Settings {
                     1..=3600,
                 )?),
             },
+            meetings: MeetingSettings::from_source(source)?,
         })
     }
 }
@@ -378,6 +423,14 @@ mod tests {
         assert_eq!(settings.media_base_url, "https://media.twilio.com");
         assert_eq!(settings.media_path, MediaPath::Twilio);
         assert_eq!(settings.room_events_url, None);
+        assert_eq!(
+            settings.meetings,
+            MeetingSettings {
+                invite_lifetime: Duration::from_secs(24 * 3600),
+                max_duration: Duration::from_secs(240 * 60),
+                max_participants: 50,
+            }
+        );
     }
 
     #[test]
@@ -391,6 +444,12 @@ mod tests {
             ("TWILIO_VIDEO_BASE_URL", "video.twilio.com"),
             ("MEDIA_PATH", "pigeon"),
             ("ROOM_EVENTS_URL", "example.com/room_events"),
+            ("MEETING_INVITE_HOURS", "0"),
+            ("MEETING_INVITE_HOURS", "169"),
+            ("MEETING_MAX_MINUTES", "9"),
+            ("MEETING_MAX_MINUTES", "1441"),
+            ("MEETING_MAX_PARTICIPANTS", "51"),
+            ("MEETING_MAX_PARTICIPANTS", "1"),
         ] {
             let err = Settings::from_source(&source(&[(key, value)])).unwrap_err();
             assert_eq!(err.key, key, "{key}={value}");
@@ -408,6 +467,16 @@ mod tests {
         assert_eq!(
             settings.media_path.for_viewer(&room)["watch_url"],
             "/media/whep/livestream-abc"
+        );
+        let meeting = crate::ids::MeetingRoom::parse("meeting-abcdefghijkl").unwrap();
+        assert_eq!(
+            settings.media_path.for_meeting(&meeting),
+            serde_json::json!({
+                "kind": "whip",
+                "publish_url": "/media/whip/meeting-abcdefghijkl",
+                "watch_url": "/media/whep/meeting-abcdefghijkl",
+                "status_url": "/media/rooms/meeting-abcdefghijkl",
+            })
         );
         let settings = Settings::from_source(&source(&[
             ("MEDIA_PATH", "whip"),

@@ -2,7 +2,8 @@
 //! its purpose even when a host never called `stream_stop`.
 //!
 //! 1. Completes OnAir rooms past the longest stream, and rooms whose host has been gone for
-//!    longer than a grace period (each with its Live resources, through `stream::stop_room`).
+//!    longer than a grace period (each with its Live resources, through `stream::stop_room`);
+//!    and meeting rooms past the longest meeting (`MEETING_MAX_MINUTES`), whoever is in them.
 //! 2. In `live` mode, ends MediaProcessors whose OnAir room is no longer in progress, with the
 //!    PlayerStreamers they feed, and PlayerStreamers that no running MediaProcessor feeds and
 //!    that are older than the grace period: those were left by a start that failed half-way, or
@@ -11,9 +12,9 @@
 use std::collections::HashSet;
 
 use onair_common::config::AudienceMode;
-use onair_common::ids::RoomName;
-use onair_common::twilio::TwilioError;
-use onair_common::{App, stream};
+use onair_common::ids::{MeetingRoom, RoomName};
+use onair_common::twilio::{Room, TwilioError};
+use onair_common::{App, meeting, stream};
 use serde::Serialize;
 
 /// How long a room may be without its host (connecting, reconnecting) before it is completed,
@@ -24,6 +25,7 @@ pub const GRACE_SECS: u64 = 120;
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct Report {
     pub rooms_completed: Vec<RoomName>,
+    pub meeting_rooms_completed: Vec<MeetingRoom>,
     pub media_processors_ended: Vec<String>,
     pub player_streamers_ended: Vec<String>,
     /// Steps that failed; the next run tries again.
@@ -47,6 +49,7 @@ pub async fn reap(app: &App, now: u64) -> Report {
     }
     tracing::info!(
         rooms_completed = ?report.rooms_completed,
+        meeting_rooms_completed = ?report.meeting_rooms_completed,
         media_processors_ended = ?report.media_processors_ended,
         player_streamers_ended = ?report.player_streamers_ended,
         errors = ?report.errors,
@@ -65,6 +68,7 @@ async fn reap_rooms(
     let max_secs = app.settings.stream_max.as_secs();
     for room in app.twilio.list_rooms_in_progress().await? {
         let Some(name) = room.onair_name() else {
+            reap_meeting_room(app, &room, now, report).await;
             continue;
         };
         // A room without a readable date is treated as old: better to end it than to leak it.
@@ -90,6 +94,21 @@ async fn reap_rooms(
         }
     }
     Ok(still_live)
+}
+
+/// Completes `room` if it is a meeting's and has lasted as long as a meeting may.
+async fn reap_meeting_room(app: &App, room: &Room, now: u64, report: &mut Report) {
+    let Some(name) = room.meeting_room() else {
+        return;
+    };
+    if !meeting::past_maximum(room, &app.settings.meetings, now) {
+        return;
+    }
+    match meeting::end_room(&app.twilio, &name).await {
+        Ok(true) => report.meeting_rooms_completed.push(name),
+        Ok(false) => {}
+        Err(err) => report.errors.push(format!("completing {name}: {err}")),
+    }
 }
 
 async fn stop(app: &App, room: &RoomName, reason: &str, report: &mut Report) {

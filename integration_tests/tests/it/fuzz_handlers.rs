@@ -1,6 +1,7 @@
 //! Fuzzing whole handlers: every endpoint (`ENDPOINTS`), in room and live mode, in-process against the
 //! stand-in, with generated requests (methods, content types, bodies, and credentials that are
-//! right, stale, edited or junk, presented as a bearer header, in JSON or as a beacon's text).
+//! right, stale, edited or junk, presented as a bearer header, in JSON or as a beacon's text;
+//! meeting invites with generated names).
 //! No answer is a 5xx or a panic; every answer is JSON and every error has the error shape; a
 //! request refused at the edge or by its credentials costs no Twilio call.
 //!
@@ -27,6 +28,8 @@ struct Pool {
     audience_token: String,
     /// A host token whose room has ended.
     stale_host_token: String,
+    /// An invite to a meeting the host opened.
+    invite: String,
 }
 
 impl Pool {
@@ -54,10 +57,15 @@ impl Pool {
         if let Some(viewer) = audience["identity"].as_str() {
             stack.standin.connect_participant(&room, viewer).unwrap();
         }
+        let (status, meeting) = stack
+            .call(Endpoint::MeetingCreate, bearer(&host_token))
+            .await;
+        assert_eq!(status, 200, "{meeting}");
         Some(Pool {
             host_token,
             audience_token: audience["token"].as_str().unwrap_or_default().to_owned(),
             stale_host_token,
+            invite: meeting["invite"].as_str().unwrap().to_owned(),
         })
     }
 }
@@ -76,6 +84,7 @@ enum Credential {
     AudienceToken,
     StaleHostToken,
     RightPassword,
+    Invite,
     Text(String),
 }
 
@@ -85,6 +94,8 @@ enum Presentation {
     JsonToken,
     TextBody,
     JsonPassword,
+    /// `{"invite": <credential>, "name": <name>}`, as the meeting page sends it.
+    JsonInvite,
 }
 
 #[derive(Debug, Clone)]
@@ -96,6 +107,8 @@ struct Case {
     credential: Credential,
     edits: Vec<Mutation>,
     room: Option<Value>,
+    /// The display name sent with an invite.
+    name: Value,
     body: Option<Vec<u8>>,
 }
 
@@ -106,6 +119,7 @@ fn case() -> impl Strategy<Value = Case> {
         4 => Just(Credential::AudienceToken),
         2 => Just(Credential::StaleHostToken),
         1 => Just(Credential::RightPassword),
+        3 => Just(Credential::Invite),
         3 => text(60).prop_map(Credential::Text),
     ];
     let presentation = prop::sample::select(vec![
@@ -113,6 +127,7 @@ fn case() -> impl Strategy<Value = Case> {
         Presentation::JsonToken,
         Presentation::TextBody,
         Presentation::JsonPassword,
+        Presentation::JsonInvite,
     ]);
     let content_type = prop_oneof![
         6 => Just(None),
@@ -128,23 +143,27 @@ fn case() -> impl Strategy<Value = Case> {
         credential,
         prop_oneof![3 => Just(vec![]), 1 => mutations()],
         prop_oneof![3 => Just(None), 1 => json_value(&["room"]).prop_map(Some)],
+        prop_oneof![3 => text(50).prop_map(Value::String), 1 => json_value(&["name"])],
         prop_oneof![
             6 => Just(None),
             1 => bytes(200).prop_map(Some),
-            1 => json_object(&["token", "password", "room"]).prop_map(|v| Some(v.to_string().into_bytes())),
+            1 => json_object(&["token", "password", "room", "invite", "name"]).prop_map(|v| Some(v.to_string().into_bytes())),
             1 => huge(onair_common::request::MAX_BODY_BYTES).prop_map(|h| Some(h.into_bytes())),
         ],
     )
         .prop_map(
-            |(endpoint, method, content_type, presentation, credential, edits, room, body)| Case {
-                endpoint,
-                method,
-                content_type,
-                presentation,
-                credential,
-                edits,
-                room,
-                body,
+            |(endpoint, method, content_type, presentation, credential, edits, room, name, body)| {
+                Case {
+                    endpoint,
+                    method,
+                    content_type,
+                    presentation,
+                    credential,
+                    edits,
+                    room,
+                    name,
+                    body,
+                }
             },
         )
 }
@@ -157,6 +176,7 @@ impl Case {
             Credential::AudienceToken => Some(pool.audience_token.clone()),
             Credential::StaleHostToken => Some(pool.stale_host_token.clone()),
             Credential::RightPassword => Some(HOST_PASSWORD.to_owned()),
+            Credential::Invite => Some(pool.invite.clone()),
             Credential::Text(text) => Some(text.clone()),
         }
         .map(|t| String::from_utf8_lossy(&apply(t.as_bytes(), &self.edits)).into_owned());
@@ -180,6 +200,13 @@ impl Case {
                     }
                     (object.to_string().into_bytes(), "application/json", None)
                 }
+                (Presentation::JsonInvite, Some(t)) => (
+                    json!({ "invite": t, "name": self.name })
+                        .to_string()
+                        .into_bytes(),
+                    "application/json",
+                    None,
+                ),
             };
         if let Some(extra) = &self.body {
             body = extra.clone();

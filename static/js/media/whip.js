@@ -1,7 +1,9 @@
 // The local media path: WHIP to publish and WHEP to watch, on the Twilio stand-in's relay.
 // Same interface as twilio.js (media/index.js describes it). Every session is a MediaSession:
 // the peer connection, the relay session (DELETEd once its URL is known) and the status poll
-// are registered with it as they open, so any failure closes all of them in one place.
+// are registered with it as they open, so any failure closes all of them in one place. The
+// meeting adapter (meeting/relay.js) is built from the same steps (peerConnection, negotiate,
+// pollStatus).
 import { MediaSession } from './session.js';
 
 const ICE_GATHERING_LIMIT_MS = 5000;
@@ -10,7 +12,7 @@ const ANSWER_LIMIT_MS = 10000;
 const STATUS_POLL_MS = 3000;
 
 // A peer connection that closes with the session; a failed connection ends the session.
-function peerConnection(session, onState) {
+export function peerConnection(session, onState) {
   const pc = new RTCPeerConnection();
   session.opened(() => pc.close());
   pc.addEventListener('connectionstatechange', () => {
@@ -36,7 +38,8 @@ function iceGathered(pc) {
 
 // Offers everything at once (no trickle): waits for ICE gathering, posts the offer, registers
 // the relay session's DELETE with the session as soon as the answer names it, applies the answer.
-async function negotiate(session, pc, url, token) {
+// Resolves to the relay session's URL.
+export async function negotiate(session, pc, url, token) {
   await pc.setLocalDescription(await pc.createOffer());
   await iceGathered(pc);
   const abort = new AbortController();
@@ -63,6 +66,7 @@ async function negotiate(session, pc, url, token) {
     });
     const answer = await reach(response.text());
     await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    return sessionUrl;
   } finally {
     clearTimeout(timer);
   }
@@ -79,9 +83,9 @@ async function reach(step) {
   }
 }
 
-// Polls the relay's room status until the session closes: onStatus({publishers, viewers}), or
-// onStatus(null) when the room is gone.
-function pollStatus(session, url, token, onStatus) {
+// Polls the relay's room status every `intervalMs` until the session closes: onStatus(the
+// status), or onStatus(null) when the room is gone.
+export function pollStatus(session, url, token, onStatus, intervalMs = STATUS_POLL_MS) {
   let timer;
   session.opened(() => clearTimeout(timer));
   const tick = async () => {
@@ -93,7 +97,7 @@ function pollStatus(session, url, token, onStatus) {
     } catch {
       // A missed poll is not an ending; the connection state says that.
     }
-    if (!session.closed) timer = setTimeout(tick, STATUS_POLL_MS);
+    if (!session.closed) timer = setTimeout(tick, intervalMs);
   };
   tick();
 }

@@ -5,9 +5,12 @@
 //!   (unique name or RM sid).
 //! - Live-mode watching (WHEP) needs `grants.player.playerStreamerSid` naming a `started`
 //!   PlayerStreamer that a `started` MediaProcessor feeds from that room.
+//!
+//! Also what kind of room a name is ([`RoomKind`]): a meeting room (`meeting-...`, several
+//! publishers) or a stream room (everything else, one host).
 
 use crate::error::TwilioError;
-use crate::state::{ProcessorStatus, RoomStatus, State, StreamerStatus};
+use crate::state::{ParticipantStatus, ProcessorStatus, RoomStatus, State, StreamerStatus};
 
 use super::token::{self, Claims};
 
@@ -23,11 +26,34 @@ pub(crate) enum Access {
     Live { streamer_sid: String },
 }
 
+/// Which rules a room's media follows (docs/RELAY.md, "Meeting rooms").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RoomKind {
+    /// One host publishes screen, microphone and webcam in one session; viewers receive it by
+    /// their subscribe rules, or through a PlayerStreamer.
+    Stream,
+    /// Every participant publishes a camera session and maybe a screen session, and watches
+    /// each other participant through its own WHEP session.
+    Meeting,
+}
+
+impl RoomKind {
+    /// The product names meeting rooms `meeting-<id>`; every other room is a stream room.
+    pub(crate) fn of(unique_name: &str) -> RoomKind {
+        if unique_name.starts_with("meeting-") {
+            RoomKind::Meeting
+        } else {
+            RoomKind::Stream
+        }
+    }
+}
+
 /// The room a request names, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RoomRef {
     pub(crate) sid: String,
     pub(crate) unique_name: String,
+    pub(crate) kind: RoomKind,
 }
 
 /// The in-progress room `key` names (unique name or RM sid), or Twilio's 404.
@@ -47,6 +73,7 @@ pub(crate) fn room(state: &State, key: &str) -> Result<RoomRef, TwilioError> {
     Ok(RoomRef {
         sid: r.sid.clone(),
         unique_name: r.unique_name.clone(),
+        kind: RoomKind::of(&r.unique_name),
     })
 }
 
@@ -122,5 +149,31 @@ pub(crate) fn participant_connected(state: &State, sid: &str) -> bool {
     state
         .participants
         .iter()
-        .any(|p| p.sid == sid && p.status == crate::state::ParticipantStatus::Connected)
+        .any(|p| p.sid == sid && p.status == ParticipantStatus::Connected)
+}
+
+/// The PA sid of the participant of `room_sid` that `key` names (identity or PA sid), if it is
+/// connected.
+pub(crate) fn connected_participant(state: &State, room_sid: &str, key: &str) -> Option<String> {
+    state
+        .participants
+        .iter()
+        .find(|p| {
+            p.room_sid == room_sid
+                && p.status == ParticipantStatus::Connected
+                && (p.identity == key || p.sid == key)
+        })
+        .map(|p| p.sid.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meeting_rooms_are_named_meeting_dash() {
+        assert_eq!(RoomKind::of("meeting-0123456789ab"), RoomKind::Meeting);
+        assert_eq!(RoomKind::of("livestream-main-abc"), RoomKind::Stream);
+        assert_eq!(RoomKind::of("meetings"), RoomKind::Stream);
+    }
 }

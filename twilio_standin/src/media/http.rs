@@ -1,12 +1,14 @@
-//! The `/media` routes: WHIP (RFC 9725) to publish, WHEP to watch, `DELETE` to leave, a viewer
-//! count, CORS for pages on another origin, and Twilio-shaped error bodies.
+//! The `/media` routes: WHIP (RFC 9725) to publish, WHEP to watch, `DELETE` to leave, a page's
+//! mute state, the room status, CORS for pages on another origin, and Twilio-shaped error bodies.
+//! Query strings and JSON bodies are parsed here, so the hub sees typed options.
 //!
 //! | route | request | answer |
 //! |---|---|---|
-//! | `POST /media/whip/{room}` | `Authorization: Bearer <token>`, `Content-Type: application/sdp`, a complete offer | `201`, `Content-Type: application/sdp`, `Location: /media/sessions/{id}`, the answer |
-//! | `POST /media/whep/{room}` | the same, with a watching offer | the same |
+//! | `POST /media/whip/{room}` | `Authorization: Bearer <token>`, `Content-Type: application/sdp`, a complete offer; meeting rooms: `?kind=camera` (default) or `?kind=screen` | `201`, `Content-Type: application/sdp`, `Location: /media/sessions/{id}`, the answer |
+//! | `POST /media/whep/{room}` | the same, with a watching offer; meeting rooms: `?publisher=<identity or PA sid>` | the same |
 //! | `DELETE /media/sessions/{id}` | (the unguessable id is the capability) | `204`; `404` if unknown |
-//! | `GET /media/rooms/{room}` | `Authorization: Bearer <token>` | `200 {"publishers": n, "viewers": n}` |
+//! | `POST /media/sessions/{id}/state` | `{"mic_muted"?: bool, "camera_muted"?: bool}` | `200 {"publications": [{"kind", "muted"}]}` |
+//! | `GET /media/rooms/{room}` | `Authorization: Bearer <token>` | `200 {"publishers": n, "viewers": n, "participants": [{"identity", "sid", "publications"}]}` |
 //! | `PATCH` on any of them | (no trickle ICE, no ICE restart) | `405` |
 //! | `OPTIONS` on any of them | CORS preflight | `204` |
 //!
@@ -22,18 +24,20 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, post};
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::{INVALID_PARAMETER, METHOD_NOT_ALLOWED, TwilioError};
 use crate::layers;
 
-use super::Hub;
-use super::sessions::Role;
+use super::sdp::Layout;
+use super::sessions::{PublicationKind, Role};
+use super::{Hub, OpenOptions};
 
 type HubState = State<Arc<Hub>>;
 
@@ -53,7 +57,11 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(hub: Arc<Hub>) -> Router<
             "/media/sessions/{id}",
             delete(end).patch(no_patch).options(preflight),
         )
-        .route("/media/rooms/{room}", get(counts).options(preflight))
+        .route(
+            "/media/sessions/{id}/state",
+            post(set_state).options(preflight),
+        )
+        .route("/media/rooms/{room}", get(room_status).options(preflight))
         .route("/media/{*rest}", any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(shared, layers::apply_faults))
@@ -79,7 +87,49 @@ fn is_sdp(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/sdp"))
 }
 
-fn open(hub: &Hub, role: Role, room: &str, headers: &HeaderMap, body: &[u8]) -> Response {
+/// The query string of a WHIP (`kind`) or WHEP (`publisher`) request; anything else is refused.
+fn open_options(role: Role, query: Option<&str>) -> Result<OpenOptions, TwilioError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
+        .map_err(|e| TwilioError::invalid(format!("Malformed query string: {e}")))?;
+    let mut options = OpenOptions::default();
+    for (name, value) in pairs {
+        match (role, name.as_str()) {
+            (Role::Publisher, "kind") if options.kind.is_none() => {
+                options.kind = Some(match value.as_str() {
+                    "camera" => Layout::Camera,
+                    "screen" => Layout::Screen,
+                    _ => {
+                        return Err(TwilioError::invalid(format!(
+                            "kind must be camera or screen, not {value:?}"
+                        )));
+                    }
+                });
+            }
+            (Role::Viewer, "publisher") if options.publisher.is_none() && !value.is_empty() => {
+                options.publisher = Some(value);
+            }
+            _ => {
+                let takes = match role {
+                    Role::Publisher => "WHIP takes ?kind=camera|screen (meeting rooms)",
+                    Role::Viewer => "WHEP takes ?publisher=<identity> (meeting rooms)",
+                };
+                return Err(TwilioError::invalid(format!(
+                    "Unexpected, repeated or empty query parameter {name:?}: {takes}"
+                )));
+            }
+        }
+    }
+    Ok(options)
+}
+
+fn open(
+    hub: &Hub,
+    role: Role,
+    room: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
     if !is_sdp(headers) {
         return TwilioError::new(
             415,
@@ -92,7 +142,11 @@ fn open(hub: &Hub, role: Role, room: &str, headers: &HeaderMap, body: &[u8]) -> 
         return TwilioError::new(400, INVALID_PARAMETER, "The SDP offer is not UTF-8 text")
             .into_response();
     };
-    match hub.open(role, room, bearer(headers), offer) {
+    let options = match open_options(role, query) {
+        Ok(options) => options,
+        Err(e) => return e.into_response(),
+    };
+    match hub.open(role, room, bearer(headers), offer, &options) {
         Ok(opened) => (
             StatusCode::CREATED,
             [
@@ -110,19 +164,28 @@ fn open(hub: &Hub, role: Role, room: &str, headers: &HeaderMap, body: &[u8]) -> 
 async fn publish(
     State(hub): HubState,
     Path(room): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    open(&hub, Role::Publisher, &room, &headers, &body)
+    open(
+        &hub,
+        Role::Publisher,
+        &room,
+        query.as_deref(),
+        &headers,
+        &body,
+    )
 }
 
 async fn watch(
     State(hub): HubState,
     Path(room): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    open(&hub, Role::Viewer, &room, &headers, &body)
+    open(&hub, Role::Viewer, &room, query.as_deref(), &headers, &body)
 }
 
 async fn end(State(hub): HubState, Path(id): Path<String>) -> Response {
@@ -133,13 +196,54 @@ async fn end(State(hub): HubState, Path(id): Path<String>) -> Response {
     }
 }
 
-async fn counts(State(hub): HubState, Path(room): Path<String>, headers: HeaderMap) -> Response {
-    match hub.counts(&room, bearer(&headers)) {
-        Ok((publishers, viewers)) => (
+/// The body of `POST /media/sessions/{id}/state`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MuteBody {
+    mic_muted: Option<bool>,
+    camera_muted: Option<bool>,
+}
+
+impl MuteBody {
+    fn parse(body: &[u8]) -> Result<Vec<(PublicationKind, bool)>, TwilioError> {
+        let parsed: MuteBody = serde_json::from_slice(body).map_err(|e| {
+            TwilioError::invalid(format!(
+                "The body must be a JSON object {{\"mic_muted\"?: bool, \"camera_muted\"?: bool}}: {e}"
+            ))
+        })?;
+        let changes: Vec<(PublicationKind, bool)> = [
+            (PublicationKind::Mic, parsed.mic_muted),
+            (PublicationKind::Camera, parsed.camera_muted),
+        ]
+        .into_iter()
+        .filter_map(|(kind, muted)| muted.map(|m| (kind, m)))
+        .collect();
+        if changes.is_empty() {
+            return Err(TwilioError::invalid("Give mic_muted, camera_muted or both"));
+        }
+        Ok(changes)
+    }
+}
+
+async fn set_state(State(hub): HubState, Path(id): Path<String>, body: Bytes) -> Response {
+    let result = MuteBody::parse(&body).and_then(|changes| hub.set_muted(&id, &changes));
+    match result {
+        Ok(publications) => (
             [(header::CACHE_CONTROL, "no-store")],
-            axum::Json(json!({ "publishers": publishers, "viewers": viewers })),
+            axum::Json(json!({ "publications": publications })),
         )
             .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn room_status(
+    State(hub): HubState,
+    Path(room): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match hub.room_status(&room, bearer(&headers)) {
+        Ok(status) => ([(header::CACHE_CONTROL, "no-store")], axum::Json(status)).into_response(),
         Err(e) => e.into_response(),
     }
 }

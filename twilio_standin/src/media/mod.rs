@@ -11,16 +11,21 @@
 //! with a PlaybackGrant) watches the room a started MediaProcessor feeds its PlayerStreamer from,
 //! and is not a participant, as on Twilio Live.
 //!
+//! Meeting rooms (`meeting-...`) have several publishers: each participant publishes a camera
+//! session and maybe a screen session, watches each other participant through a WHEP session of
+//! its own, and all its sessions are one participant, which leaves with the last of them or at
+//! once when it drops. Pages report mute state, which WebRTC does not carry, to the session.
+//!
 //! The HTTP contract, the design choices and the load figures: docs/RELAY.md.
 //!
 //! | module | what it is for |
 //! |---|---|
-//! | `http` | the `/media` routes: WHIP, WHEP, session DELETE, room counts, CORS, error bodies |
-//! | `access` | who may publish or watch what: token grants checked against the REST state |
+//! | `http` | the `/media` routes: WHIP, WHEP, session DELETE and mute state, room status, CORS, error bodies |
+//! | `access` | who may publish or watch what: token grants checked against the REST state; stream or meeting room |
 //! | `token` | access-token verification, and [`AccessToken`] to mint tokens for tests |
-//! | `sdp` | the m-lines and broadcast slots (screen, microphone, webcam) of an offer |
-//! | `relay` | the media task: sockets, str0m sessions, forwarding, keyframes, lifecycle |
-//! | `sessions` | the open sessions and the counters, as the HTTP side and the media task share them |
+//! | `sdp` | the m-lines of an offer and the slots (screen, microphone, webcam) each layout maps them to |
+//! | `relay` | the media task: sockets, str0m sessions, forwarding, keyframes, stalls, lifecycle |
+//! | `sessions` | the open sessions, their publications, the room status and the counters, as the HTTP side and the media task share them |
 //! | `rules` | subscribe rules applied to published tracks |
 
 mod access;
@@ -33,7 +38,7 @@ mod token;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use str0m::change::SdpOffer;
 use str0m::config::CryptoProvider;
@@ -48,13 +53,15 @@ use crate::shared::Shared;
 use crate::sid::new_sid;
 use crate::state::JoinError;
 
-pub use sessions::{MediaSessionInfo, MediaStats};
+pub use sessions::{
+    MediaParticipantInfo, MediaRoomInfo, MediaSessionInfo, MediaStats, Publication, PublicationKind,
+};
 pub use token::AccessToken;
 
-use access::Access;
-use relay::{Command, NewSession, Track};
-use sdp::Slot;
-use sessions::{Role, Sessions};
+use access::{Access, RoomKind, RoomRef};
+use relay::{Command, End, NewSession, Track};
+use sdp::{Layout, Slot};
+use sessions::{MuteError, Role, Sessions};
 
 /// Twilio's "Room contains too many Participants".
 const ROOM_FULL: u32 = 53105;
@@ -113,6 +120,15 @@ impl MediaSettings {
         }
         Ok(ips)
     }
+}
+
+/// What the query string of a WHIP or WHEP request asks for (meeting rooms only).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct OpenOptions {
+    /// WHIP `?kind=camera|screen`: which session of a meeting participant this is.
+    pub(crate) kind: Option<Layout>,
+    /// WHEP `?publisher=<identity or PA sid>`: the meeting participant to watch.
+    pub(crate) publisher: Option<String>,
 }
 
 /// A session the HTTP side opened: its id and the SDP answer.
@@ -243,27 +259,34 @@ impl Hub {
         room_key: &str,
         bearer: Option<&str>,
         offer: &str,
+        options: &OpenOptions,
     ) -> Result<Opened, TwilioError> {
         let claims = self.claims(bearer)?;
-        let (room, access) = self.shared.with_state(|state, _| {
+        let (room, access, target) = self.shared.with_state(|state, _| {
             let room = access::room(state, room_key)?;
             let access = match role {
                 Role::Publisher => access::publish(&claims, &room).map(|()| Access::Room)?,
                 Role::Viewer => access::watch(state, &claims, &room)?,
             };
-            Ok::<_, TwilioError>((room, access))
+            let target = watched_participant(state, &room, role, options)?;
+            Ok::<_, TwilioError>((room, access, target))
         })?;
+        let layout = match (role, room.kind) {
+            (Role::Publisher, RoomKind::Meeting) => options.kind.unwrap_or(Layout::Camera),
+            _ => Layout::Broadcast,
+        };
 
         let offer = sdp::without_mdns_candidates(offer);
         let lines = sdp::media_lines(&offer);
-        let slots = sdp::slots(&lines);
+        let slots = sdp::slots(&lines, layout);
         let (verb, wanted) = match role {
             Role::Publisher => ("publish (WHIP)", "sendonly"),
             Role::Viewer => ("watch (WHEP)", "recvonly"),
         };
         if slots.iter().all(Option::is_none) {
             return Err(bad_offer(format!(
-                "An offer to {verb} needs audio or video m-lines: video (screen), audio (microphone), optional video (webcam)"
+                "An offer to {verb} needs its m-lines: {}",
+                layout.describe()
             )));
         }
         for (slot, line) in Slot::ALL.iter().zip(slots) {
@@ -327,16 +350,17 @@ impl Hub {
             }
         }
 
-        let participant_sid = match access {
-            Access::Room => Some(
-                self.shared
-                    .join(&room.sid, &claims.identity)
-                    .map_err(join_error)?,
-            ),
-            Access::Live { .. } => None,
-        };
+        let mut publications: Vec<Publication> = Slot::ALL
+            .into_iter()
+            .filter(|slot| tracks[slot.index()].is_some())
+            .map(|slot| Publication {
+                kind: PublicationKind::of(slot),
+                muted: false,
+            })
+            .collect();
+        publications.sort_by_key(|p| p.kind);
         let id = new_sid("MS");
-        let info = MediaSessionInfo {
+        let mut info = MediaSessionInfo {
             id: id.clone(),
             room_sid: room.sid.clone(),
             room_name: room.unique_name.clone(),
@@ -351,13 +375,32 @@ impl Hub {
             }
             .to_owned(),
             identity: claims.identity.clone(),
-            participant_sid: participant_sid.clone(),
+            participant_sid: None,
             player_streamer_sid: match &access {
                 Access::Live { streamer_sid } => Some(streamer_sid.clone()),
                 Access::Room => None,
             },
+            publishes: (role == Role::Publisher).then(|| layout.name().to_owned()),
+            publications,
+            watching: target.clone(),
+            first_packet_at_ms: None,
+            first_forwarded_at_ms: None,
         };
-        self.sessions.add(info);
+        let (participant_sid, replaced) = self.sessions.with_open(|open| {
+            if access == Access::Room {
+                info.participant_sid = Some(self.participant(open, &room, &claims.identity)?);
+            }
+            let replaced = replaced_by(open, &info, room.kind);
+            let participant_sid = info.participant_sid.clone();
+            open.push(info);
+            Ok::<_, TwilioError>((participant_sid, replaced))
+        })?;
+        for old in replaced {
+            let _ = self.commands.send(Command::End {
+                id: old,
+                why: End::Replaced,
+            });
+        }
         let new = NewSession {
             id: id.clone(),
             rtc,
@@ -365,15 +408,15 @@ impl Hub {
             access,
             room_sid: room.sid,
             identity: claims.identity,
-            participant_sid: participant_sid.clone(),
+            participant_sid,
+            room_kind: room.kind,
+            layout,
+            target,
             mids,
             tracks,
         };
         if self.commands.send(Command::Add(Box::new(new))).is_err() {
-            self.sessions.forget(&id);
-            if let Some(pa) = participant_sid {
-                self.shared.disconnect_participant_sid(&pa);
-            }
+            self.release(&id);
             return Err(TwilioError::new(
                 503,
                 crate::error::INTERNAL,
@@ -387,34 +430,188 @@ impl Hub {
         })
     }
 
+    /// The participant a new session of `identity` in `room` is: in a meeting room, the one an
+    /// open session of that identity holds, if still connected; otherwise a new participant
+    /// (which, as on Twilio, disconnects an earlier one of that identity). Called with the open
+    /// sessions locked.
+    fn participant(
+        &self,
+        open: &[MediaSessionInfo],
+        room: &RoomRef,
+        identity: &str,
+    ) -> Result<String, TwilioError> {
+        if room.kind == RoomKind::Meeting {
+            let held = open
+                .iter()
+                .filter(|s| s.room_sid == room.sid && s.identity == identity)
+                .find_map(|s| s.participant_sid.clone());
+            if let Some(pa) = held
+                && self
+                    .shared
+                    .with_state(|state, _| access::participant_connected(state, &pa))
+            {
+                return Ok(pa);
+            }
+        }
+        self.shared.join(&room.sid, identity).map_err(join_error)
+    }
+
+    /// Forgets session `id` and disconnects its participant if no other session holds it.
+    fn release(&self, id: &str) -> Option<MediaSessionInfo> {
+        self.sessions.release(id, false, |pa| {
+            self.shared.disconnect_participant_sid(pa);
+        })
+    }
+
     /// Ends session `id` (WHIP/WHEP `DELETE`): its participant is disconnected at once, the
     /// peer connection is closed by the media task. False if there is no such session.
     pub(crate) fn end(&self, id: &str) -> bool {
-        let Some(info) = self.sessions.forget(id) else {
+        if self.release(id).is_none() {
             return false;
-        };
-        if let Some(pa) = &info.participant_sid {
-            self.shared.disconnect_participant_sid(pa);
         }
-        let _ = self.commands.send(Command::End { id: id.to_owned() });
+        let _ = self.commands.send(Command::End {
+            id: id.to_owned(),
+            why: End::Deleted,
+        });
         true
     }
 
-    /// `(publishers, viewers)` of a room, for a holder of a token for that room (a VideoGrant,
-    /// or a PlaybackGrant for a stream fed from it).
-    pub(crate) fn counts(
+    /// Records what the page of publishing session `id` says is muted; answers the session's
+    /// publications.
+    pub(crate) fn set_muted(
+        &self,
+        id: &str,
+        changes: &[(PublicationKind, bool)],
+    ) -> Result<Vec<Publication>, TwilioError> {
+        self.sessions.set_muted(id, changes).map_err(|e| match e {
+            MuteError::NoSession => TwilioError::not_found(&format!("/media/sessions/{id}")),
+            MuteError::NotPublished(kind) => TwilioError::invalid(format!(
+                "Session {id} publishes no {} track (a watching session publishes nothing)",
+                kind.name()
+            )),
+        })
+    }
+
+    /// The room status, for a holder of a token for that room (a VideoGrant, or a
+    /// PlaybackGrant for a stream fed from it).
+    pub(crate) fn room_status(
         &self,
         room_key: &str,
         bearer: Option<&str>,
-    ) -> Result<(usize, usize), TwilioError> {
+    ) -> Result<MediaRoomInfo, TwilioError> {
         let claims = self.claims(bearer)?;
         let room = self.shared.with_state(|state, _| {
             let room = access::room(state, room_key)?;
             access::watch(state, &claims, &room)?;
             Ok::<_, TwilioError>(room)
         })?;
-        Ok(self.sessions.counts(&room.sid))
+        Ok(self.sessions.room(&room.sid, room.kind))
     }
+
+    /// The room status of an in-progress room, for the Rust API.
+    pub(crate) fn room_info(&self, room_key: &str) -> Option<MediaRoomInfo> {
+        let room = self
+            .shared
+            .with_state(|state, _| access::room(state, room_key))
+            .ok()?;
+        Some(self.sessions.room(&room.sid, room.kind))
+    }
+
+    /// Holds back the forwarding of the in-progress room `room_key` for `length` (zero ends a
+    /// stall at once); answers the room's sid and the end of the stall in unix ms.
+    pub(crate) fn stall(
+        &self,
+        room_key: &str,
+        length: Duration,
+    ) -> Result<(String, u64), TwilioError> {
+        let room = self
+            .shared
+            .with_state(|state, _| access::room(state, room_key))?;
+        let until = Instant::now() + length;
+        let sent = self.commands.send(Command::Stall {
+            room_sid: room.sid.clone(),
+            until,
+        });
+        if sent.is_err() {
+            return Err(TwilioError::new(
+                503,
+                crate::error::INTERNAL,
+                "The media relay has stopped",
+            ));
+        }
+        let until_ms = sessions::unix_ms()
+            .saturating_add(u64::try_from(length.as_millis()).unwrap_or(u64::MAX));
+        Ok((room.sid, until_ms))
+    }
+}
+
+/// The meeting participant (PA sid) a WHEP session watches, after checking the query options
+/// against the room's kind.
+fn watched_participant(
+    state: &crate::state::State,
+    room: &RoomRef,
+    role: Role,
+    options: &OpenOptions,
+) -> Result<Option<String>, TwilioError> {
+    match room.kind {
+        RoomKind::Stream => {
+            if options.kind.is_some() || options.publisher.is_some() {
+                return Err(bad_offer(format!(
+                    "kind= and publisher= are for meeting rooms; {} is a stream room (one session publishes screen, microphone and webcam)",
+                    room.unique_name
+                )));
+            }
+            Ok(None)
+        }
+        RoomKind::Meeting if role == Role::Publisher => Ok(None),
+        RoomKind::Meeting => {
+            let Some(publisher) = &options.publisher else {
+                return Err(bad_offer(
+                    "Watching a meeting room takes one session per participant: POST /media/whep/{room}?publisher=<identity>",
+                ));
+            };
+            access::connected_participant(state, &room.sid, publisher)
+                .map(Some)
+                .ok_or_else(|| {
+                    TwilioError::new(
+                        404,
+                        crate::error::NOT_FOUND,
+                        format!(
+                            "No participant {publisher} is connected to room {}",
+                            room.unique_name
+                        ),
+                    )
+                })
+        }
+    }
+}
+
+/// In a meeting room, the open sessions `new` takes the place of (the same identity's earlier
+/// camera session, screen session, or WHEP session for the same participant), removed from
+/// `open`; their ids.
+fn replaced_by(
+    open: &mut Vec<MediaSessionInfo>,
+    new: &MediaSessionInfo,
+    kind: RoomKind,
+) -> Vec<String> {
+    if kind != RoomKind::Meeting {
+        return Vec::new();
+    }
+    let same = |s: &MediaSessionInfo| {
+        s.room_sid == new.room_sid
+            && s.identity == new.identity
+            && s.role == new.role
+            && s.publishes == new.publishes
+            && s.watching == new.watching
+            && s.mode == new.mode
+    };
+    let ids: Vec<String> = open
+        .iter()
+        .filter(|s| same(s))
+        .map(|s| s.id.clone())
+        .collect();
+    open.retain(|s| !same(s));
+    ids
 }
 
 fn join_error(e: JoinError) -> TwilioError {

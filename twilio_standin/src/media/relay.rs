@@ -12,6 +12,13 @@
 //! (continuous across a change of publisher). A viewer that starts receiving a video slot makes
 //! the relay ask the publisher for a keyframe (PLI), and viewers' own PLI/FIR are passed on;
 //! both are throttled per publisher track.
+//!
+//! A viewer's slots are fed by the oldest publishing session allowed to it: in a stream room, any
+//! publisher its subscribe rules include; in a meeting room, the one participant it watches (its
+//! camera session feeds the microphone and webcam slots, its screen session the screen slot). A
+//! stall (`Command::Stall`) holds a room's forwarding back for a while and re-syncs its viewers
+//! afterwards. A meeting participant that drops (ICE lost, silence, media stopped) is
+//! disconnected with all its sessions.
 
 use std::collections::VecDeque;
 use std::io;
@@ -30,9 +37,9 @@ use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-use super::access::{self, Access};
+use super::access::{self, Access, RoomKind};
 use super::rules::{self, TrackRef};
-use super::sdp::Slot;
+use super::sdp::{Layout, Slot};
 use super::sessions::{Counters, Role, Sessions};
 use crate::shared::Shared;
 
@@ -41,6 +48,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// A connected session that hears nothing at all from its peer (no RTP, RTCP or STUN) for this
 /// long is over: the tab closed, crashed or lost its network.
 const SILENCE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A meeting camera session that sent media and then nothing at all for this long has dropped
+/// (a page sends RTP all the time, muted tracks included), so others see it go within 2 s.
+const MEDIA_STOPPED_TIMEOUT: Duration = Duration::from_millis(1500);
+/// At most this many datagrams are read in one go before the loop looks at anything else.
+const READ_BATCH: usize = 256;
 /// How often the REST state is re-read even without a change notification (clock-driven
 /// expiry such as MaxParticipantDuration happens without any request).
 const REFRESH_EVERY: Duration = Duration::from_millis(250);
@@ -51,7 +63,15 @@ const MAX_DATAGRAM: usize = 2048;
 
 pub(crate) enum Command {
     Add(Box<NewSession>),
-    End { id: String },
+    End {
+        id: String,
+        why: End,
+    },
+    /// Hold back the forwarding of a room's media until `until` (an earlier time ends a stall).
+    Stall {
+        room_sid: String,
+        until: Instant,
+    },
     Shutdown,
 }
 
@@ -71,21 +91,31 @@ pub(crate) struct NewSession {
     pub(crate) room_sid: String,
     pub(crate) identity: String,
     pub(crate) participant_sid: Option<String>,
+    pub(crate) room_kind: RoomKind,
+    /// Which slots the m-lines carry (watching sessions: [`Layout::Broadcast`]).
+    pub(crate) layout: Layout,
+    /// Meeting viewers: the participant (PA sid) watched.
+    pub(crate) target: Option<String>,
     /// The m-line of each slot.
     pub(crate) mids: [Option<Mid>; 3],
     /// Publishers: the track in each slot.
     pub(crate) tracks: [Option<Track>; 3],
 }
 
-/// Why a session ended (for the log).
+/// Why a session ended (for the log, and whether a meeting participant dropped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum End {
+pub(crate) enum End {
     Deleted,
+    /// A newer session of the same meeting participant took its place.
+    Replaced,
     Disconnected,
+    /// The meeting participant it watched disconnected.
+    PublisherLeft,
     IceDisconnected,
     RemoteClosed,
     NeverConnected,
     Silent,
+    MediaStopped,
     Failed,
     Shutdown,
 }
@@ -94,14 +124,22 @@ impl End {
     fn describe(self) -> &'static str {
         match self {
             End::Deleted => "DELETE",
+            End::Replaced => "replaced by a newer session of the participant",
             End::Disconnected => "participant disconnected, room ended or stream ended",
+            End::PublisherLeft => "the participant it watched left",
             End::IceDisconnected => "ICE disconnected",
             End::RemoteClosed => "peer closed the connection",
             End::NeverConnected => "ICE/DTLS never connected",
             End::Silent => "nothing received for 10 s",
+            End::MediaStopped => "media stopped (nothing received for 1.5 s)",
             End::Failed => "WebRTC error",
             End::Shutdown => "stand-in stopping",
         }
+    }
+
+    /// The peer is gone without a word: in a meeting, its whole participant is.
+    fn is_drop(self) -> bool {
+        matches!(self, End::IceDisconnected | End::Silent | End::MediaStopped)
     }
 }
 
@@ -211,6 +249,9 @@ struct Session {
     room_sid: String,
     identity: String,
     participant_sid: Option<String>,
+    room_kind: RoomKind,
+    layout: Layout,
+    target: Option<String>,
     mids: [Option<Mid>; 3],
     tracks: [Option<Track>; 3],
     created: Instant,
@@ -218,6 +259,10 @@ struct Session {
     next_timeout: Instant,
     connected: bool,
     ending: Option<End>,
+    /// Publishers: an RTP packet arrived (arms the media-stopped rule of meeting cameras).
+    heard_media: bool,
+    /// The first packet received (publishers) or forwarded (viewers) was recorded.
+    first_recorded: bool,
     /// Publishers: SSRC to slot, learnt from the first packets.
     ssrc_slots: Vec<(Ssrc, Option<Slot>)>,
     keyframes: [KeyframeThrottle; 3],
@@ -233,6 +278,15 @@ impl Session {
         if self.ending.is_none() {
             self.ending = Some(why);
         }
+    }
+
+    /// A meeting camera session that sent media: its silence means the tab is gone.
+    fn media_stop_is_drop(&self) -> bool {
+        self.heard_media
+            && self.connected
+            && self.role == Role::Publisher
+            && self.room_kind == RoomKind::Meeting
+            && self.layout == Layout::Camera
     }
 
     fn slot_of_mid(&self, mid: Mid) -> Option<Slot> {
@@ -294,6 +348,8 @@ struct Relay {
     sessions: Vec<Session>,
     work: VecDeque<Work>,
     next_key: u64,
+    /// Rooms (sid) whose forwarding is held back, and until when.
+    stalls: Vec<(String, Instant)>,
 }
 
 /// Drains `s` to its next timeout: transmits, and turns events into work.
@@ -328,6 +384,7 @@ fn drain(s: &mut Session, io: &Io, work: &mut VecDeque<Work>) {
                 }
                 Event::Closed => s.end(End::RemoteClosed),
                 Event::RtpPacket(pkt) if s.role == Role::Publisher => {
+                    s.heard_media = true;
                     if let Some(slot) = s.slot_of_ssrc(pkt.header.ssrc) {
                         work.push_back(Work::Media {
                             from: s.key,
@@ -382,6 +439,9 @@ impl Relay {
             room_sid: new.room_sid,
             identity: new.identity,
             participant_sid: new.participant_sid,
+            room_kind: new.room_kind,
+            layout: new.layout,
+            target: new.target,
             mids: new.mids,
             tracks: new.tracks,
             created: now,
@@ -389,6 +449,8 @@ impl Relay {
             next_timeout: now,
             connected: false,
             ending: None,
+            heard_media: false,
+            first_recorded: false,
             ssrc_slots: Vec::new(),
             keyframes: [KeyframeThrottle::default(); 3],
             sources: [None; 3],
@@ -435,9 +497,63 @@ impl Relay {
         drain(s, &self.io, &mut self.work);
     }
 
+    /// Reads what is waiting on the sockets (a bounded batch), so the silence rules below judge
+    /// what arrived, not what the loop had no time to read.
+    fn read_pending(&mut self, buf: &mut [u8]) {
+        let mut read = 0;
+        for i in 0..self.io.sockets.len() {
+            while read < READ_BATCH {
+                match self.io.sockets[i].try_recv_from(buf) {
+                    Ok((len, source)) => {
+                        read += 1;
+                        self.receive(i, source, &buf[..len]);
+                        self.process_work();
+                    }
+                    Err(e) => {
+                        if e.kind() != io::ErrorKind::WouldBlock {
+                            tracing::debug!("media: receive failed: {e}");
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Holds back room `room_sid`'s forwarding until `until`.
+    fn stall(&mut self, room_sid: String, until: Instant) {
+        tracing::info!("media: room {room_sid} stalled until {until:?}");
+        self.stalls.retain(|(r, _)| *r != room_sid);
+        self.stalls.push((room_sid, until));
+    }
+
+    fn stalled(&self, room_sid: &str, now: Instant) -> bool {
+        self.stalls
+            .iter()
+            .any(|(r, until)| r == room_sid && now < *until)
+    }
+
+    /// Ends the stalls that are over: the room's viewers re-sync to their sources (continuous
+    /// numbering, and a keyframe request with the next packet), and the silence clocks restart.
+    fn end_stalls(&mut self, now: Instant) {
+        let (over, on): (Vec<_>, Vec<_>) =
+            self.stalls.drain(..).partition(|(_, until)| *until <= now);
+        self.stalls = on;
+        for (room, _) in over {
+            tracing::info!("media: room {room} stall over");
+            for s in self.sessions.iter_mut().filter(|s| s.room_sid == room) {
+                s.last_heard = s.last_heard.max(now);
+                for out in &mut s.outs {
+                    out.source = None;
+                }
+            }
+        }
+    }
+
     /// Feeds `now` to every session whose timeout fell due, sends deferred keyframe requests,
-    /// and ends sessions that never connected or went silent.
+    /// and ends sessions that never connected, went silent or (meeting cameras) stopped sending.
     fn timeouts(&mut self, now: Instant) {
+        self.end_stalls(now);
         for s in &mut self.sessions {
             if s.ending.is_some() {
                 continue;
@@ -448,10 +564,17 @@ impl Relay {
                 }
                 drain(s, &self.io, &mut self.work);
             }
+            // A stall of forwarding must not end anyone: the room's silence clocks wait.
+            let stalled = self.stalls.iter().any(|(r, _)| *r == s.room_sid);
+            let quiet = now.saturating_duration_since(s.last_heard);
             if !s.connected && now.saturating_duration_since(s.created) > CONNECT_TIMEOUT {
                 s.end(End::NeverConnected);
-            } else if s.connected && now.saturating_duration_since(s.last_heard) > SILENCE_TIMEOUT {
+            } else if stalled {
+                continue;
+            } else if s.connected && quiet > SILENCE_TIMEOUT {
                 s.end(End::Silent);
+            } else if s.media_stop_is_drop() && quiet >= MEDIA_STOPPED_TIMEOUT {
+                s.end(End::MediaStopped);
             }
         }
         let deferred: Vec<(u64, Slot, KeyframeRequestKind)> = self
@@ -475,8 +598,14 @@ impl Relay {
     /// The earliest moment something needs doing.
     fn next_deadline(&self) -> Instant {
         let mut at = Instant::now() + Duration::from_secs(1);
+        for (_, until) in &self.stalls {
+            at = at.min(*until);
+        }
         for s in &self.sessions {
             at = at.min(s.next_timeout);
+            if s.media_stop_is_drop() && s.ending.is_none() {
+                at = at.min(s.last_heard + MEDIA_STOPPED_TIMEOUT);
+            }
             for k in &s.keyframes {
                 if k.pending.is_some() {
                     at = at.min(k.last.map_or(at, |t| t + KEYFRAME_GAP));
@@ -505,6 +634,12 @@ impl Relay {
                 };
                 if !alive {
                     s.end(End::Disconnected);
+                    continue;
+                }
+                if let Some(target) = &s.target
+                    && !access::participant_connected(state, target)
+                {
+                    s.end(End::PublisherLeft);
                     continue;
                 }
                 if s.role == Role::Viewer && s.access == Access::Room {
@@ -547,7 +682,9 @@ impl Relay {
                     chosen[slot.index()] = publishers
                         .iter()
                         .find(|p| {
-                            if p.room != v.room_sid {
+                            if p.room != v.room_sid
+                                || v.target.as_deref().is_some_and(|t| t != p.sid)
+                            {
                                 return false;
                             }
                             let Some(track) = &p.tracks[slot.index()] else {
@@ -555,7 +692,9 @@ impl Relay {
                             };
                             match (&v.access, &v.rules) {
                                 (Access::Live { .. }, _) => true,
-                                (Access::Room, None) => false,
+                                // Twilio's default for a group room is "subscribe to all"; the
+                                // product's stream viewers get rules from `subscribe` instead.
+                                (Access::Room, None) => v.room_kind == RoomKind::Meeting,
                                 (Access::Room, Some(rules)) => rules::subscribes(
                                     rules,
                                     TrackRef {
@@ -608,6 +747,16 @@ impl Relay {
             return;
         };
         Counters::add(&self.sessions_open.counters.packets_received, 1);
+        if !self.sessions[pi].first_recorded {
+            self.sessions[pi].first_recorded = true;
+            self.sessions_open
+                .mark_first_packet(&self.sessions[pi].id, true);
+        }
+        let now = Instant::now();
+        if self.stalled(&self.sessions[pi].room_sid, now) {
+            Counters::add(&self.sessions_open.counters.packets_stalled, 1);
+            return;
+        }
         let params = self.sessions[pi]
             .rtc
             .codec_config()
@@ -618,7 +767,6 @@ impl Relay {
         };
         let clock_rate = params.spec().clock_rate.get();
         let room = self.sessions[pi].room_sid.clone();
-        let now = Instant::now();
         let mut wants_keyframe = false;
         let (mut packets, mut bytes) = (0u64, 0u64);
         for v in &mut self.sessions {
@@ -660,6 +808,10 @@ impl Relay {
             );
             packets += 1;
             bytes += pkt.payload.len() as u64;
+            if !v.first_recorded {
+                v.first_recorded = true;
+                self.sessions_open.mark_first_packet(&v.id, false);
+            }
             drain(v, &self.io, &mut self.work);
         }
         Counters::add(&self.sessions_open.counters.packets_forwarded, packets);
@@ -741,10 +893,13 @@ impl Relay {
             let _ = s.rtc.close();
             drain_closing(s, &self.io);
         }
-        self.sessions_open.forget(&s.id);
-        if let Some(pa) = &s.participant_sid {
-            self.shared.disconnect_participant_sid(pa);
-        }
+        // A meeting participant that dropped is gone with all its sessions; otherwise the
+        // participant leaves with its last session.
+        let whole_participant = s.room_kind == RoomKind::Meeting && why.is_drop();
+        let shared = &self.shared;
+        self.sessions_open.release(&s.id, whole_participant, |pa| {
+            shared.disconnect_participant_sid(pa);
+        });
         Counters::add(&self.sessions_open.counters.sessions_closed, 1);
         tracing::info!(
             "media: session {} ({:?} {}) ended: {}",
@@ -812,6 +967,7 @@ pub(crate) async fn run(
         sessions: Vec::new(),
         work: VecDeque::new(),
         next_key: 0,
+        stalls: Vec::new(),
     };
     let mut buf = vec![0u8; MAX_DATAGRAM];
     let mut next_refresh = Instant::now() + REFRESH_EVERY;
@@ -830,13 +986,17 @@ pub(crate) async fn run(
                 return;
             }
             Woke::Command(Some(Command::Add(new))) => relay.add(*new),
-            Woke::Command(Some(Command::End { id })) => relay.end_by_id(&id, End::Deleted),
+            Woke::Command(Some(Command::End { id, why })) => relay.end_by_id(&id, why),
+            Woke::Command(Some(Command::Stall { room_sid, until })) => {
+                relay.stall(room_sid, until);
+            }
             Woke::Changed => relay.refresh(),
             Woke::Datagram(i, Ok((len, source))) => relay.receive(i, source, &buf[..len]),
             Woke::Datagram(_, Err(e)) => tracing::debug!("media: receive failed: {e}"),
             Woke::Timer => {}
         }
         relay.process_work();
+        relay.read_pending(&mut buf);
         let now = Instant::now();
         relay.timeouts(now);
         if now >= next_refresh {

@@ -1,9 +1,10 @@
 //! What the relay reads from an SDP offer before str0m takes it: the m-lines in order (kind,
-//! mid, direction, msid track id), and which of them carry the three broadcast slots. Also drops
-//! mDNS (`*.local`) candidates, which the relay cannot resolve; the browser still reaches the
-//! relay's own candidate, and the relay learns the browser's address from its checks.
+//! mid, direction, msid track id), and which of them carry the three media slots (screen,
+//! microphone, webcam) for the session's [`Layout`]. Also drops mDNS (`*.local`) candidates,
+//! which the relay cannot resolve; the browser still reaches the relay's own candidate, and the
+//! relay learns the browser's address from its checks.
 
-/// The three media slots of a broadcast, in the order the pages offer them.
+/// The three media slots a session can carry, in the order the broadcast pages offer them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Slot {
     Screen = 0,
@@ -34,6 +35,52 @@ impl Slot {
             Slot::Microphone => "microphone",
             Slot::Webcam => "webcam",
         }
+    }
+}
+
+/// Which slots a session's m-lines carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// A stream host, and every watching session: the first video m-line is the screen, the
+    /// first audio m-line the microphone, the second video m-line the webcam.
+    Broadcast,
+    /// A meeting participant's camera session: the first video m-line is the camera (the
+    /// webcam slot), the first audio m-line the microphone.
+    Camera,
+    /// A meeting participant's screen session: the first video m-line is the screen.
+    Screen,
+}
+
+impl Layout {
+    /// The name in `?kind=` and in `MediaSessionInfo::publishes`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Layout::Broadcast => "broadcast",
+            Layout::Camera => "camera",
+            Layout::Screen => "screen",
+        }
+    }
+
+    /// What an offer of this layout is expected to hold, for error messages.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Layout::Broadcast => "video (screen), audio (microphone), optional video (webcam)",
+            Layout::Camera => "video (camera) and audio (microphone)",
+            Layout::Screen => "video (screen)",
+        }
+    }
+
+    /// The slot the `nth` video m-line carries (0-based), if any.
+    fn video_slot(self, nth: usize) -> Option<Slot> {
+        match (self, nth) {
+            (Layout::Broadcast | Layout::Screen, 0) => Some(Slot::Screen),
+            (Layout::Broadcast, 1) | (Layout::Camera, 0) => Some(Slot::Webcam),
+            _ => None,
+        }
+    }
+
+    fn has_audio(self) -> bool {
+        self != Layout::Screen
     }
 }
 
@@ -120,10 +167,9 @@ pub(crate) fn media_lines(sdp: &str) -> Vec<MLine> {
     lines
 }
 
-/// Which m-line (by index) carries each slot: the first video m-line is the screen, the first
-/// audio m-line the microphone, the second video m-line the webcam. Disabled m-lines and other
-/// kinds are skipped.
-pub(crate) fn slots(lines: &[MLine]) -> [Option<usize>; 3] {
+/// Which m-line (by index) carries each slot in `layout` (see [`Layout`]). Disabled m-lines,
+/// m-lines beyond the layout and other kinds are skipped.
+pub(crate) fn slots(lines: &[MLine], layout: Layout) -> [Option<usize>; 3] {
     let mut out = [None; 3];
     let mut videos = 0;
     for (i, m) in lines.iter().enumerate() {
@@ -132,15 +178,12 @@ pub(crate) fn slots(lines: &[MLine]) -> [Option<usize>; 3] {
         }
         match m.kind.as_str() {
             "video" => {
-                let slot = match videos {
-                    0 => Slot::Screen,
-                    1 => Slot::Webcam,
-                    _ => continue,
-                };
+                if let Some(slot) = layout.video_slot(videos) {
+                    out[slot.index()] = Some(i);
+                }
                 videos += 1;
-                out[slot.index()] = Some(i);
             }
-            "audio" if out[Slot::Microphone.index()].is_none() => {
+            "audio" if layout.has_audio() && out[Slot::Microphone.index()].is_none() => {
                 out[Slot::Microphone.index()] = Some(i);
             }
             _ => {}
@@ -186,11 +229,29 @@ mod tests {
         assert_eq!(lines[0].dir, Dir::SendOnly);
         assert_eq!(lines[0].track.as_deref(), Some("screen-track"));
         assert_eq!(lines[2].track, None);
-        assert_eq!(slots(&lines), [Some(0), Some(1), Some(2)]);
+        assert_eq!(
+            slots(&lines, Layout::Broadcast),
+            [Some(0), Some(1), Some(2)]
+        );
 
         let audio_first = media_lines("m=audio 9 X 111\r\na=recvonly\r\nm=video 9 X 96\r\n");
-        assert_eq!(slots(&audio_first), [Some(1), Some(0), None]);
+        assert_eq!(
+            slots(&audio_first, Layout::Broadcast),
+            [Some(1), Some(0), None]
+        );
         assert_eq!(audio_first[1].dir, Dir::SendRecv);
+    }
+
+    #[test]
+    fn meeting_layouts_map_the_camera_and_the_screen() {
+        let lines = media_lines(OFFER);
+        // A camera session: its first video m-line is the camera; a second video carries nothing.
+        assert_eq!(slots(&lines, Layout::Camera), [None, Some(1), Some(0)]);
+        // A screen session: the first video only; audio is not taken.
+        assert_eq!(slots(&lines, Layout::Screen), [Some(0), None, None]);
+        let audio_only = media_lines("m=audio 9 X 111\r\na=sendonly\r\n");
+        assert_eq!(slots(&audio_only, Layout::Screen), [None, None, None]);
+        assert_eq!(slots(&audio_only, Layout::Camera), [None, Some(0), None]);
     }
 
     #[test]

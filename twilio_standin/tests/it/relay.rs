@@ -1,7 +1,12 @@
 //! The media relay end to end: real WebRTC peers (str0m, `onair_test_support::relay_peer`) publish and watch
 //! through WHIP/WHEP on a stand-in bound to 127.0.0.1, and the tests check what arrives, who is
-//! refused, and how sessions follow the REST state (rules, room completion, disconnects).
+//! refused, and how sessions follow the REST state (rules, room completion, disconnects). This
+//! file holds the stream rooms' tests; `waiting` the viewers that wait for a publisher, stalls and
+//! first-packet timestamps; `meeting` the meeting rooms (several publishers).
 //! Every wait has a deadline; every peer and stand-in stops when its test ends, even on failure.
+
+mod meeting;
+mod waiting;
 
 use std::time::Duration;
 
@@ -25,9 +30,13 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
+    setup_room(format!("livestream-{}", unique())).await
+}
+
+/// A stand-in with the in-progress room `room` (a `meeting-...` name makes a meeting room).
+async fn setup_room(room: String) -> Setup {
     let standin = common::start().await;
     let api = Api::new(&standin);
-    let room = format!("livestream-{}", unique());
     let created = api.create_room(&room).await;
     Setup {
         account: standin.account().clone(),
@@ -213,7 +222,16 @@ async fn viewers_receive_the_hosts_tracks_once_their_rules_include_the_host() {
 
     let (status, counts) = t.counts(&t.token("viewer-1", &t.room)).await;
     assert_eq!(status, 200);
-    assert_eq!(counts, json!({"publishers": 1, "viewers": 4}));
+    // A stream room lists its publishing participant, never the audience.
+    let host_sid = t.standin.participants(&t.room)[0].sid.clone();
+    assert_eq!(
+        counts,
+        json!({"publishers": 1, "viewers": 4, "participants": [{
+            "identity": "host", "sid": host_sid, "publications": [
+                {"kind": "camera", "muted": false},
+                {"kind": "mic", "muted": false},
+                {"kind": "screen", "muted": false}]}]})
+    );
 
     // Rules are checked as packets are forwarded: media starts right after they are set.
     t.include_host("viewer-without-rules").await;
@@ -550,8 +568,8 @@ async fn delete_and_rest_disconnects_end_sessions_and_participants() {
     assert!(!host.counts().closed && !staying.counts().closed);
     let (status, counts) = t.counts(&t.token("host", &t.room)).await;
     assert_eq!(
-        (status, counts),
-        (200, json!({"publishers": 1, "viewers": 1}))
+        (status, &counts["publishers"], &counts["viewers"]),
+        (200, &json!(1), &json!(1))
     );
 
     // The same identity connecting again replaces the earlier participant, as on Twilio.
@@ -645,9 +663,10 @@ async fn live_viewers_watch_the_room_a_media_processor_feeds_without_rules() {
     );
     let (status, counts) = t.counts(&token).await;
     assert_eq!(
-        (status, counts),
-        (200, json!({"publishers": 1, "viewers": 1}))
+        (status, &counts["publishers"], &counts["viewers"]),
+        (200, &json!(1), &json!(1))
     );
+    assert_eq!(counts["participants"][0]["identity"], "host");
 
     // A streamer that nothing feeds from this room grants nothing.
     let idle = t.api.create_streamer().await;

@@ -1,6 +1,7 @@
-//! The fault campaign: at least 1,000 seeded, reproducible runs of host and viewer actions
-//! (go live, start, start again and at once, stop twice, close the tab, viewers joining and
-//! subscribing, time passing, the reaper) against the stand-in while it injects faults (429,
+//! The fault campaign: at least 1,000 seeded, reproducible runs of host, viewer and meeting
+//! guest actions (go live, start, start again and at once, stop twice, close the tab, viewers
+//! joining and subscribing, guests joining a meeting alone and two at once, time passing, the
+//! reaper) against the stand-in while it injects faults (429,
 //! 5xx, answers later than the client waits, the Nth matching call failing) and while handlers
 //! are cut off between two Twilio calls. After each run everyone leaves, the clock passes every
 //! bound and the reaper runs; then nothing may be active. No endpoint may ever answer 500 (or
@@ -135,8 +136,9 @@ async fn fault_campaign() {
     failures.sort_by_key(|(seed, _)| *seed);
     println!(
         "fault campaign: {} runs ({} room, {} live), {} actions, {} requests, {} faults injected \
-         ({} fired), {} cut-offs, {} repeated starts and {} repeated stops checked, {} resources \
-         ended by the reaper, {} resources leaked, {} failed, in {:.1} s",
+         ({} fired), {} cut-offs, {} repeated starts, {} repeated stops and {} racing meeting \
+         joins checked, {} resources ended by the reaper, {} resources leaked, {} failed, in \
+         {:.1} s",
         total.runs,
         room.runs,
         live.runs,
@@ -147,6 +149,7 @@ async fn fault_campaign() {
         total.cut_offs,
         total.repeated_starts,
         total.repeated_stops,
+        total.racing_joins,
         total.reaped,
         total.leaked,
         failures.len(),

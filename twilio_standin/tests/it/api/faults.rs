@@ -398,7 +398,10 @@ async fn faults_apply_to_the_media_routes_with_cors_and_before_the_token_check()
     );
     assert_eq!(counts.status().as_u16(), 200);
     let counts: Value = counts.json().await.expect("json");
-    assert_eq!(counts, json!({"publishers": 0, "viewers": 0}));
+    assert_eq!(
+        counts,
+        json!({"publishers": 0, "viewers": 0, "participants": []})
+    );
 
     assert_eq!(standin.faults_fired(), 3);
     assert!(

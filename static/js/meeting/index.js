@@ -1,0 +1,36 @@
+// Meetings' media layer: one interface, two paths. The meeting_token answer's `media.kind` picks
+// the adapter (Twilio Video in production, the stand-in's relay locally); the meeting page calls
+// joinMeeting() and never looks further.
+//
+//   const call = await joinMeeting({
+//     token, room, identity, media,           // from POST /meeting_token
+//     tracks: { camera, mic },                // the page's MediaStreamTracks, or null
+//     onParticipant({ identity, name, local }),
+//     onParticipantLeft(identity),
+//     onTrack(identity, kind, track),         // kind 'camera' | 'mic' | 'screen'; a MediaStreamTrack
+//     onTrackGone(identity, kind),
+//     onMuted(identity, kind, muted),         // 'camera' | 'mic': muted, or camera off
+//     onDominantSpeaker(identity | null),     // Twilio only: the relay has no such event
+//     onState(state),                         // 'connected' | 'reconnecting' | 'ended'
+//   });
+//   call.setMicEnabled(on); call.setCameraEnabled(on);   // track.enabled; the others see onMuted
+//   await call.shareScreen(track); call.stopScreen();    // the screen as its own publication
+//   call.leave();
+//
+// - joinMeeting resolves once the call is up, or rejects with an Error a person can read (a
+//   Twilio error keeps its `code`, e.g. 53105 for a full room) after closing everything it
+//   opened.
+// - onParticipant comes once for the local participant (`local: true`) and once per remote one;
+//   the track callbacks are for remote participants only (the page shows its own tracks).
+// - onState('ended') comes at most once, when the call ends by itself (the room completed, the
+//   connection lost, this participant dropped); after it the call is closed. leave() is not
+//   reported back. Either way every session, peer connection and poll the adapter opened is
+//   closed through one MediaSession (media/session.js); the page's own tracks are never stopped.
+import * as relay from './relay.js';
+import * as twilio from './twilio.js';
+
+export { nameOf } from './identity.js';
+
+export function joinMeeting(options) {
+  return (options.media?.kind === 'whip' ? relay : twilio).joinMeeting(options);
+}

@@ -1,0 +1,205 @@
+// A meeting on the stand-in's relay (the interface is in meeting/index.js; the relay's side is
+// docs/RELAY.md, "Meeting rooms"). Built from the WHIP adapter's steps (media/whip.js):
+//
+// - a camera session: one WHIP session with the camera and the microphone (each m-line offered
+//   even without its track, so the order holds); mute = `track.enabled = false` plus the session's
+//   `state` POST, which is how the others learn of it;
+// - a screen session while sharing: a WHIP session `?kind=screen`, DELETEd to stop;
+// - the others: the room status, polled every 500 ms, lists who is there and what each publishes
+//   (camera, mic, screen, muted or not); for each other participant one WHEP session
+//   `?publisher=<identity>` (m-lines screen, mic, camera) while they are listed. Who is no longer
+//   listed has left or dropped: their session is closed and their tracks taken back.
+//
+// The call is one MediaSession; each screen and each remote participant's session is a
+// MediaSession of its own (it may end and be opened again while the call goes on), closed with
+// the call. A remote session that fails is opened again on a later poll while its participant is
+// listed.
+import { MediaSession } from '../media/session.js';
+import { negotiate, peerConnection, pollStatus } from '../media/whip.js';
+import { nameOf } from './identity.js';
+
+const STATUS_POLL_MS = 500;
+// A remote participant's session that failed is tried again after this.
+const RETRY_MS = 2000;
+const KINDS = ['camera', 'mic', 'screen'];
+
+// Ends `session` as soon as the DTLS transport under `sender` closes: the relay ends a session
+// (a participant dropped or left, the room completed) with a DTLS close_notify, which Chromium
+// reports at once, long before the connection state changes.
+function endWithTransport(session, { transport }, reason) {
+  if (!transport) return;
+  const check = () => {
+    if (transport.state === 'closed' || transport.state === 'failed') session.close(reason);
+  };
+  transport.addEventListener('statechange', check);
+  session.opened(() => transport.removeEventListener('statechange', check));
+}
+
+export async function joinMeeting({
+  token,
+  identity: me,
+  media,
+  tracks,
+  onParticipant,
+  onParticipantLeft,
+  onTrack,
+  onTrackGone,
+  onMuted,
+  onState,
+}) {
+  const call = new MediaSession(() => onState('ended'));
+  // Sessions that live inside the call (the screen, one per remote participant).
+  const children = new Set();
+  call.opened(() => {
+    for (const child of [...children]) child.close('stopped');
+  });
+  const child = (onEnded) => {
+    const session = new MediaSession(onEnded);
+    children.add(session);
+    session.opened(() => children.delete(session));
+    if (call.closed) session.close('stopped');
+    return session;
+  };
+  const remotes = new Map(); // identity -> { published: Map(kind -> muted), shown, muted, receivers, session, retryAt }
+  let cameraSession = null; // the camera session's URL
+  let screen = null;
+
+  const sendState = (body) => {
+    if (!cameraSession || call.closed) return;
+    fetch(`${cameraSession}/state`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    }).catch(() => {});
+  };
+
+  // Hands the page what a remote participant now publishes, and takes back what they stopped.
+  const sync = (identity, remote) => {
+    for (const kind of KINDS) {
+      const published = remote.published.has(kind) && remote.receivers;
+      if (published && !remote.shown.has(kind)) {
+        remote.shown.add(kind);
+        onTrack(identity, kind, remote.receivers[kind]);
+      } else if (!published && remote.shown.has(kind)) {
+        remote.shown.delete(kind);
+        onTrackGone(identity, kind);
+      }
+      const muted = remote.published.get(kind);
+      if (published && kind !== 'screen' && remote.muted.get(kind) !== muted) {
+        remote.muted.set(kind, muted);
+        onMuted(identity, kind, muted);
+      }
+    }
+  };
+
+  // One WHEP session receiving `identity`: its screen, microphone and camera.
+  const watch = async (identity, remote) => {
+    const session = child(() => {
+      if (remote.session !== session) return;
+      remote.session = null;
+      remote.receivers = null;
+      remote.retryAt = Date.now() + RETRY_MS;
+      if (remotes.get(identity) === remote) sync(identity, remote);
+    });
+    remote.session = session;
+    try {
+      await session.start(async () => {
+        const pc = peerConnection(session);
+        const slots = {
+          screen: pc.addTransceiver('video', { direction: 'recvonly' }),
+          mic: pc.addTransceiver('audio', { direction: 'recvonly' }),
+          camera: pc.addTransceiver('video', { direction: 'recvonly' }),
+        };
+        const url = `${media.watch_url}?publisher=${encodeURIComponent(identity)}`;
+        await negotiate(session, pc, url, token);
+        endWithTransport(session, slots.mic.receiver, 'ended');
+        remote.receivers = Object.fromEntries(KINDS.map((kind) => [kind, slots[kind].receiver.track]));
+      });
+    } catch {
+      // Refused or failed (the participant may be leaving): tried again while they are listed.
+      if (remote.session === session) remote.session = null;
+      remote.retryAt = Date.now() + RETRY_MS;
+      return;
+    }
+    if (remotes.get(identity) === remote && !call.closed) sync(identity, remote);
+  };
+
+  const gone = (identity, remote) => {
+    remotes.delete(identity);
+    remote.session?.close('stopped');
+    for (const kind of remote.shown) onTrackGone(identity, kind);
+    onParticipantLeft(identity);
+  };
+
+  const onStatus = (status) => {
+    if (!status) return call.close('ended'); // the room is gone
+    const listed = new Map((status.participants ?? []).map((p) => [p.identity, p]));
+    // The relay dropped this participant (no media from it): the call is over.
+    if (!listed.has(me)) return call.close('lost');
+    for (const [identity, remote] of remotes) if (!listed.has(identity)) gone(identity, remote);
+    for (const [identity, participant] of listed) {
+      if (identity === me) continue;
+      let remote = remotes.get(identity);
+      if (!remote) {
+        remote = { published: new Map(), shown: new Set(), muted: new Map(), receivers: null, session: null, retryAt: 0 };
+        remotes.set(identity, remote);
+        onParticipant({ identity, name: nameOf(identity), local: false });
+      }
+      remote.published = new Map((participant.publications ?? []).map((p) => [p.kind, Boolean(p.muted)]));
+      if (!remote.session && Date.now() >= remote.retryAt) watch(identity, remote);
+      else sync(identity, remote);
+    }
+  };
+
+  await call.start(async () => {
+    const pc = peerConnection(call, (state) => onState(state === 'live' ? 'connected' : state));
+    const camera = pc.addTransceiver(tracks.camera ?? 'video', { direction: 'sendonly' });
+    pc.addTransceiver(tracks.mic ?? 'audio', { direction: 'sendonly' });
+    cameraSession = await negotiate(call, pc, media.publish_url, token);
+    endWithTransport(call, camera.sender, 'lost');
+    const state = {};
+    if (!tracks.camera?.enabled) state.camera_muted = true;
+    if (!tracks.mic?.enabled) state.mic_muted = true;
+    if (Object.keys(state).length) sendState(state);
+    onParticipant({ identity: me, name: nameOf(me), local: true });
+    pollStatus(call, media.status_url, token, onStatus, STATUS_POLL_MS);
+  });
+  onState('connected');
+
+  const setEnabled = (track, key, on) => {
+    if (!track) return;
+    track.enabled = on;
+    sendState({ [key]: !on });
+  };
+  const stopScreen = () => {
+    const sharing = screen;
+    screen = null;
+    sharing?.close('stopped');
+  };
+  return {
+    setMicEnabled: (on) => setEnabled(tracks.mic, 'mic_muted', on),
+    setCameraEnabled: (on) => setEnabled(tracks.camera, 'camera_muted', on),
+    async shareScreen(track) {
+      stopScreen();
+      if (call.closed) throw new Error('The call has ended.');
+      const sharing = child(() => {
+        if (screen === sharing) screen = null;
+      });
+      screen = sharing;
+      try {
+        await sharing.start(async () => {
+          const pc = peerConnection(sharing);
+          pc.addTransceiver(track, { direction: 'sendonly' });
+          await negotiate(sharing, pc, `${media.publish_url}?kind=screen`, token);
+        });
+      } catch (error) {
+        if (screen === sharing) screen = null;
+        throw error;
+      }
+      // The browser's own "Stop sharing" ends the track.
+      track.addEventListener('ended', () => screen === sharing && stopScreen(), { once: true });
+    },
+    stopScreen,
+    leave: () => call.close('stopped'),
+  };
+}
