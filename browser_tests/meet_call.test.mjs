@@ -14,8 +14,9 @@ import { checkAccessibility, liveLocalTracks, openMeet, tilesOf } from './meet_p
 
 let stack;
 let browser;
-let meeting; // meeting_create's answer
+let meeting; // { link, invite, meeting }: the invite link the host's page showed
 const people = new Map(); // name -> { page, context, problems, identity }
+const heardSpeaking = new Set(); // tile keys seen with the speaking highlight in Ana's page
 
 before(async () => {
   stack = await startStack({ name: 'meet' });
@@ -28,19 +29,12 @@ after(async () => {
   await stack?.stop();
 });
 
-async function createMeeting() {
-  const response = await fetch(`${stack.base}/meeting_create`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Origin: stack.base },
-    body: JSON.stringify({ password: HOST_PASSWORD }),
-  });
-  assert.equal(response.status, 200, await response.clone().text());
-  return response.json();
-}
+// Opens the invite link, or the page without one when `invite` is null, as the host starts a
+// meeting there.
+const open = (invite) => openMeet(browser, stack.base, { invite, real: true });
 
-// Opens the invite link as `name` and joins; resolves once the page shows the call.
-async function join(name, invite = meeting.invite) {
-  const person = await openMeet(browser, stack.base, { invite, real: true });
+// Joins as `name` from the preview of `person`; resolves once the page shows the call.
+async function joinFrom(person, name) {
   const answer = person.page.waitForResponse((r) => r.url().endsWith('/meeting_token'));
   await person.page.fill('#name', name);
   await person.page.click('#join');
@@ -50,6 +44,21 @@ async function join(name, invite = meeting.invite) {
   people.set(name, joined);
   return joined;
 }
+
+// The host starts the meeting on the page (host password, then the invite link) and joins it.
+async function startAndJoin(name) {
+  const host = await open(null);
+  await host.page.fill('#host-password', HOST_PASSWORD);
+  await host.page.click('#create');
+  await host.page.waitForSelector('#created:not([hidden])', { timeout: 30000 });
+  const link = await host.page.inputValue('#invite-link');
+  const invite = decodeURIComponent(new URL(link).hash.slice('#invite='.length));
+  meeting = { link, invite, meeting: invite.split('.')[0] };
+  await host.page.click('#join-created');
+  return joinFrom(host, name);
+}
+
+const join = async (name) => joinFrom(await open(meeting.invite), name);
 
 const peopleText = (page) => page.locator('#people').textContent();
 const tileSelector = (kind, identity) => `.tile[data-key=${JSON.stringify(`${kind}:${identity}`)}]`;
@@ -129,9 +138,8 @@ const connectedIn = async (room) => {
 };
 
 test('three people join from the invite; each decodes both others; every count agrees', async () => {
-  meeting = await createMeeting();
-  assert.match(meeting.invite_url, new RegExp(`^${stack.base}/meet\\.html#invite=`));
-  const ana = await join('Ana');
+  const ana = await startAndJoin('Ana');
+  assert.match(meeting.link, new RegExp(`^${stack.base}/meet\\.html#invite=`));
   const bo = await join('Bo');
   const cy = await join('Cy');
   const everyone = [ana, bo, cy];
@@ -144,6 +152,12 @@ test('three people join from the invite; each decodes both others; every count a
     assert.deepEqual(rest.sort(), everyone.filter((o) => o !== person).map((o) => o.name).sort());
   }
   assert.deepEqual(await connectedIn(ana.room), everyone.map((p) => p.identity).sort(), 'the stand-in has the same three');
+  // The fake microphones beep: each of the others is highlighted as speaking in Ana's page.
+  await until('Bo and Cy highlighted while they speak', async () => {
+    const speaking = await ana.page.$$eval('.tile.camera.speaking', (tiles) => tiles.map((t) => t.dataset.key));
+    for (const key of speaking) heardSpeaking.add(key);
+    return [bo, cy].every((o) => heardSpeaking.has(`camera:${o.identity}`));
+  });
   await screenshot(ana.page, 'meet-real-three');
   await checkAccessibility(ana.page, 'a real call of three');
 });
@@ -220,7 +234,7 @@ test('a fourth person with an expired or a forged invite is refused with a clear
     [expired, /expired/i],
     [`${meeting.invite.slice(0, -2)}${meeting.invite.endsWith('AA') ? 'BB' : 'AA'}`, /not valid|invalid|forged|ask the host/i],
   ]) {
-    const dee = await openMeet(browser, stack.base, { invite, real: true });
+    const dee = await open(invite);
     const answer = dee.page.waitForResponse((r) => r.url().endsWith('/meeting_token'));
     await dee.page.fill('#name', 'Dee');
     await dee.page.click('#join');

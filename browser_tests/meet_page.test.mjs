@@ -101,7 +101,7 @@ test('names are checked before any request; a name the API refuses is explained 
   await close(meet);
 });
 
-test('an expired invite, a full meeting and a page without invite say so clearly', async () => {
+test('an expired invite and a full meeting say so clearly', async () => {
   const expired = await open({
     answer: () => ({ status: 401, json: { error: { code: 'unauthorized', message: 'This invite link has expired; ask the host for a new one' } } }),
   });
@@ -113,9 +113,9 @@ test('an expired invite, a full meeting and a page without invite say so clearly
   assert.equal(await expired.page.isHidden('#rejoin'), true);
   assert.equal(await activeKey(expired.page), 'ended-title');
   await until('the preview closed', async () => (await liveLocalTracks(expired.page)).length === 0);
-  // The refused invite is forgotten: a reload does not try it again.
+  // The refused invite is forgotten: a reload does not try it again (it offers to start one).
   await expired.page.reload();
-  assert.equal(await expired.page.locator('#ended-title').textContent(), 'This page needs an invite link');
+  await expired.page.waitForSelector('#start:not([hidden])');
   assert.equal(expired.requests.length, 1);
   await close(expired);
 
@@ -133,11 +133,65 @@ test('an expired invite, a full meeting and a page without invite say so clearly
   await busy.page.click('#join');
   await busy.page.waitForSelector('#call:not([hidden])');
   await close(busy);
+});
 
-  const none = await open({ invite: null });
-  assert.equal(await none.page.locator('#ended-title').textContent(), 'This page needs an invite link');
-  assert.deepEqual(none.problems, []);
-  await close(none);
+// meeting_create as the API answers it, for the host password `right`.
+async function answerCreate(page, bodies) {
+  await page.route('**/meeting_create', async (route) => {
+    const body = route.request().postDataJSON();
+    bodies.push(body);
+    const refuse = (status, message) => route.fulfill({ status, json: { error: { code: 'refused', message } } });
+    if (body.password === 'locked') return refuse(429, 'too many wrong passwords from this address; try again in 60 s');
+    if (body.password !== 'right') return refuse(401, 'the password is not right');
+    await route.fulfill({
+      json: { meeting: 'abcdefabcdef', invite: 'abcdefabcdef.1893456000.tag', invite_url: 'ignored', expires_at: 1893456000 },
+    });
+  });
+}
+
+test('without an invite the host starts a meeting: password, then the invite link with Copy, then Join', async () => {
+  const meet = await open({ invite: null });
+  const { page } = meet;
+  const created = [];
+  await answerCreate(page, created);
+  await page.waitForSelector('#start:not([hidden])');
+  assert.equal(await activeKey(page), 'host-password');
+  assert.deepEqual(await liveLocalTracks(page), [], 'no camera before anyone joins');
+  await page.click('#create');
+  await page.waitForSelector('#host-password-problem:not([hidden])');
+  assert.match(await page.locator('#host-password-problem').textContent(), /Type the host password/);
+  assert.deepEqual(created, [], 'no request without a password');
+  for (const [password, words] of [
+    ['wrong', /not the host password/],
+    ['locked', /Too many wrong passwords.*in 60 seconds/],
+  ]) {
+    await page.fill('#host-password', password);
+    await page.keyboard.press('Enter');
+    await until(`the refusal for ${password}`, async () => words.test(await page.locator('#host-password-problem').textContent()));
+    assert.equal(await page.getAttribute('#host-password', 'aria-invalid'), 'true');
+    assert.equal(await activeKey(page), 'host-password');
+  }
+  await page.fill('#host-password', 'right');
+  await page.click('#create');
+  await page.waitForSelector('#created:not([hidden])');
+  assert.deepEqual(created.map((b) => b.password), ['wrong', 'locked', 'right']);
+  assert.equal(await activeKey(page), 'created-title');
+  const link = `${server.base}/meet.html#invite=abcdefabcdef.1893456000.tag`;
+  assert.equal(await page.inputValue('#invite-link'), link);
+  assert.equal(await page.getAttribute('#invite-expiry', 'datetime'), '2030-01-01T00:00:00.000Z');
+  await page.click('#copy-link');
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), link);
+  await waitForStatusText(page, /Invite link copied/);
+  await page.click('#join-created');
+  await page.waitForSelector('#prejoin:not([hidden])');
+  await page.waitForFunction(() => document.getElementById('preview-video').videoWidth > 0);
+  await joinAs(page, 'Host');
+  assert.deepEqual(meet.requests, [{ invite: 'abcdefabcdef.1893456000.tag', name: 'Host' }]);
+  await page.click('#copy-invite');
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), link, 'the call copies the same link');
+  // Only the browser's own lines for the two refused requests.
+  assert.deepEqual(meet.problems.filter((p) => !/status of (401|429)/.test(p)), []);
+  await close(meet);
 });
 
 test('the grid shows everyone with their name and marks; the count follows joins and leaves', async () => {
@@ -431,6 +485,23 @@ for (const [variant, context, dark] of [
     await check('left');
     assert.deepEqual(meet.problems, []);
     await close(meet);
+
+    const host = await open({ invite: null, context, dark });
+    await answerCreate(host.page, []);
+    await host.page.waitForSelector('#start:not([hidden])');
+    await checkAccessibility(host.page, `start (${variant})`);
+    await screenshot(host.page, `meet-start-${variant}`);
+    await host.page.fill('#host-password', 'wrong');
+    await host.page.click('#create');
+    await host.page.waitForSelector('#host-password-problem:not([hidden])');
+    await checkAccessibility(host.page, `start-problem (${variant})`);
+    await host.page.fill('#host-password', 'right');
+    await host.page.click('#create');
+    await host.page.waitForSelector('#created:not([hidden])');
+    await checkAccessibility(host.page, `created (${variant})`);
+    await screenshot(host.page, `meet-created-${variant}`);
+    assert.deepEqual(host.problems.filter((p) => !/status of 401/.test(p)), []);
+    await close(host);
 
     const refused = await open({
       context,

@@ -1,20 +1,22 @@
 // The meeting page: the invite from the address's fragment, then the preview (name, camera,
 // microphone, devices), then the call (tiles, pin, screen share, toggles, the number of people),
-// then the end (left, lost, refused) with a way back in. Media goes through the meeting adapter
+// then the end (left, lost, refused) with a way back in. Opened without an invite, it lets the
+// host start a meeting (meet/start.js) and join it. Media goes through the meeting adapter
 // (joinMeeting, one interface for Twilio and the local relay); this file only says what the page
 // shows. Whatever ends a call (Leave, the connection lost, closing the tab) takes one path, end(),
 // which leaves the meeting and stops every local track.
 import * as api from './api.js';
 import { joinMeeting } from './meeting/index.js';
-import { forgetInvite, inviteUrl, takeInvite } from './meet/invite.js';
+import { forgetInvite, inviteUrl, keepInvite, takeInvite } from './meet/invite.js';
 import { parseName, rememberName, rememberedName } from './meet/name.js';
 import { createPrejoin, setToggle } from './meet/prejoin.js';
+import { createStart } from './meet/start.js';
 import { createStatus } from './meet/status.js';
 import { createTiles } from './meet/tiles.js';
 import { speakingWatcher } from './meet/levels.js';
 
 const $ = (id) => document.getElementById(id);
-const views = { prejoin: $('prejoin'), call: $('call'), ended: $('ended') };
+const views = { start: $('start'), prejoin: $('prejoin'), call: $('call'), ended: $('ended') };
 const nameInput = $('name');
 const joinButton = $('join');
 const joinProblem = $('join-problem');
@@ -41,7 +43,7 @@ const tiles = createTiles({
   audioBox: $('audio'),
 });
 
-const invite = takeInvite();
+let invite = takeInvite();
 // The call in progress: { call, me, tracks, micOn, cameraOn, screen } (call is null while joining).
 let session = null;
 let busy = false;
@@ -357,15 +359,39 @@ addEventListener('pagehide', () => {
   prejoin.release();
 });
 
-nameInput.value = rememberedName();
-if (!invite) {
-  showEnded(
-    'This page needs an invite link',
-    'Ask the person who started the meeting to send you its link, then open it.',
-    { rejoin: false },
-  );
-} else {
+function showPrejoin() {
   show('prejoin');
   prejoin.start();
   (nameInput.value ? joinButton : nameInput).focus();
+}
+
+const start = createStart(
+  {
+    form: $('start-form'),
+    password: $('host-password'),
+    passwordProblem: $('host-password-problem'),
+    create: $('create'),
+    problem: $('start-problem'),
+    created: $('created'),
+    createdTitle: $('created-title'),
+    link: $('invite-link'),
+    expiry: $('invite-expiry'),
+    copy: $('copy-link'),
+    join: $('join-created'),
+  },
+  {
+    notice: (text) => status.notice(text),
+    onJoin(created) {
+      invite = created;
+      keepInvite(created);
+      showPrejoin();
+    },
+  },
+);
+
+nameInput.value = rememberedName();
+if (invite) showPrejoin();
+else {
+  show('start');
+  start.show();
 }

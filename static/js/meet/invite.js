@@ -44,6 +44,9 @@ function remember(invite) {
   }
 }
 
+// Keeps `invite` for this tab, as if it had come in the address (the host's own new meeting).
+export const keepInvite = remember;
+
 // Forgets the invite of this tab (the server said it is expired or not valid).
 export function forgetInvite() {
   try {
