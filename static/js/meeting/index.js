@@ -11,7 +11,7 @@
 //     onTrackGone(identity, kind),
 //     onMuted(identity, kind, muted),         // 'camera' | 'mic': muted, or camera off
 //     onDominantSpeaker(identity | null),     // Twilio only: the relay has no such event
-//     onState(state),                         // 'connected' | 'reconnecting' | 'ended'
+//     onState(state, reason),                 // 'connected' | 'reconnecting' | 'ended' (+ reason)
 //   });
 //   call.setMicEnabled(on); call.setCameraEnabled(on);   // track.enabled; the others see onMuted
 //   await call.shareScreen(track); call.stopScreen();    // the screen as its own publication
@@ -22,9 +22,11 @@
 //   opened.
 // - onParticipant comes once for the local participant (`local: true`) and once per remote one;
 //   the track callbacks are for remote participants only (the page shows its own tracks).
-// - onState('ended') comes at most once, when the call ends by itself (the room completed, the
-//   connection lost, this participant dropped); after it the call is closed. leave() is not
-//   reported back. Either way every session, peer connection and poll the adapter opened is
+// - onState('ended', reason) comes at most once, when the call ends by itself: reason 'ended'
+//   when the meeting's room completed (ended by its time limit, or gone), 'lost' when the
+//   connection was lost or this participant was dropped (joining again may work). After it the
+//   call is closed. leave() is not reported back. (The reason was added after the first
+//   version of this interface; a page that ignores it keeps working.) Either way every session, peer connection and poll the adapter opened is
 //   closed through one MediaSession (media/session.js); the page's own tracks are never stopped.
 import * as relay from './relay.js';
 import * as twilio from './twilio.js';

@@ -47,7 +47,7 @@ export async function joinMeeting({
   onMuted,
   onState,
 }) {
-  const call = new MediaSession(() => onState('ended'));
+  const call = new MediaSession((reason) => onState('ended', reason));
   // Sessions that live inside the call (the screen, one per remote participant).
   const children = new Set();
   call.opened(() => {
@@ -151,8 +151,10 @@ export async function joinMeeting({
     }
   };
 
+  // The connection's ups and downs are the page's from the moment the call is up.
+  let joined = false;
   await call.start(async () => {
-    const pc = peerConnection(call, (state) => onState(state === 'live' ? 'connected' : state));
+    const pc = peerConnection(call, (state) => joined && onState(state === 'live' ? 'connected' : state));
     const camera = pc.addTransceiver(tracks.camera ?? 'video', { direction: 'sendonly' });
     pc.addTransceiver(tracks.mic ?? 'audio', { direction: 'sendonly' });
     cameraSession = await negotiate(call, pc, media.publish_url, token);
@@ -164,6 +166,7 @@ export async function joinMeeting({
     onParticipant({ identity: me, name: nameOf(me), local: true });
     pollStatus(call, media.status_url, token, onStatus, STATUS_POLL_MS);
   });
+  joined = true;
   onState('connected');
 
   const setEnabled = (track, key, on) => {

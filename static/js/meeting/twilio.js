@@ -70,7 +70,7 @@ export async function joinMeeting({
   onDominantSpeaker,
   onState,
 }) {
-  const session = new MediaSession(() => onState('ended'));
+  const session = new MediaSession((reason) => onState('ended', reason));
   let Video;
   let connected;
   let camera = null;
