@@ -50,7 +50,7 @@ async function startAndJoin(name) {
   const host = await open(null);
   await host.page.fill('#host-password', HOST_PASSWORD);
   await host.page.click('#create');
-  await host.page.waitForSelector('#created:not([hidden])', { timeout: 30000 });
+  await host.page.waitForSelector('#created:not([hidden])', { timeout: 60000 });
   const link = await host.page.inputValue('#invite-link');
   const invite = decodeURIComponent(new URL(link).hash.slice('#invite='.length));
   meeting = { link, invite, meeting: invite.split('.')[0] };
