@@ -100,8 +100,8 @@ const world = {
   dominant(identity) {
     world.options.onDominantSpeaker(identity);
   },
-  state(state) {
-    world.options.onState(state);
+  state(state, reason) {
+    world.options.onState(state, reason);
   },
 };
 window.fakeMeeting = world;

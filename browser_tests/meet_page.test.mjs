@@ -365,7 +365,7 @@ test('joining muted and without video from the preview; Leave stops every track;
   await close(meet);
 });
 
-test('"Reconnecting…" while the connection recovers; a lost call says so and offers Rejoin', async () => {
+test('"Reconnecting…" while the connection recovers; a lost or ended call says so and offers Rejoin', async () => {
   const meet = await open();
   const { page } = meet;
   await joinAs(page, 'Ana');
@@ -376,12 +376,18 @@ test('"Reconnecting…" while the connection recovers; a lost call says so and o
   await waitForStatusText(page, /^Reconnecting…$/, 8000); // the state comes back after a notice
   await fake(page, 'state', 'connected');
   assert.equal(await statusText(page), 'Reconnected');
-  await fake(page, 'state', 'ended');
+  await fake(page, 'state', 'ended', 'lost');
   await page.waitForSelector('#ended:not([hidden])');
   assert.equal(await page.locator('#ended-title').textContent(), 'You were disconnected');
   assert.deepEqual(await liveLocalTracks(page), []);
   await page.click('#rejoin');
   await page.waitForSelector('#call:not([hidden])');
+  // The meeting's room completed (its time limit): said so, and Rejoin opens it again.
+  await fake(page, 'state', 'ended', 'ended');
+  await page.waitForSelector('#ended:not([hidden])');
+  assert.equal(await page.locator('#ended-title').textContent(), 'The meeting has ended');
+  assert.equal(await page.isVisible('#rejoin'), true);
+  assert.deepEqual(await liveLocalTracks(page), []);
   await close(meet);
 });
 

@@ -210,12 +210,13 @@ function callEvents(current) {
     }),
     // Whoever speaks stays in sight in the strip beside a pinned tile.
     onDominantSpeaker: ours((identity) => identity && tiles.reveal(identity)),
-    onState: ours((state) => {
+    // 'ended' with why: the meeting's room completed ('ended'), or this connection was lost.
+    onState: ours((state, reason) => {
       if (state === 'reconnecting') status.lasting('Reconnecting…');
       else if (state === 'connected' && current.reconnecting) {
         status.clear();
         status.notice('Reconnected');
-      } else if (state === 'ended') end('lost');
+      } else if (state === 'ended') end(reason === 'ended' ? 'ended' : 'lost');
       current.reconnecting = state === 'reconnecting';
     }),
   };
@@ -231,7 +232,8 @@ function showCallControls() {
 }
 
 // The one way out of a call: leaves the meeting, stops every local track, empties the tiles.
-// how: 'left' (Leave), 'lost' (the connection ended), 'failed' (joining failed), 'closed' (tab).
+// how: 'left' (Leave), 'lost' (the connection ended), 'ended' (the meeting's room completed),
+// 'failed' (joining failed), 'closed' (tab).
 function end(how) {
   if (!session) return;
   const { call, tracks, screen, speaking } = session;
@@ -244,6 +246,11 @@ function end(how) {
   if (how === 'left') showEnded('You left the meeting', 'Your camera and microphone are off.', { rejoin: true });
   if (how === 'lost') {
     showEnded('You were disconnected', 'The connection to the meeting was lost.', { rejoin: true });
+  }
+  if (how === 'ended') {
+    showEnded('The meeting has ended', 'It reached its time limit or was closed. Rejoin to open it again.', {
+      rejoin: true,
+    });
   }
 }
 
