@@ -119,7 +119,8 @@ export async function openMeet(browser, base, { invite = 'test-invite', context:
       await route.fulfill({ status, contentType: 'application/json', json });
     });
   }
-  await page.goto(`${base}/meet.html${invite ? `#invite=${encodeURIComponent(invite)}` : ''}`);
+  // The real stack shares the cores with three browsers' encoders: a page may take longer to load.
+  await page.goto(`${base}/meet.html${invite ? `#invite=${encodeURIComponent(invite)}` : ''}`, { timeout: real ? 90000 : 30000 });
   return { page, context, requests, problems };
 }
 

@@ -396,6 +396,8 @@ const start = createStart(
   },
 );
 
+$('start-form').addEventListener('submit', once(start.create));
+
 nameInput.value = rememberedName();
 if (invite) showPrejoin();
 else {

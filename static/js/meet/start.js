@@ -24,7 +24,7 @@ const expiryText = (unixSeconds) =>
   new Date(unixSeconds * 1000).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 // `els`: the elements of the start section; `onJoin(invite)` when the host joins the meeting;
-// `notice(text)` for the page's status line.
+// `notice(text)` for the page's status line. The caller sends the form's submit to create().
 export function createStart(els, { onJoin, notice }) {
   let invite = null;
 
@@ -61,17 +61,6 @@ export function createStart(els, { onJoin, notice }) {
     els.createdTitle.focus();
   }
 
-  let creating = false;
-  els.form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    if (creating) return;
-    creating = true;
-    try {
-      await create();
-    } finally {
-      creating = false;
-    }
-  });
   els.password.addEventListener('input', () => {
     if (els.password.value) problem('');
   });
@@ -88,6 +77,8 @@ export function createStart(els, { onJoin, notice }) {
   els.join.addEventListener('click', () => invite && onJoin(invite));
 
   return {
+    // The form's submit (meet.js runs it one at a time).
+    create,
     show() {
       els.form.hidden = false;
       els.created.hidden = true;
