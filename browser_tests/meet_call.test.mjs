@@ -114,21 +114,32 @@ function framesShown(page, selector, ms = 1000) {
   );
 }
 
+// What a page shows, for a failure message: the view, the status line, the count.
+const shows = (page) =>
+  page.evaluate(() => ({
+    view: [...document.querySelectorAll('main > section')].find((s) => !s.hidden)?.id,
+    status: document.getElementById('status').textContent,
+    people: document.getElementById('people').textContent,
+  }));
+
 // Waits until `page` decodes growing camera video and audio from every one of `others`.
 async function receivesFrom(page, others) {
   const enough = (seen) => others.every((o) => seen[o.identity]?.camera > 0 && seen[o.identity]?.mic > 0);
-  const first = await until('camera and microphone of every other person', async () => {
-    const seen = await received(page);
-    return enough(seen) && seen;
-  });
-  const later = await until('their media still flowing', async () => {
-    const seen = await received(page);
-    const grown = others.every(
-      (o) => seen[o.identity].camera > first[o.identity].camera && seen[o.identity].mic > first[o.identity].mic,
-    );
-    return grown && seen;
-  });
-  return later;
+  let seen = {};
+  const look = async (what, test) => {
+    try {
+      return await until(what, async () => {
+        seen = await received(page);
+        return test(seen) && seen;
+      }, 60000);
+    } catch (error) {
+      throw new Error(`${error.message}; received ${JSON.stringify(seen)}; page ${JSON.stringify(await shows(page))}`);
+    }
+  };
+  const first = await look('camera and microphone of every other person', enough);
+  return look('their media still flowing', (now) =>
+    others.every((o) => now[o.identity].camera > first[o.identity].camera && now[o.identity].mic > first[o.identity].mic),
+  );
 }
 
 const connectedIn = async (room) => {
