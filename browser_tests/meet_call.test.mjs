@@ -2,8 +2,10 @@
 // functions, the dev server, the stand-in and its relay), through the real meeting adapter:
 // three people join from an invite and each receives both others' camera and microphone, one
 // shares a screen, pins and unpins, a muted microphone, someone leaves, and a fourth comes with
-// an expired or a forged invite. One stack and one browser for the whole file; the three people
-// stay in the call from one test to the next, as in a real meeting.
+// an expired or a forged invite. One stack for the whole file and one browser per person (as
+// people have it: a browser that stalls for a moment, say while the test takes a screenshot,
+// holds back only its own person's media); the three people stay in the call from one test to
+// the next, as in a real meeting.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -13,27 +15,28 @@ import { until } from './pages.mjs';
 import { checkAccessibility, liveLocalTracks, openMeet, tilesOf } from './meet_pages.mjs';
 
 let stack;
-let browser;
+const browsers = [];
 let meeting; // { link, invite, meeting }: the invite link the host's page showed
 const people = new Map(); // name -> { page, context, problems, identity }
 const heardSpeaking = new Set(); // tile keys seen with the speaking highlight in Ana's page
 
 before(async () => {
   stack = await startStack({ name: 'meet' });
-  // Three people's cameras in one browser on two cores: the fake cameras at 15 fps, so
-  // encoding three and decoding six streams leaves the machine room for the rest.
-  browser = await launch({ args: ['--use-fake-device-for-media-stream=fps=15'] });
 });
 
 after(async () => {
-  for (const person of people.values()) await person.context.close().catch(() => {});
-  await browser?.close();
+  for (const browser of browsers) await browser.close().catch(() => {});
   await stack?.stop();
 });
 
 // Opens the invite link, or the page without one when `invite` is null, as the host starts a
-// meeting there.
-const open = (invite) => openMeet(browser, stack.base, { invite, real: true });
+// meeting there, in a browser of its own. Three people's cameras on two cores: the fake cameras
+// at 15 fps, so encoding three and decoding six streams leaves the machine room for the rest.
+async function open(invite) {
+  const browser = await launch({ args: ['--use-fake-device-for-media-stream=fps=15'] });
+  browsers.push(browser);
+  return openMeet(browser, stack.base, { invite, real: true });
+}
 
 // Joins as `name` from the preview of `person`; resolves once the page shows the call.
 async function joinFrom(person, name) {
