@@ -82,11 +82,20 @@ export function createPrejoin({ video, note, micToggle, camToggle, cameraSelect,
     }, 100);
   }
 
+  // Bumped when the preview gives up its tracks (release, handOver): a capture that was still
+  // opening then is stopped when it arrives instead of being kept.
+  let generation = 0;
+
   async function openDevice(kind, deviceId) {
     tracks[kind]?.stop();
     tracks[kind] = null;
+    const mine = generation;
     try {
       const track = await capture(kind, deviceId);
+      if (mine !== generation) {
+        track.stop();
+        return;
+      }
       track.enabled = !off[kind];
       tracks[kind] = track;
       problems[kind] = '';
@@ -114,15 +123,17 @@ export function createPrejoin({ video, note, micToggle, camToggle, cameraSelect,
 
   let starting = Promise.resolve();
   async function openAll() {
+    const mine = generation;
     // Both at once when both are remembered or unknown: one permission prompt for the two.
     await Promise.all([openDevice('camera', stored(CHOICE.camera)), openDevice('mic', stored(CHOICE.mic))]);
     // A remembered device that is gone: fall back to the default one.
     for (const kind of ['camera', 'mic']) {
-      if (!tracks[kind] && stored(CHOICE[kind])) {
+      if (mine === generation && !tracks[kind] && stored(CHOICE[kind])) {
         store(CHOICE[kind], '');
         await openDevice(kind, null);
       }
     }
+    if (mine !== generation) return; // released meanwhile
     showPreview();
     watchLevel();
     tell();
@@ -165,6 +176,7 @@ export function createPrejoin({ video, note, micToggle, camToggle, cameraSelect,
     // a preview still starting (a person who joins before the camera is up joins with it).
     async handOver() {
       await starting;
+      generation += 1;
       stopMeter();
       video.srcObject = null;
       const taken = { tracks: { ...tracks }, micOn: !!tracks.mic && !off.mic, cameraOn: !!tracks.camera && !off.camera };
@@ -174,6 +186,7 @@ export function createPrejoin({ video, note, micToggle, camToggle, cameraSelect,
     },
     // Stops everything the preview opened (the page is left without joining).
     release() {
+      generation += 1;
       stopMeter();
       for (const kind of ['camera', 'mic']) {
         tracks[kind]?.stop();
