@@ -73,6 +73,8 @@ try {
       "the host's first frame of the newcomer",
     );
     othersSee.push(arrived - clicked);
+    // Each run as it is measured, so the runs before a failure are not lost.
+    console.error(`run ${i + 1}: newcomer sees ${seen - clicked} ms, the other sees the newcomer ${arrived - clicked} ms`);
     await guest.page.click('#leave');
     await host.page.waitForFunction((before) => document.querySelectorAll('.tile.camera').length === before, tiles, { timeout: 10000 });
     await guest.context.close();
