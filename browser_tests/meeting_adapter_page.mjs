@@ -76,7 +76,9 @@ window.__ready = true;
 export async function openAdapterPage(browser, stack, prepare = async () => {}) {
   const page = await newPage(browser);
   const errors = [];
-  page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`${message.text()} ${message.location().url ?? ''}`.trim());
+  });
   page.on('pageerror', (error) => errors.push(error.message));
   page.consoleErrors = errors;
   await page.addInitScript(TRACK_PEER_CONNECTIONS);
@@ -118,17 +120,23 @@ export const join = (page, answer, want) => page.evaluate(([a, w]) => window.__j
 
 export const eventsOf = (page) => page.evaluate(() => window.__events);
 
-// Waits for an event matching every field of `want`; resolves to it.
-export async function waitForEvent(page, want, timeout = 30000) {
-  return until(
-    `event ${JSON.stringify(want)}`,
-    async () => (await eventsOf(page)).find((e) => Object.entries(want).every(([k, v]) => e[k] === v)),
-    timeout,
-  );
+// Waits for an event matching every field of `want`; resolves to it. A failure lists the events
+// the page had.
+export async function waitForEvent(page, want, timeout = 60000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const events = await eventsOf(page);
+    const found = events.find((e) => Object.entries(want).every(([k, v]) => e[k] === v));
+    if (found) return found;
+    if (Date.now() > deadline) {
+      assert.fail(`event ${JSON.stringify(want)} did not happen within ${timeout} ms; events: ${JSON.stringify(events)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 // Waits until the page's receiver of `identity`'s `kind` has decoded something.
-export async function decodes(page, identity, kind, timeout = 40000) {
+export async function decodes(page, identity, kind, timeout = 60000) {
   return until(
     `${kind} of ${identity} decoding`,
     () => page.evaluate(([i, k]) => window.__received(i, k), [identity, kind]),

@@ -110,47 +110,39 @@ pub enum MediaPath {
     },
 }
 
+/// The relay's routes a token response may name: (the `media` key, the route under the base).
+const PUBLISH: (&str, &str) = ("publish_url", "whip");
+const WATCH: (&str, &str) = ("watch_url", "whep");
+const STATUS: (&str, &str) = ("status_url", "rooms");
+
 impl MediaPath {
     /// The `media` object of the host token response: how to publish into `room`.
     pub fn for_host(&self, room: &crate::ids::RoomName) -> serde_json::Value {
-        match self {
-            MediaPath::Twilio => serde_json::json!({ "kind": "twilio" }),
-            MediaPath::Whip { base_url } => {
-                serde_json::json!({
-                    "kind": "whip",
-                    "publish_url": format!("{base_url}/whip/{room}"),
-                    "status_url": format!("{base_url}/rooms/{room}"),
-                })
-            }
-        }
+        self.media(room, &[PUBLISH, STATUS])
     }
 
     /// The `media` object of the meeting token response: how to publish into and watch the
     /// meeting's `room` (on the relay: `?kind=screen` and `?publisher=` are the page's to add).
     pub fn for_meeting(&self, room: &crate::ids::MeetingRoom) -> serde_json::Value {
-        match self {
-            MediaPath::Twilio => serde_json::json!({ "kind": "twilio" }),
-            MediaPath::Whip { base_url } => {
-                serde_json::json!({
-                    "kind": "whip",
-                    "publish_url": format!("{base_url}/whip/{room}"),
-                    "watch_url": format!("{base_url}/whep/{room}"),
-                    "status_url": format!("{base_url}/rooms/{room}"),
-                })
-            }
-        }
+        self.media(room, &[PUBLISH, WATCH, STATUS])
     }
 
     /// The `media` object of the audience token response: how to watch `room`.
     pub fn for_viewer(&self, room: &crate::ids::RoomName) -> serde_json::Value {
+        self.media(room, &[WATCH, STATUS])
+    }
+
+    /// `{"kind": "twilio"}`, or `{"kind": "whip"}` with the URL of each of `routes` for `room`.
+    fn media(&self, room: &dyn std::fmt::Display, routes: &[(&str, &str)]) -> serde_json::Value {
         match self {
             MediaPath::Twilio => serde_json::json!({ "kind": "twilio" }),
             MediaPath::Whip { base_url } => {
-                serde_json::json!({
-                    "kind": "whip",
-                    "watch_url": format!("{base_url}/whep/{room}"),
-                    "status_url": format!("{base_url}/rooms/{room}"),
-                })
+                let mut media = serde_json::Map::new();
+                media.insert("kind".into(), "whip".into());
+                for (key, route) in routes {
+                    media.insert((*key).into(), format!("{base_url}/{route}/{room}").into());
+                }
+                serde_json::Value::Object(media)
             }
         }
     }
@@ -461,12 +453,25 @@ mod tests {
         let room = crate::ids::RoomName::parse("livestream-abc").unwrap();
         let settings = Settings::from_source(&source(&[("MEDIA_PATH", "whip")])).unwrap();
         assert_eq!(
-            settings.media_path.for_host(&room)["publish_url"],
-            "/media/whip/livestream-abc"
+            settings.media_path.for_host(&room),
+            serde_json::json!({
+                "kind": "whip",
+                "publish_url": "/media/whip/livestream-abc",
+                "status_url": "/media/rooms/livestream-abc",
+            })
         );
         assert_eq!(
-            settings.media_path.for_viewer(&room)["watch_url"],
-            "/media/whep/livestream-abc"
+            settings.media_path.for_viewer(&room),
+            serde_json::json!({
+                "kind": "whip",
+                "watch_url": "/media/whep/livestream-abc",
+                "status_url": "/media/rooms/livestream-abc",
+            })
+        );
+        assert_eq!(
+            MediaPath::Twilio
+                .for_meeting(&crate::ids::MeetingRoom::parse("meeting-abcdefghijkl").unwrap()),
+            serde_json::json!({ "kind": "twilio" })
         );
         let meeting = crate::ids::MeetingRoom::parse("meeting-abcdefghijkl").unwrap();
         assert_eq!(

@@ -26,6 +26,16 @@ fn secrets_of(stack: &Stack) -> Secrets {
     Secrets::from_source(&config(&stack.standin, &[])).unwrap()
 }
 
+/// The room creates (`POST /v1/Rooms`) the stand-in answered.
+fn room_creates(stack: &Stack) -> Vec<twilio_standin::Call> {
+    stack
+        .standin
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "POST" && c.path == "/v1/Rooms")
+        .collect()
+}
+
 fn in_progress(stack: &Stack, room: &str) -> usize {
     stack
         .standin
@@ -125,12 +135,7 @@ async fn racing_first_joins_create_one_room_and_everyone_gets_into_it() {
     identities.dedup();
     assert_eq!(identities.len(), names.len(), "one identity per join");
 
-    let creates: Vec<_> = stack
-        .standin
-        .calls()
-        .into_iter()
-        .filter(|c| c.method == "POST" && c.path == "/v1/Rooms")
-        .collect();
+    let creates = room_creates(&stack);
     assert!(
         creates.len() >= 2,
         "the joins raced to create the room: {creates:?}"
@@ -403,12 +408,7 @@ async fn the_room_is_created_with_cost_bounds_in_twilios_units() {
     stack.standin.clear_calls();
     let (status, joined) = stack.join(&invite, "Ana").await;
     assert_eq!(status, 200, "{joined}");
-    let creates: Vec<_> = stack
-        .standin
-        .calls()
-        .into_iter()
-        .filter(|c| c.method == "POST" && c.path == "/v1/Rooms")
-        .collect();
+    let creates = room_creates(&stack);
     assert_eq!(creates.len(), 1, "{creates:?}");
     let create = &creates[0];
     assert_eq!(create.status, 201);

@@ -11,6 +11,7 @@ export class MediaSession {
   #undo = [];
   #onEnded;
   #closedBy = null;
+  #gone = false;
 
   constructor(onEnded = () => {}) {
     this.#onEnded = onEnded;
@@ -26,11 +27,20 @@ export class MediaSession {
     else this.#undo.push(undo);
   }
 
-  close(reason) {
+  // Whether the far side ended the session before it was closed here (see close()).
+  get gone() {
+    return this.#gone;
+  }
+
+  // `gone`: the far side has ended the session already (the relay closed it, or the room is
+  // over), so what undoes it there (a relay session's DELETE, which would now be a 404) is
+  // skipped; the local side (peer connection, poll) is closed as always.
+  close(reason, { gone = false } = {}) {
     if (this.closed) return;
     const wasRunning = this.#state === 'running';
     this.#state = 'closed';
     this.#closedBy = reason;
+    this.#gone = gone;
     while (this.#undo.length) runQuietly(this.#undo.pop());
     if (wasRunning && reason !== 'stopped') this.#onEnded(reason);
   }

@@ -11,10 +11,19 @@ const ICE_GATHERING_LIMIT_MS = 5000;
 const ANSWER_LIMIT_MS = 10000;
 const STATUS_POLL_MS = 3000;
 
+// The relay session's DELETE a peer connection waits for before it closes (see negotiate), and
+// how long at most.
+const closeAfter = new WeakMap();
+const DELETE_WAIT_MS = 1000;
+
 // A peer connection that closes with the session; a failed connection ends the session.
 export function peerConnection(session, onState) {
   const pc = new RTCPeerConnection();
-  session.opened(() => pc.close());
+  session.opened(() => {
+    const deleted = closeAfter.get(pc);
+    if (deleted) deleted.then(() => pc.close());
+    else pc.close();
+  });
   pc.addEventListener('connectionstatechange', () => {
     if (pc.connectionState === 'failed') session.close('lost');
     else if (pc.connectionState === 'disconnected') onState?.('reconnecting');
@@ -54,15 +63,18 @@ export async function negotiate(session, pc, url, token) {
         signal: abort.signal,
       }),
     );
-    if (response.status !== 201) {
-      throw new Error(`the video service refused the connection (error ${response.status})`);
-    }
+    if (response.status !== 201) throw await refusal(response);
     const where = response.headers.get('Location');
     if (!where) throw new Error('the video service answered without a session address');
     const sessionUrl = new URL(where, new URL(url, location.href)).href;
     session.opened(() => {
+      if (session.gone) return; // ended on the relay already
       const headers = { Authorization: `Bearer ${token}` };
-      fetch(sessionUrl, { method: 'DELETE', headers, keepalive: true }).catch(() => {});
+      const deleted = fetch(sessionUrl, { method: 'DELETE', headers, keepalive: true }).catch(() => {});
+      // The peer connection closes once the DELETE is answered (1 s at most): closed first, its
+      // DTLS close_notify would end the session on the relay before the DELETE arrived, which
+      // would then answer 404 (a console error).
+      closeAfter.set(pc, Promise.race([deleted, new Promise((resolve) => setTimeout(resolve, DELETE_WAIT_MS))]));
     });
     const answer = await reach(response.text());
     await pc.setRemoteDescription({ type: 'answer', sdp: answer });
@@ -70,6 +82,20 @@ export async function negotiate(session, pc, url, token) {
   } finally {
     clearTimeout(timer);
   }
+}
+
+// A refused offer as an Error in words, with the HTTP status and, when the relay said it, Twilio's
+// error code (the relay answers Twilio's error bodies: 53105 is a full room).
+async function refusal(response) {
+  const error = new Error(`the video service refused the connection (error ${response.status})`);
+  error.status = response.status;
+  try {
+    const { code } = await response.json();
+    if (Number.isInteger(code)) error.code = code;
+  } catch {
+    // Not a Twilio error body: the status says enough.
+  }
+  return error;
 }
 
 // A fetch step's failure in words: no answer in time (aborted), or no connection at all.
@@ -133,7 +159,8 @@ export function watch({ token, media, onTrack, onViewers, onState, onEnded, subs
     for (const [kind, transceiver] of kinds) onTrack(kind, transceiver.receiver.track);
     if (subscribe) await subscribe();
     pollStatus(session, media.status_url, token, (status) => {
-      if (!status || status.publishers === 0) session.close('ended');
+      if (!status) session.close('ended', { gone: true });
+      else if (status.publishers === 0) session.close('ended');
       else onViewers(status.viewers);
     });
   });

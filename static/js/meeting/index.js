@@ -17,9 +17,9 @@
 //   await call.shareScreen(track); call.stopScreen();    // the screen as its own publication
 //   call.leave();
 //
-// - joinMeeting resolves once the call is up, or rejects with an Error a person can read (a
-//   Twilio error keeps its `code`, e.g. 53105 for a full room) after closing everything it
-//   opened.
+// - joinMeeting resolves once the call is up, or rejects with an Error a person can read after
+//   closing everything it opened. A refusal keeps Twilio's `code` on both paths (the relay
+//   answers with Twilio's error bodies), e.g. 53105 for a room that filled up meanwhile.
 // - onParticipant comes once for the local participant (`local: true`) and once per remote one;
 //   the track callbacks are for remote participants only (the page shows its own tracks).
 // - onState('ended', reason) comes at most once, when the call ends by itself: reason 'ended'

@@ -17,6 +17,7 @@
 import { MediaSession } from '../media/session.js';
 import { negotiate, peerConnection, pollStatus } from '../media/whip.js';
 import { nameOf } from './identity.js';
+import { screenShare } from './screen.js';
 
 const STATUS_POLL_MS = 500;
 // A remote participant's session that failed is tried again after this.
@@ -25,11 +26,13 @@ const KINDS = ['camera', 'mic', 'screen'];
 
 // Ends `session` as soon as the DTLS transport under `sender` closes: the relay ends a session
 // (a participant dropped or left, the room completed) with a DTLS close_notify, which Chromium
-// reports at once, long before the connection state changes.
+// reports at once, long before the connection state changes. Closed that way, the session is
+// gone on the relay: nothing to DELETE.
 function endWithTransport(session, { transport }, reason) {
   if (!transport) return;
   const check = () => {
-    if (transport.state === 'closed' || transport.state === 'failed') session.close(reason);
+    if (transport.state === 'closed') session.close(reason, { gone: true });
+    else if (transport.state === 'failed') session.close(reason);
   };
   transport.addEventListener('statechange', check);
   session.opened(() => transport.removeEventListener('statechange', check));
@@ -51,7 +54,8 @@ export async function joinMeeting({
   // Sessions that live inside the call (the screen, one per remote participant).
   const children = new Set();
   call.opened(() => {
-    for (const child of [...children]) child.close('stopped');
+    // Ended on the relay (the room over, this participant dropped): so are they.
+    for (const child of [...children]) child.close('stopped', { gone: call.gone });
   });
   const child = (onEnded) => {
     const session = new MediaSession(onEnded);
@@ -62,7 +66,6 @@ export async function joinMeeting({
   };
   const remotes = new Map(); // identity -> { published: Map(kind -> muted), shown, muted, receivers, session, retryAt }
   let cameraSession = null; // the camera session's URL
-  let screen = null;
 
   const sendState = (body) => {
     if (!cameraSession || call.closed) return;
@@ -124,18 +127,20 @@ export async function joinMeeting({
     if (remotes.get(identity) === remote && !call.closed) sync(identity, remote);
   };
 
+  // A participant no longer listed has left or dropped; the relay ended the sessions watching
+  // them already (nothing to DELETE).
   const gone = (identity, remote) => {
     remotes.delete(identity);
-    remote.session?.close('stopped');
+    remote.session?.close('stopped', { gone: true });
     for (const kind of remote.shown) onTrackGone(identity, kind);
     onParticipantLeft(identity);
   };
 
   const onStatus = (status) => {
-    if (!status) return call.close('ended'); // the room is gone
+    if (!status) return call.close('ended', { gone: true }); // the room is over
     const listed = new Map((status.participants ?? []).map((p) => [p.identity, p]));
-    // The relay dropped this participant (no media from it): the call is over.
-    if (!listed.has(me)) return call.close('lost');
+    // The relay dropped this participant (no media from it) and ended its sessions: the call is over.
+    if (!listed.has(me)) return call.close('lost', { gone: true });
     for (const [identity, remote] of remotes) if (!listed.has(identity)) gone(identity, remote);
     for (const [identity, participant] of listed) {
       if (identity === me) continue;
@@ -151,10 +156,16 @@ export async function joinMeeting({
     }
   };
 
-  // The connection's ups and downs are the page's from the moment the call is up.
+  // The connection's ups and downs are the page's from the moment the call is up, each change once.
   let joined = false;
+  let reported = null;
+  const report = (state) => {
+    if (state === reported) return;
+    reported = state;
+    onState(state);
+  };
   await call.start(async () => {
-    const pc = peerConnection(call, (state) => joined && onState(state === 'live' ? 'connected' : state));
+    const pc = peerConnection(call, (state) => joined && report(state === 'live' ? 'connected' : state));
     const camera = pc.addTransceiver(tracks.camera ?? 'video', { direction: 'sendonly' });
     pc.addTransceiver(tracks.mic ?? 'audio', { direction: 'sendonly' });
     cameraSession = await negotiate(call, pc, media.publish_url, token);
@@ -167,42 +178,33 @@ export async function joinMeeting({
     pollStatus(call, media.status_url, token, onStatus, STATUS_POLL_MS);
   });
   joined = true;
-  onState('connected');
+  report('connected');
 
   const setEnabled = (track, key, on) => {
     if (!track) return;
     track.enabled = on;
     sendState({ [key]: !on });
   };
-  const stopScreen = () => {
-    const sharing = screen;
-    screen = null;
-    sharing?.close('stopped');
-  };
+  // The screen session: a WHIP session `?kind=screen`, DELETEd to stop.
+  const screen = screenShare({
+    open: () => {
+      const sharing = child(() => screen.ended(sharing));
+      return sharing;
+    },
+    start: (sharing, track) =>
+      sharing.start(async () => {
+        const pc = peerConnection(sharing);
+        pc.addTransceiver(track, { direction: 'sendonly' });
+        await negotiate(sharing, pc, `${media.publish_url}?kind=screen`, token);
+      }),
+    close: (sharing) => sharing.close('stopped'),
+    callClosed: () => call.closed,
+  });
   return {
     setMicEnabled: (on) => setEnabled(tracks.mic, 'mic_muted', on),
     setCameraEnabled: (on) => setEnabled(tracks.camera, 'camera_muted', on),
-    async shareScreen(track) {
-      stopScreen();
-      if (call.closed) throw new Error('The call has ended.');
-      const sharing = child(() => {
-        if (screen === sharing) screen = null;
-      });
-      screen = sharing;
-      try {
-        await sharing.start(async () => {
-          const pc = peerConnection(sharing);
-          pc.addTransceiver(track, { direction: 'sendonly' });
-          await negotiate(sharing, pc, `${media.publish_url}?kind=screen`, token);
-        });
-      } catch (error) {
-        if (screen === sharing) screen = null;
-        throw error;
-      }
-      // The browser's own "Stop sharing" ends the track.
-      track.addEventListener('ended', () => screen === sharing && stopScreen(), { once: true });
-    },
-    stopScreen,
+    shareScreen: screen.share,
+    stopScreen: screen.stop,
     leave: () => call.close('stopped'),
   };
 }

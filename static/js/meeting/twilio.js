@@ -19,6 +19,7 @@
 import { MediaSession } from '../media/session.js';
 import { video as sdk } from '../media/sdk.js';
 import { nameOf } from './identity.js';
+import { screenShare } from './screen.js';
 
 const CONNECT_OPTIONS = {
   automaticSubscription: true,
@@ -75,7 +76,6 @@ export async function joinMeeting({
   let connected;
   let camera = null;
   let mic = null;
-  let screen = null;
   // identity -> Set of kinds handed to the page with onTrack, so each is taken back once.
   const shown = new Map();
 
@@ -158,30 +158,18 @@ export async function joinMeeting({
   });
   onState('connected');
 
-  const stopScreen = () => {
-    if (!screen) return;
-    const publishing = screen;
-    screen = null;
-    if (!session.closed) connected.localParticipant.unpublishTrack(publishing);
-  };
+  // The screen: its own track named `screen`, at high priority (the others pin it large).
+  const screen = screenShare({
+    open: (track) => new Video.LocalVideoTrack(track, { name: 'screen' }),
+    start: (publishing) => connected.localParticipant.publishTrack(publishing, { priority: 'high' }),
+    close: (publishing) => session.closed || connected.localParticipant.unpublishTrack(publishing),
+    callClosed: () => session.closed,
+  });
   return {
     setMicEnabled: (on) => mic?.enable(on),
     setCameraEnabled: (on) => camera?.enable(on),
-    async shareScreen(track) {
-      stopScreen();
-      if (session.closed) throw new Error('The call has ended.');
-      const publishing = new Video.LocalVideoTrack(track, { name: 'screen' });
-      screen = publishing;
-      try {
-        await connected.localParticipant.publishTrack(publishing, { priority: 'high' });
-      } catch (error) {
-        if (screen === publishing) screen = null;
-        throw error;
-      }
-      // The browser's own "Stop sharing" ends the track.
-      track.addEventListener('ended', () => screen === publishing && stopScreen(), { once: true });
-    },
-    stopScreen,
+    shareScreen: screen.share,
+    stopScreen: screen.stop,
     leave: () => session.close('stopped'),
   };
 }
