@@ -54,6 +54,9 @@ const SILENCE_TIMEOUT: Duration = Duration::from_secs(10);
 /// the likelier cause is this host (the relay or the browsers starved of CPU), not everyone
 /// leaving together: then only [`SILENCE_TIMEOUT`] ends a session.
 const MEDIA_STOPPED_TIMEOUT: Duration = Duration::from_millis(1500);
+/// How recent another publisher's media must be for one camera's silence to count as a drop
+/// (pages send audio every 20 ms and video many times a second).
+const OTHERS_RECENT: Duration = Duration::from_millis(500);
 /// At most this many datagrams are read in one go before the loop looks at anything else.
 const READ_BATCH: usize = 256;
 /// How often the REST state is re-read even without a change notification (clock-driven
@@ -357,10 +360,12 @@ struct Relay {
     stalls: Vec<(String, Instant)>,
 }
 
-/// Whether a publisher other than `key` sent media after `since`: one camera's silence is a
-/// drop only while the others' media still arrives.
-fn others_sent_since(media_at: &[(u64, Instant)], key: u64, since: Instant) -> bool {
-    media_at.iter().any(|&(k, at)| k != key && at > since)
+/// Whether a publisher other than `key` sent media in the last [`OTHERS_RECENT`] before `now`:
+/// one camera's silence is a drop only while the others' media still arrives.
+fn others_sending(media_at: &[(u64, Instant)], key: u64, now: Instant) -> bool {
+    media_at
+        .iter()
+        .any(|&(k, at)| k != key && now.saturating_duration_since(at) < OTHERS_RECENT)
 }
 
 /// Drains `s` to its next timeout: transmits, and turns events into work.
@@ -597,7 +602,7 @@ impl Relay {
                 s.end(End::Silent);
             } else if s.media_stop_is_drop()
                 && quiet >= MEDIA_STOPPED_TIMEOUT
-                && others_sent_since(&media_at, s.key, s.last_heard)
+                && others_sending(&media_at, s.key, now)
             {
                 s.end(End::MediaStopped);
             }
