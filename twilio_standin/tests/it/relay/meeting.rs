@@ -346,6 +346,17 @@ async fn a_participant_who_leaves_or_drops_is_gone_within_two_seconds() {
     ana_watches_bo
         .wait_for("the relay to close Ana's view of Bo", CONNECT, |c| c.closed)
         .await;
+    // Ana's page leaving at that moment DELETEs the session the relay just ended: the DELETE
+    // is idempotent (no error for her page); a session that never was is still unknown.
+    assert_eq!(t.delete(&ana_watches_bo).await, 204, "an ended session");
+    assert_eq!(t.delete(&bo_camera).await, 204, "deleted twice");
+    let never = t
+        .http
+        .delete(format!("{}/media/sessions/MS{}", t.base(), "0".repeat(32)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(never.status().as_u16(), 404, "a session that never was");
 
     // Cy drops: camera and watcher vanish without a word; the camera's media stopping is a
     // drop, which disconnects Cy with all his sessions.
