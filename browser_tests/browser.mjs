@@ -5,7 +5,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { root } from './stack.mjs';
 
-export async function launch() {
+// `args`: more Chromium switches (a later one wins over the same switch above).
+export async function launch({ args = [] } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: [
@@ -21,6 +22,7 @@ export async function launch() {
       '--use-fake-device-for-media-stream',
       '--allow-loopback-in-peer-connection',
       '--autoplay-policy=no-user-gesture-required',
+      ...args,
     ],
   });
 }

@@ -61,6 +61,9 @@ test('a wrong password is refused before any room exists or any screen picker op
   assert.equal(await stateOf(host), 'signin');
   assert.equal((await stack.state()).rooms.length, before);
   assert.equal(await host.evaluate(() => window.__pickers), 0);
+  // A meeting starts from here too (the meeting page is its own).
+  assert.equal(await host.getAttribute('#start-meeting', 'href'), '/meet.html');
+  assert.equal(await host.isVisible('#start-meeting'), true);
   await host.close();
 });
 

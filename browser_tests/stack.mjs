@@ -21,12 +21,19 @@ function freePort() {
   });
 }
 
-async function waitForHttp(url, child, limitMs) {
+// The functions behind the pages, each answering an empty POST with a 4xx once it runs; and
+// the status path (GET). `cargo lambda watch` starts a function on its first request.
+const FUNCTION_PATHS = [
+  '/audience_token', '/host_session', '/host_token', '/stream_start', '/stream_stop', '/subscribe',
+  '/meeting_create', '/meeting_token',
+];
+
+async function waitForHttp(url, child, limitMs, method = 'GET') {
   const deadline = Date.now() + limitMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`scripts/dev.sh exited with ${child.exitCode}`);
     try {
-      const response = await fetch(url);
+      const response = await fetch(url, { method });
       if (response.status < 500) return;
     } catch {
       // not up yet
@@ -77,8 +84,11 @@ export async function startStack({ name = 'stack', env = {} } = {}) {
   try {
     await waitForHttp(`${base}/index.html`, child, 600000);
     await waitForHttp(`${standin}/__standin/state`, child, 60000);
-    // The functions compile or start on their first request: warm them once.
-    await fetch(`${base}/audience_token`, { method: 'POST' });
+    // The functions start on their first request: warm every one until it answers, so no
+    // test's first call meets a function still starting (the dev server's 503).
+    for (const path of FUNCTION_PATHS) await waitForHttp(`${base}${path}`, child, 120000, 'POST');
+    await waitForHttp(`${base}/status/main`, child, 120000);
+    await waitForHttp(`http://127.0.0.1:${apiPort}/room_events`, child, 120000, 'POST');
   } catch (error) {
     await stop();
     throw error;

@@ -42,6 +42,7 @@ FUNCTION_IDS = [
     "HostTokenFunction", "StreamStartFunction", "StreamStopFunction",
     "AudienceTokenFunction", "SubscribeFunction", "ReaperFunction", "RoomEventsFunction",
     "HostSessionFunction", "StreamStatusFunction",
+    "MeetingCreateFunction", "MeetingTokenFunction",
 ]
 
 FAKE = r'''#!/usr/bin/env python3
@@ -127,7 +128,7 @@ def test_a_deploy_builds_deploys_uploads_invalidates_and_prints_the_urls(project
     assert prebuild[1:4] == ["lambda", "build", "--release"] and "--arm64" in prebuild
     assert [prebuild[i + 1] for i, a in enumerate(prebuild) if a == "--package"] == [
         "host_token", "stream_start", "stream_stop", "audience_token", "subscribe", "reaper",
-        "room_events", "host_session", "stream_status",
+        "room_events", "host_session", "stream_status", "meeting_create", "meeting_token",
     ]
     assert calls.index(prebuild) < calls.index(sam[0])
     deploy = sam[1]

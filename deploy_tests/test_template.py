@@ -34,6 +34,8 @@ FUNCTIONS = {
     "RoomEventsFunction": ("room_events", "POST /room_events"),
     "HostSessionFunction": ("host_session", "POST /host_session"),
     "StreamStatusFunction": ("stream_status", "GET /status/{stream}"),
+    "MeetingCreateFunction": ("meeting_create", "POST /meeting_create"),
+    "MeetingTokenFunction": ("meeting_token", "POST /meeting_token"),
 }
 ROUTES = sorted(route for _, route in FUNCTIONS.values() if route)
 API_PATHS = sorted(route.split(" ", 1)[1] for route in ROUTES)
@@ -47,7 +49,13 @@ POST_BROWSER_PATHS = sorted(
     for route in ROUTES
     if route.startswith("POST ") and route.split(" ", 1)[1] not in TWILIO_PATHS
 )
-HOST_PATHS = ["/host_session", "/host_token", "/stream_start", "/stream_stop"]
+HOST_PATHS = ["/host_session", "/host_token", "/stream_start", "/stream_stop", "/meeting_create"]
+# Meeting settings (functions/common/src/config.rs, MeetingSettings) -> their template parameter.
+MEETING_SETTINGS = {
+    "MEETING_MAX_MINUTES": "MeetingMaxMinutes",
+    "MEETING_MAX_PARTICIPANTS": "MeetingMaxParticipants",
+    "MEETING_INVITE_HOURS": "MeetingInviteHours",
+}
 SECRET = "TwilioSecret"
 SECRET_KEYS = {
     "TWILIO_ACCOUNT_SID",
@@ -148,6 +156,8 @@ def test_function_is_arm64_cargo_lambda_small_and_bounded(raw, cfn, logical_id):
     assert env["AUDIENCE_MODE"] == {"Ref": "AudienceMode"}
     assert env["STREAM_MAX_MINUTES"] == {"Ref": "StreamMaxMinutes"}
     assert env["HOST_IDENTITY"] == {"Ref": "HostIdentity"}
+    for key, parameter in MEETING_SETTINGS.items():
+        assert env[key] == {"Ref": parameter}, key
     assert not [k for k in env if k.startswith("TWILIO_") or k == "HOST_PASSWORD"], (
         "secrets belong in the secret, never in the environment"
     )
@@ -159,6 +169,11 @@ def test_parameters_match_the_settings_the_code_accepts(raw):
     assert params["AudienceMode"]["Default"] == "room"
     assert (params["StreamMaxMinutes"]["MinValue"], params["StreamMaxMinutes"]["MaxValue"]) == (10, 1440)
     assert params["HostIdentity"]["Default"] == "host"
+    # (default, min, max) as MeetingSettings parses them; MaxParticipants is at most 50 at Twilio.
+    bounds = {"MeetingMaxMinutes": (240, 10, 1440), "MeetingMaxParticipants": (50, 2, 50), "MeetingInviteHours": (24, 1, 168)}
+    for name, (default, low, high) in bounds.items():
+        p = params[name]
+        assert (p["Default"], p["MinValue"], p["MaxValue"]) == (default, low, high), name
 
 
 # --- IAM -----------------------------------------------------------------------------------------

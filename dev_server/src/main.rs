@@ -23,13 +23,15 @@ use headers::{AudienceMode, security_headers};
 use proxy::Upstreams;
 
 /// The POST API paths routed to the functions uncached, as the CloudFront behaviours route them.
-const API_PATHS: [&str; 6] = [
+const API_PATHS: [&str; 8] = [
     "/host_session",
     "/host_token",
     "/stream_start",
     "/stream_stop",
     "/audience_token",
     "/subscribe",
+    "/meeting_create",
+    "/meeting_token",
 ];
 
 struct Args {

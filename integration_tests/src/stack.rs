@@ -13,7 +13,7 @@ use twilio_standin::{Account, StandIn};
 
 pub const HOST_PASSWORD: &str = "correct horse battery staple";
 
-/// The HTTP endpoints: the seven the pages call and `room_events`, which Twilio calls.
+/// The HTTP endpoints: the nine the pages call and `room_events`, which Twilio calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     HostSession,
@@ -24,9 +24,11 @@ pub enum Endpoint {
     StreamStatus,
     Subscribe,
     RoomEvents,
+    MeetingCreate,
+    MeetingToken,
 }
 
-pub const ENDPOINTS: [Endpoint; 8] = [
+pub const ENDPOINTS: [Endpoint; 10] = [
     Endpoint::HostSession,
     Endpoint::HostToken,
     Endpoint::StreamStart,
@@ -35,6 +37,8 @@ pub const ENDPOINTS: [Endpoint; 8] = [
     Endpoint::StreamStatus,
     Endpoint::Subscribe,
     Endpoint::RoomEvents,
+    Endpoint::MeetingCreate,
+    Endpoint::MeetingToken,
 ];
 
 /// A stand-in and an App configured against it.
@@ -90,6 +94,8 @@ impl Stack {
             Endpoint::AudienceToken => audience_token::handle(&self.app, req).await,
             Endpoint::Subscribe => subscribe::handle(&self.app, req).await,
             Endpoint::RoomEvents => room_events::handle(&self.app, req).await,
+            Endpoint::MeetingCreate => meeting_create::handle(&self.app, req).await,
+            Endpoint::MeetingToken => meeting_token::handle(&self.app, req).await,
         }
     }
 
@@ -207,6 +213,21 @@ impl Stack {
     pub async fn live_stream(&self) -> Value {
         let login = self.host_connected().await;
         self.go_live(login).await
+    }
+
+    /// The host opens a meeting; returns the `meeting_create` answer.
+    pub async fn meeting(&self) -> Value {
+        let password = post_json(json!({ "password": HOST_PASSWORD }));
+        self.call_ok(Endpoint::MeetingCreate, password).await
+    }
+
+    /// A guest joins with `invite` as `name`: the `meeting_token` answer, as it came.
+    pub async fn join(&self, invite: &str, name: &str) -> (u16, Value) {
+        self.call(
+            Endpoint::MeetingToken,
+            post_json(json!({ "invite": invite, "name": name })),
+        )
+        .await
     }
 
     /// The stand-in's clock (real time plus what tests advanced), for the reaper's age checks.

@@ -62,6 +62,12 @@ export const subscribe = (token) => call('/subscribe', { token });
 export const streamStatus = (stream) =>
   call(`/status/${encodeURIComponent(stream)}`, { method: 'GET', cache: 'default' });
 
+// Meetings: the host creates one (the host session, else the password); anyone with its invite
+// joins with a display name.
+export const meetingCreate = ({ token, password }) =>
+  call('/meeting_create', token ? { token } : { body: { password } });
+export const meetingToken = (invite, name) => call('/meeting_token', { body: { invite, name } });
+
 // Stops the stream while the tab closes: a beacon survives the page, a fetch may not.
 // A string body is sent as text/plain, which stream_stop accepts.
 export function stopOnPageClose(token) {

@@ -99,6 +99,8 @@ pub struct Peer {
     counts: Arc<Mutex<Counts>>,
     stop: Option<oneshot::Sender<bool>>,
     task: Option<JoinHandle<()>>,
+    /// Until when the peer neither reads nor sends (see [`Peer::freeze`]).
+    frozen_until: Arc<Mutex<Option<Instant>>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -189,10 +191,17 @@ impl Peer {
             .expect("the answer fits the offer");
 
         let counts = Arc::new(Mutex::new(Counts::default()));
+        let frozen_until = Arc::new(Mutex::new(None));
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(run(rtc, socket, local, role, mids, counts.clone(), stopped));
+        let peer = PeerIo {
+            socket,
+            local,
+            frozen_until: frozen_until.clone(),
+        };
+        let task = tokio::spawn(run(rtc, peer, role, mids, counts.clone(), stopped));
         Ok(Peer {
             location,
+            frozen_until,
             counts,
             stop: Some(stop),
             task: Some(task),
@@ -222,6 +231,12 @@ impl Peer {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Neither reads nor sends anything for `how_long`, then carries on: a tab whose machine was
+    /// starved of CPU, as opposed to one that is gone.
+    pub fn freeze(&self, how_long: Duration) {
+        *self.frozen_until.lock().unwrap() = Some(Instant::now() + how_long);
     }
 
     /// Closes the connection (DTLS close_notify) and stops.
@@ -328,10 +343,16 @@ impl Sender {
     }
 }
 
-async fn run(
-    mut rtc: Rtc,
+/// The peer task's socket, its address, and the freeze it obeys.
+struct PeerIo {
     socket: UdpSocket,
     local: SocketAddr,
+    frozen_until: Arc<Mutex<Option<Instant>>>,
+}
+
+async fn run(
+    mut rtc: Rtc,
+    io: PeerIo,
     role: Role,
     mids: [Option<Mid>; 3],
     counts: Arc<Mutex<Counts>>,
@@ -359,8 +380,23 @@ async fn run(
         }
         Role::Watch => None,
     };
+    let PeerIo {
+        socket,
+        local,
+        frozen_until,
+    } = io;
     let mut connected = false;
     loop {
+        let frozen = frozen_until.lock().unwrap().take();
+        if let Some(until) = frozen {
+            tokio::time::sleep_until(until.into()).await;
+            // Back from the freeze: what waited on the socket first, as a starved process would.
+            while let Ok((n, source)) = socket.try_recv_from(&mut buf) {
+                receive(&mut rtc, source, local, &buf[..n]);
+            }
+            let _ = rtc.handle_input(Input::Timeout(Instant::now()));
+            continue;
+        }
         // Drain to the next timeout (str0m's contract after every mutation).
         let timeout = loop {
             match rtc.poll_output() {
@@ -438,21 +474,29 @@ async fn run(
                 return;
             }
             got = socket.recv_from(&mut buf) => {
-                if let Ok((n, source)) = got
-                    && let Ok(contents) = buf[..n].try_into()
-                {
-                    let input = Input::Receive(Instant::now(), Receive {
-                        proto: Protocol::Udp,
-                        source,
-                        destination: local,
-                        contents,
-                    });
-                    let _ = rtc.handle_input(input);
+                if let Ok((n, source)) = got {
+                    receive(&mut rtc, source, local, &buf[..n]);
                 }
             }
             () = tokio::time::sleep_until(wake.into()) => {
                 let _ = rtc.handle_input(Input::Timeout(Instant::now()));
             }
         }
+    }
+}
+
+/// Hands one datagram from `source` to the peer's `rtc`.
+fn receive(rtc: &mut Rtc, source: SocketAddr, local: SocketAddr, datagram: &[u8]) {
+    if let Ok(contents) = datagram.try_into() {
+        let input = Input::Receive(
+            Instant::now(),
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination: local,
+                contents,
+            },
+        );
+        let _ = rtc.handle_input(input);
     }
 }

@@ -11,7 +11,8 @@ use crate::audience::AudienceCache;
 use crate::auth::Gate;
 use crate::config::{ConfigError, Environment, Settings, Source};
 use crate::error::ApiError;
-use crate::ids::Identity;
+use crate::ids::{Identity, MeetingId, MeetingIdentity, MeetingRoom};
+use crate::invite::{self, Invite};
 use crate::secret_store::{SecretStore, SecretsError};
 use crate::token::{self, Grant, MintedToken};
 use crate::twilio::Twilio;
@@ -88,6 +89,33 @@ impl App {
             grant,
             token::unix_now(),
             ttl.as_secs(),
+        ))
+    }
+
+    /// Mints a meeting participant's token for `room`, valid as long as a meeting may last.
+    pub async fn mint_meeting_token(
+        &self,
+        identity: &MeetingIdentity,
+        room: &MeetingRoom,
+    ) -> Result<MintedToken, ApiError> {
+        let secrets = self.secrets.current().await?;
+        Ok(token::mint_meeting(
+            &secrets,
+            identity,
+            room,
+            token::unix_now(),
+            self.settings.meetings.max_duration.as_secs(),
+        ))
+    }
+
+    /// Mints an invite to `meeting`, valid for `MEETING_INVITE_HOURS` from now.
+    pub async fn mint_invite(&self, meeting: &MeetingId) -> Result<Invite, ApiError> {
+        let secrets = self.secrets.current().await?;
+        let lifetime = self.settings.meetings.invite_lifetime.as_secs();
+        Ok(invite::mint(
+            &secrets,
+            meeting,
+            token::unix_now().saturating_add(lifetime),
         ))
     }
 }

@@ -1,6 +1,7 @@
 //! Who is calling: the host (signed in with a host session, with a host token for a room, or
-//! with the host password as the original API took it), a viewer (an audience token), or Twilio
-//! (a signed room status callback). Every check is local: a refused caller costs no Twilio call.
+//! with the host password as the original API took it), a viewer (an audience token), a guest
+//! with a meeting invite, or Twilio (a signed room status callback). Every check is local: a
+//! refused caller costs no Twilio call.
 //!
 //! The checks go through a [`Gate`], which holds what they use: the settings (the host's
 //! identity, the callback URL), the secret store (the token key, the host password, the auth
@@ -15,7 +16,8 @@ use serde::Deserialize;
 use crate::attempts::{SourceAddress, WrongPasswords};
 use crate::config::{Secrets, Settings};
 use crate::error::{ApiError, whole_seconds};
-use crate::ids::{Identity, RoomName};
+use crate::ids::{Identity, MeetingId, RoomName};
+use crate::invite::{self, InviteError};
 use crate::request::{self, RawBody};
 use crate::secret_store::SecretStore;
 use crate::stream::HostTarget;
@@ -229,6 +231,31 @@ impl Gate<'_> {
         }
     }
 
+    /// The host opening a meeting, which belongs to no stream or room: signed in with a host
+    /// session (the studio's sign-in) or a host token as `Authorization: Bearer` (or as
+    /// [`host_credentials`] reads a token), or with the password.
+    pub async fn meeting_host(&self, req: &Request) -> Result<(), ApiError> {
+        match host_credentials(req)? {
+            HostCredentials::Token(jwt) => {
+                let verified = self.verify(&jwt).await?;
+                match verified.grant {
+                    Grant::HostSession | Grant::VideoRoom(_)
+                        if verified.identity == self.settings.host_identity =>
+                    {
+                        Ok(())
+                    }
+                    _ => Err(ApiError::Unauthorized(
+                        "this is not a host session or a host token".into(),
+                    )),
+                }
+            }
+            HostCredentials::Password { password, .. } => {
+                self.host_password(request::source_address(req), &password)
+                    .await
+            }
+        }
+    }
+
     /// A viewer, by the audience token of `req`.
     pub async fn viewer(&self, req: &Request) -> Result<Viewer, ApiError> {
         let jwt = request::bearer_token(req)?.ok_or_else(|| {
@@ -251,6 +278,26 @@ impl Gate<'_> {
                 "this is not an audience token".into(),
             )),
         }
+    }
+
+    /// The meeting a guest's invite opens, if this service signed it and it has not expired.
+    pub async fn invite(&self, text: &str) -> Result<MeetingId, ApiError> {
+        let secrets = self.current_secrets().await?;
+        invite::verify(&secrets, text, token::unix_now())
+            .map(|invite| invite.meeting)
+            .map_err(|err| {
+                ApiError::Unauthorized(
+                    match err {
+                        InviteError::Expired => {
+                            "This invite link has expired; ask the host for a new one"
+                        }
+                        InviteError::Forged | InviteError::Malformed => {
+                            "This invite link is not valid; ask the host for a new one"
+                        }
+                    }
+                    .into(),
+                )
+            })
     }
 
     /// Twilio, by the signature (`X-Twilio-Signature`) of a room status callback: over the

@@ -72,6 +72,34 @@ pub struct Settings {
     pub room_events_url: Option<String>,
     /// Wrong host passwords one address may send before a short lock-out.
     pub host_password_attempts: AttemptPolicy,
+    pub meetings: MeetingSettings,
+}
+
+/// Meetings (docs/ARCHITECTURE.md, Meetings): how long an invite lasts, and how long and how
+/// large a meeting's room may be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingSettings {
+    /// `MEETING_INVITE_HOURS`: how long an invite link works.
+    pub invite_lifetime: Duration,
+    /// `MEETING_MAX_MINUTES`: the longest a participant stays, and a meeting room lasts.
+    pub max_duration: Duration,
+    /// `MEETING_MAX_PARTICIPANTS`: people connected at once (a group room holds at most 50).
+    pub max_participants: u32,
+}
+
+impl MeetingSettings {
+    fn from_source(source: &dyn Source) -> Result<MeetingSettings, ConfigError> {
+        Ok(MeetingSettings {
+            invite_lifetime: Duration::from_secs(
+                number(source, "MEETING_INVITE_HOURS", 24, 1..=168)? * 3600,
+            ),
+            // Twilio bounds MaxParticipantDuration to 10 minutes .. 24 hours.
+            max_duration: Duration::from_secs(
+                number(source, "MEETING_MAX_MINUTES", 240, 10..=1440)? * 60,
+            ),
+            max_participants: number(source, "MEETING_MAX_PARTICIPANTS", 50, 2..=50)? as u32,
+        })
+    }
 }
 
 /// How the pages send and receive media; told to them in every token response.
@@ -85,31 +113,39 @@ pub enum MediaPath {
     },
 }
 
+/// The relay's routes a token response may name: (the `media` key, the route under the base).
+const PUBLISH: (&str, &str) = ("publish_url", "whip");
+const WATCH: (&str, &str) = ("watch_url", "whep");
+const STATUS: (&str, &str) = ("status_url", "rooms");
+
 impl MediaPath {
     /// The `media` object of the host token response: how to publish into `room`.
     pub fn for_host(&self, room: &crate::ids::RoomName) -> serde_json::Value {
-        match self {
-            MediaPath::Twilio => serde_json::json!({ "kind": "twilio" }),
-            MediaPath::Whip { base_url } => {
-                serde_json::json!({
-                    "kind": "whip",
-                    "publish_url": format!("{base_url}/whip/{room}"),
-                    "status_url": format!("{base_url}/rooms/{room}"),
-                })
-            }
-        }
+        self.media(room, &[PUBLISH, STATUS])
+    }
+
+    /// The `media` object of the meeting token response: how to publish into and watch the
+    /// meeting's `room` (on the relay: `?kind=screen` and `?publisher=` are the page's to add).
+    pub fn for_meeting(&self, room: &crate::ids::MeetingRoom) -> serde_json::Value {
+        self.media(room, &[PUBLISH, WATCH, STATUS])
     }
 
     /// The `media` object of the audience token response: how to watch `room`.
     pub fn for_viewer(&self, room: &crate::ids::RoomName) -> serde_json::Value {
+        self.media(room, &[WATCH, STATUS])
+    }
+
+    /// `{"kind": "twilio"}`, or `{"kind": "whip"}` with the URL of each of `routes` for `room`.
+    fn media(&self, room: &dyn std::fmt::Display, routes: &[(&str, &str)]) -> serde_json::Value {
         match self {
             MediaPath::Twilio => serde_json::json!({ "kind": "twilio" }),
             MediaPath::Whip { base_url } => {
-                serde_json::json!({
-                    "kind": "whip",
-                    "watch_url": format!("{base_url}/whep/{room}"),
-                    "status_url": format!("{base_url}/rooms/{room}"),
-                })
+                let mut media = serde_json::Map::new();
+                media.insert("kind".into(), "whip".into());
+                for (key, route) in routes {
+                    media.insert((*key).into(), format!("{base_url}/{route}/{room}").into());
+                }
+                serde_json::Value::Object(media)
             }
         }
     }
@@ -306,6 +342,7 @@ impl Settings {
                     1..=3600,
                 )?),
             },
+            meetings: MeetingSettings::from_source(source)?,
         })
     }
 }
@@ -383,6 +420,14 @@ mod tests {
         assert_eq!(settings.media_base_url, "https://media.twilio.com");
         assert_eq!(settings.media_path, MediaPath::Twilio);
         assert_eq!(settings.room_events_url, None);
+        assert_eq!(
+            settings.meetings,
+            MeetingSettings {
+                invite_lifetime: Duration::from_secs(24 * 3600),
+                max_duration: Duration::from_secs(240 * 60),
+                max_participants: 50,
+            }
+        );
         assert_eq!(settings.audience_cache_ttl, Duration::from_secs(1));
         assert_eq!(settings.studio_max, Duration::from_secs(15 * 60));
     }
@@ -400,6 +445,12 @@ mod tests {
             ("TWILIO_VIDEO_BASE_URL", "video.twilio.com"),
             ("MEDIA_PATH", "pigeon"),
             ("ROOM_EVENTS_URL", "example.com/room_events"),
+            ("MEETING_INVITE_HOURS", "0"),
+            ("MEETING_INVITE_HOURS", "169"),
+            ("MEETING_MAX_MINUTES", "9"),
+            ("MEETING_MAX_MINUTES", "1441"),
+            ("MEETING_MAX_PARTICIPANTS", "51"),
+            ("MEETING_MAX_PARTICIPANTS", "1"),
         ] {
             let err = Settings::from_source(&source(&[(key, value)])).unwrap_err();
             assert_eq!(err.key, key, "{key}={value}");
@@ -411,12 +462,35 @@ mod tests {
         let room = crate::ids::RoomName::parse("livestream-abc").unwrap();
         let settings = Settings::from_source(&source(&[("MEDIA_PATH", "whip")])).unwrap();
         assert_eq!(
-            settings.media_path.for_host(&room)["publish_url"],
-            "/media/whip/livestream-abc"
+            settings.media_path.for_host(&room),
+            serde_json::json!({
+                "kind": "whip",
+                "publish_url": "/media/whip/livestream-abc",
+                "status_url": "/media/rooms/livestream-abc",
+            })
         );
         assert_eq!(
-            settings.media_path.for_viewer(&room)["watch_url"],
-            "/media/whep/livestream-abc"
+            settings.media_path.for_viewer(&room),
+            serde_json::json!({
+                "kind": "whip",
+                "watch_url": "/media/whep/livestream-abc",
+                "status_url": "/media/rooms/livestream-abc",
+            })
+        );
+        assert_eq!(
+            MediaPath::Twilio
+                .for_meeting(&crate::ids::MeetingRoom::parse("meeting-abcdefghijkl").unwrap()),
+            serde_json::json!({ "kind": "twilio" })
+        );
+        let meeting = crate::ids::MeetingRoom::parse("meeting-abcdefghijkl").unwrap();
+        assert_eq!(
+            settings.media_path.for_meeting(&meeting),
+            serde_json::json!({
+                "kind": "whip",
+                "publish_url": "/media/whip/meeting-abcdefghijkl",
+                "watch_url": "/media/whep/meeting-abcdefghijkl",
+                "status_url": "/media/rooms/meeting-abcdefghijkl",
+            })
         );
         let settings = Settings::from_source(&source(&[
             ("MEDIA_PATH", "whip"),

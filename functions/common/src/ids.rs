@@ -1,4 +1,6 @@
-//! Small value types parsed at the edge: Twilio SIDs, identities, stream names and room names.
+//! Small value types parsed at the edge: Twilio SIDs, identities, stream names and room names,
+//! and for meetings the meeting id, its room, the display names people type and the identities
+//! that carry them (the format is documented at [`MeetingIdentity`]).
 //!
 //! Each has one constructor that checks the shape, so code further in never re-checks.
 //! A room belongs to a stream by its name: `livestream-<stream>-<suffix>`, the suffix a fixed
@@ -156,12 +158,207 @@ impl fmt::Display for RoomName {
     }
 }
 
+impl UniqueRoomName for RoomName {
+    fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The unique name of a room OnAir creates at Twilio, a stream's or a meeting's: what the
+/// Twilio client creates, fetches and completes rooms by.
+pub trait UniqueRoomName: fmt::Display {
+    fn as_str(&self) -> &str;
+}
+
 fn bounded_name(value: &str, punctuation: &[u8]) -> bool {
     !value.is_empty()
         && value.len() <= MAX_NAME_LEN
         && value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || punctuation.contains(&b))
+}
+
+// ---- meetings ------------------------------------------------------------------------------
+
+/// Prefix of every meeting room: `meeting-` and the meeting id.
+pub const MEETING_ROOM_PREFIX: &str = "meeting-";
+/// Characters of a meeting id.
+const MEETING_ID_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+/// Length of a meeting id (36^12, about 62 bits; the invite's signature, not the id, is what
+/// keeps strangers out).
+pub const MEETING_ID_LEN: usize = 12;
+
+/// A meeting: 12 characters `a-z 0-9`, made at random by `meeting_create`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct MeetingId(String);
+
+impl MeetingId {
+    pub fn parse(value: &str) -> Option<MeetingId> {
+        (value.len() == MEETING_ID_LEN && value.bytes().all(|b| MEETING_ID_ALPHABET.contains(&b)))
+            .then(|| MeetingId(value.to_owned()))
+    }
+    pub fn new_random() -> MeetingId {
+        MeetingId(crate::random::from_alphabet(
+            MEETING_ID_ALPHABET,
+            MEETING_ID_LEN,
+        ))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MeetingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A meeting's group room: `meeting-<meeting id>`. Created on the first join; a meeting whose
+/// room ended (everyone left, or the reaper) gets a new room of the same name on the next join.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct MeetingRoom(String);
+
+impl MeetingRoom {
+    pub fn of(meeting: &MeetingId) -> MeetingRoom {
+        MeetingRoom(format!("{MEETING_ROOM_PREFIX}{meeting}"))
+    }
+    pub fn parse(value: &str) -> Option<MeetingRoom> {
+        MeetingId::parse(value.strip_prefix(MEETING_ROOM_PREFIX)?).map(|id| MeetingRoom::of(&id))
+    }
+    pub fn meeting(&self) -> MeetingId {
+        MeetingId(self.0[MEETING_ROOM_PREFIX.len()..].to_owned())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl UniqueRoomName for MeetingRoom {
+    fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MeetingRoom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The most characters (Unicode scalar values) of a display name.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 40;
+
+/// Why a display name was refused; the message is for the person who typed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("type your name to join")]
+    Empty,
+    #[error("a name may have at most {MAX_DISPLAY_NAME_CHARS} characters")]
+    TooLong,
+    #[error("a name may not contain control characters or invisible formatting")]
+    ControlCharacter,
+    #[error("this name has too many emoji or symbols; shorten it")]
+    TooWide,
+}
+
+/// A name as people see it in a meeting: trimmed, 1 to 40 characters (Unicode scalar values),
+/// without control characters (Unicode `Cc`: newlines, tabs, escapes) or the invisible
+/// formatting characters that hide or reorder text (zero-width characters, bidirectional
+/// overrides and isolates, line and paragraph separators, the byte order mark), and narrow
+/// enough to travel in a [`MeetingIdentity`] within Twilio's identity limit.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub fn parse(value: &str) -> Result<DisplayName, NameError> {
+        let name = value.trim();
+        if name.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+            return Err(NameError::TooLong);
+        }
+        if name
+            .chars()
+            .any(|c| c.is_control() || is_invisible_format(c))
+        {
+            return Err(NameError::ControlCharacter);
+        }
+        if twilio_width(name) > MAX_NAME_LEN - MEETING_IDENTITY_PREFIX_LEN {
+            return Err(NameError::TooWide);
+        }
+        Ok(DisplayName(name.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Format characters (Unicode `Cf`, `Zl`, `Zp`) that make a name render differently from what
+/// it is: zero-width spaces and joiners, direction marks, embeddings, overrides and isolates,
+/// word joiners and invisible operators, line and paragraph separators, the byte order mark.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}'
+        | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
+/// Length of `text` as Twilio counts identities ("double-byte characters are counted as 2"),
+/// taken cautiously: an ASCII character 1, any other character of the Basic Multilingual Plane
+/// 2, a character beyond it (most emoji: two UTF-16 units) 4.
+pub fn twilio_width(text: &str) -> usize {
+    text.chars()
+        .map(|c| if c.is_ascii() { 1 } else { 2 * c.len_utf16() })
+        .sum()
+}
+
+/// `<8 random hex digits>.`
+const MEETING_IDENTITY_PREFIX_LEN: usize = 9;
+
+/// A meeting participant's identity: **`<8 random lowercase hex digits>.<display name>`**, the
+/// name exactly as [`DisplayName`] keeps it (trimmed, any script, no control characters), not
+/// encoded. Twilio gives other participants nothing but the identity, so the name travels in
+/// it; the random part makes each join unique, so two people called "Ana" are two
+/// participants (`1a2b3c4d.Ana`, `9f8e7d6c.Ana`) and neither replaces the other. A page reads the
+/// name back as everything after the first 9 characters. At most 9 + 119 = 128 by
+/// [`twilio_width`], within Twilio's identity limit (128, double-byte characters counted twice).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct MeetingIdentity(String);
+
+impl MeetingIdentity {
+    /// A fresh identity for one join of `name`.
+    pub fn new(name: &DisplayName) -> MeetingIdentity {
+        MeetingIdentity(format!(
+            "{}.{name}",
+            crate::random::hex(4),
+            name = name.as_str()
+        ))
+    }
+    /// Reads an identity of this shape back (the name is checked as [`DisplayName`] checks it).
+    pub fn parse(value: &str) -> Option<MeetingIdentity> {
+        let (tag, name) = value.split_at_checked(MEETING_IDENTITY_PREFIX_LEN)?;
+        let hex = tag.strip_suffix('.')?;
+        let ok = hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            && DisplayName::parse(name).is_ok_and(|parsed| parsed.as_str() == name);
+        ok.then(|| MeetingIdentity(value.to_owned()))
+    }
+    /// The display name this identity carries.
+    pub fn name(&self) -> &str {
+        &self.0[MEETING_IDENTITY_PREFIX_LEN..]
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 #[cfg(test)]
@@ -244,5 +441,111 @@ mod tests {
         assert!(Identity::parse("").is_none());
         assert!(Identity::parse("a/b").is_none());
         assert!(Identity::parse("host@example.com").is_some());
+    }
+
+    #[test]
+    fn meeting_ids_and_rooms() {
+        let id = MeetingId::new_random();
+        assert_eq!(id.as_str().len(), MEETING_ID_LEN);
+        assert!(MeetingId::parse(id.as_str()).is_some());
+        assert_ne!(id, MeetingId::new_random());
+        for bad in [
+            "",
+            "abc",
+            "ABCDEFGHIJKL",
+            "abcdefghijk-",
+            "abcdefghijklm",
+            "abcdefghijk\u{e9}",
+        ] {
+            assert!(MeetingId::parse(bad).is_none(), "{bad}");
+        }
+        let room = MeetingRoom::of(&id);
+        assert_eq!(room.as_str(), format!("meeting-{id}"));
+        assert_eq!(MeetingRoom::parse(room.as_str()), Some(room.clone()));
+        assert_eq!(room.meeting(), id);
+        for bad in [
+            "meeting-",
+            "meeting-ABCDEFGHIJKL",
+            "livestream-abcdefghijkl",
+            "abcdefghijkl",
+        ] {
+            assert!(MeetingRoom::parse(bad).is_none(), "{bad}");
+        }
+        // A meeting room is never a stream room, so stream code never touches one.
+        assert!(RoomName::parse(room.as_str()).is_none());
+    }
+
+    #[test]
+    fn display_names_are_trimmed_bounded_and_visible() {
+        assert_eq!(DisplayName::parse("  Ana  ").unwrap().as_str(), "Ana");
+        assert_eq!(
+            DisplayName::parse("\u{3000}李小龙\u{a0}").unwrap().as_str(),
+            "李小龙"
+        );
+        assert_eq!(DisplayName::parse(""), Err(NameError::Empty));
+        assert_eq!(DisplayName::parse(" \t\n "), Err(NameError::Empty));
+        assert!(
+            DisplayName::parse(&"é".repeat(40)).is_ok(),
+            "40 scalar values, 80 bytes"
+        );
+        assert_eq!(DisplayName::parse(&"a".repeat(41)), Err(NameError::TooLong));
+        for hidden in [
+            "A\nB",
+            "A\tB",
+            "A\u{7}",
+            "A\u{1b}[31m",
+            "A\u{202e}B",
+            "A\u{200b}",
+            "\u{feff}A",
+            "A\u{2028}B",
+        ] {
+            assert_eq!(
+                DisplayName::parse(hidden),
+                Err(NameError::ControlCharacter),
+                "{hidden:?}"
+            );
+        }
+        // Emoji count 4 towards Twilio's 128: 29 fit after the prefix, 30 do not.
+        assert!(DisplayName::parse(&"🙂".repeat(29)).is_ok());
+        assert_eq!(
+            DisplayName::parse(&"🙂".repeat(30)),
+            Err(NameError::TooWide)
+        );
+        // The widest names of any other script fit.
+        for widest in ["!".repeat(40), "李".repeat(40), "Ж".repeat(40)] {
+            let name = DisplayName::parse(&widest).unwrap();
+            assert!(twilio_width(MeetingIdentity::new(&name).as_str()) <= MAX_NAME_LEN);
+        }
+    }
+
+    #[test]
+    fn meeting_identities_carry_the_name_and_tell_namesakes_apart() {
+        let ana = DisplayName::parse(" Ana ").unwrap();
+        let (first, second) = (MeetingIdentity::new(&ana), MeetingIdentity::new(&ana));
+        assert_ne!(first, second);
+        assert_eq!((first.name(), second.name()), ("Ana", "Ana"));
+        assert_eq!(first.as_str().len(), 12);
+        assert!(
+            first.as_str().as_bytes()[..8]
+                .iter()
+                .all(u8::is_ascii_hexdigit)
+        );
+        assert_eq!(MeetingIdentity::parse(first.as_str()), Some(first.clone()));
+        let odd = DisplayName::parse("José. O'Brien 100% 🙂").unwrap();
+        let identity = MeetingIdentity::new(&odd);
+        assert_eq!(identity.name(), "José. O'Brien 100% 🙂");
+        assert_eq!(MeetingIdentity::parse(identity.as_str()), Some(identity));
+        for bad in [
+            "",
+            "1a2b3c4d.",
+            "1a2b3c4d Ana",
+            "1A2B3C4D.Ana",
+            "1a2b3c4.Ana",
+            "1a2b3c4d. Ana",
+            "1a2b3c4d.A\nB",
+            "zzzzzzzz.Ana",
+        ] {
+            assert!(MeetingIdentity::parse(bad).is_none(), "{bad:?}");
+        }
     }
 }

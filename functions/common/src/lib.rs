@@ -7,23 +7,26 @@
 //! 1. Foundations, importing nothing above them:
 //!    [`error`] (`ApiError`, the JSON error of an endpoint, and small helpers for its messages),
 //!    [`secret`] (secret wrappers, the constant-time comparison), [`random`] (names and jitter),
-//!    [`logging`] (JSON logs with the request id), [`ids`] (SIDs, identities and room names,
-//!    checked once at the edge).
+//!    [`logging`] (JSON logs with the request id), [`ids`] (SIDs, identities and room names;
+//!    meeting ids, display names and the identities carrying them; checked once at the edge).
 //! 2. Configuration: [`password`] (the host password, plain or argon2), [`attempts`]
 //!    (wrong-password lock-outs), [`config`] (typed settings and secrets, parsed once at start-up;
 //!    errors name the key), [`secret_store`] (secrets from the environment or Secrets Manager:
 //!    TTL, refetch after 401).
-//! 3. Pure protocol code: [`token`] (Twilio access tokens: minting and verifying), [`webhook`]
-//!    (Twilio's webhook signature maths).
+//! 3. Pure protocol code: [`token`] (Twilio access tokens: minting and verifying), [`invite`]
+//!    (meeting invites: signed, expiring, verified with no lookup), [`webhook`] (Twilio's
+//!    webhook signature maths).
 //! 4. [`twilio`]: the Twilio REST client (Video and Media) and its typed resources and statuses,
 //!    retries, paging, typed errors. It knows nothing of the requests made to us.
 //! 5. The domain, taking what it uses (`&Twilio`, `&Settings`) and answering with its own errors
-//!    (`TwilioError`, `StreamError`, `LookupFailed`): [`stream`] (which room is live; starting
-//!    and stopping a room's resources), [`audience`] (the remembered "what is live" answer and
-//!    the shared PlaybackGrant).
+//!    (`TwilioError`, `StreamError`, `LookupFailed`, `MeetingError`): [`stream`] (which room is
+//!    live; starting and stopping a room's resources), [`audience`] (the remembered "what is
+//!    live" answer and the shared PlaybackGrant), [`meeting`] (a meeting's room: opened by the
+//!    first join, once when joins race; full; its cost bounds; ended).
 //! 6. The HTTP edge: [`request`] (method, size limit, content type, JSON, bearer tokens, what
-//!    API Gateway says), [`response`] (JSON answers, and every lower error turned into an
-//!    `ApiError`), [`auth`] (who is calling: the host, a viewer, or Twilio's signed callback).
+//!    API Gateway says, the calling page's origin), [`response`] (JSON answers, and every lower
+//!    error turned into an `ApiError`), [`auth`] (who is calling: the host, a viewer, a guest
+//!    with a meeting invite, or Twilio's signed callback).
 //! 7. On top: [`app`] (what a function builds once per container) and [`lambda`] (the shared
 //!    `main`).
 
@@ -34,8 +37,10 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod ids;
+pub mod invite;
 pub mod lambda;
 pub mod logging;
+pub mod meeting;
 pub mod password;
 pub mod random;
 pub mod request;

@@ -1,4 +1,5 @@
-//! Random values from the operating system: names, identities, salts and retry jitter.
+//! Random values from the operating system: names, identities, meeting ids, salts and retry
+//! jitter.
 
 /// `bytes` random bytes as lowercase hex.
 pub fn hex(bytes: usize) -> String {
@@ -12,6 +13,24 @@ pub fn below(bound: u64) -> u64 {
     let mut buf = [0u8; 8];
     fill(&mut buf);
     u64::from_le_bytes(buf) % bound.max(1)
+}
+
+/// `len` random characters from `alphabet` (ASCII, at most 128 symbols), each equally likely:
+/// bytes that would bias the choice are drawn again.
+pub fn from_alphabet(alphabet: &[u8], len: usize) -> String {
+    debug_assert!(alphabet.is_ascii());
+    let size = alphabet.len().clamp(1, 128);
+    // The largest multiple of `size` that fits in a byte's 256 values.
+    let unbiased = 256 - 256 % size;
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        for byte in bytes::<32>() {
+            if usize::from(byte) < unbiased && out.len() < len {
+                out.push(char::from(alphabet[usize::from(byte) % size]));
+            }
+        }
+    }
+    out
 }
 
 /// `N` random bytes (salts).

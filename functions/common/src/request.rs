@@ -6,7 +6,8 @@
 //! endpoint takes POST but `stream_status`, a GET resource whose input is its path
 //! ([`path_stream`]). Nothing here calls Twilio, so bad input never costs a Twilio call. What
 //! API Gateway says about the request is read here too: the caller's address and the URL
-//! Twilio's callbacks come to.
+//! Twilio's callbacks come to; and what the browser says about itself: the origin of the page
+//! that called ([`page_origin`]).
 
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
@@ -211,6 +212,41 @@ pub fn source_address(req: &Request) -> SourceAddress {
         .map_or(SourceAddress::Unknown, SourceAddress::Ip)
 }
 
+/// The origin of the page that sent `req` (its `Origin` header: browsers send it with every
+/// `POST`, CloudFront forwards it with the viewer's headers, and the dev server passes it on),
+/// when it is a plain `http(s)://host[:port]`; `None` for callers that send none (curl) or
+/// anything else. Links the pages must open (a meeting's invite) are made on it.
+pub fn page_origin(req: &Request) -> Option<String> {
+    let origin = req.headers().get(http::header::ORIGIN)?.to_str().ok()?;
+    let (scheme, authority) = origin.split_once("://")?;
+    let (host, port) = match authority.strip_prefix('[') {
+        // An IPv6 literal: `[address]` and maybe `:port`.
+        Some(rest) => {
+            let (address, after) = rest.split_once(']')?;
+            let port = match after {
+                "" => None,
+                _ => Some(after.strip_prefix(':')?),
+            };
+            (address, port)
+        }
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    let host_ok = if authority.starts_with('[') {
+        host.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        !host.is_empty()
+            && host.len() <= 253
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    };
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.parse::<u16>().is_ok());
+    (matches!(scheme, "https" | "http") && host_ok && port_ok).then(|| origin.to_owned())
+}
+
 /// The URL Twilio posts room status callbacks to: `ROOM_EVENTS_URL` when set, else
 /// `https://<the API's domain name>/room_events` from the request's API Gateway context (the
 /// domain the HTTP API itself answers on, also when the request came through CloudFront).
@@ -255,6 +291,47 @@ mod tests {
             .body(lambda_http::Body::Empty)
             .unwrap()
             .with_request_context(RequestContext::ApiGatewayV2(context))
+    }
+
+    #[test]
+    fn the_page_origin_is_a_plain_http_origin_or_nothing() {
+        let with_origin = |value: &str| {
+            http::Request::builder()
+                .header("origin", value)
+                .body(lambda_http::Body::Empty)
+                .unwrap()
+        };
+        for good in [
+            "https://d111111abcdef8.cloudfront.net",
+            "http://127.0.0.1:8080",
+            "https://meet.example.org:8443",
+            "http://[::1]:8080",
+            "http://[::1]",
+            "http://localhost",
+        ] {
+            assert_eq!(page_origin(&with_origin(good)).as_deref(), Some(good));
+        }
+        for bad in [
+            "null",
+            "",
+            "https://",
+            "ftp://example.org",
+            "https://example.org/path",
+            "https://example.org:99999",
+            "https://example.org:",
+            "https://ex ample.org",
+            "https://user@example.org",
+            "https://[not-ip]:1",
+            "https://[::1]x",
+            "https://a:1:2",
+            "javascript://x",
+        ] {
+            assert_eq!(page_origin(&with_origin(bad)), None, "{bad}");
+        }
+        let none = http::Request::builder()
+            .body(lambda_http::Body::Empty)
+            .unwrap();
+        assert_eq!(page_origin(&none), None);
     }
 
     #[test]

@@ -3,14 +3,16 @@
 //! errors are logged at `info`, upstream and config failures at `warn`.
 //!
 //! Here too, at the edge, the lower layers' errors become what the caller is told: Twilio's
-//! ([`TwilioError`]), the secrets' ([`SecretsError`]) and the domain's ([`StreamError`],
-//! [`LookupFailed`]).
+//! ([`TwilioError`]), the secrets' ([`SecretsError`]), the domain's ([`StreamError`],
+//! [`LookupFailed`], [`MeetingError`]) and a refused display name ([`NameError`]).
 
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use crate::audience::LookupFailed;
 use crate::error::{ApiError, whole_seconds};
+use crate::ids::NameError;
+use crate::meeting::MeetingError;
 use crate::secret_store::SecretsError;
 use crate::stream::StreamError;
 use crate::twilio::TwilioError;
@@ -62,6 +64,23 @@ impl From<StreamError> for ApiError {
             | StreamError::NoLiveRoom
             | StreamError::AlreadyLive(_) => ApiError::Conflict(err.to_string()),
         }
+    }
+}
+
+/// A full meeting is a 409 `conflict` the page shows as it is.
+impl From<MeetingError> for ApiError {
+    fn from(err: MeetingError) -> ApiError {
+        match err {
+            MeetingError::Twilio(err) => err.into(),
+            MeetingError::Full => ApiError::Conflict(err.to_string()),
+        }
+    }
+}
+
+/// A display name that cannot be used is a 400 saying what to change.
+impl From<NameError> for ApiError {
+    fn from(err: NameError) -> ApiError {
+        ApiError::BadRequest(err.to_string())
     }
 }
 

@@ -22,9 +22,6 @@ use crate::twilio::{
 /// state is looked up (normally a stream has one room; more only for a moment).
 const ROOMS_CHECKED: usize = 5;
 
-/// Twilio's "room is not in progress" and "not found": completing such a room is already done.
-const ROOM_NOT_IN_PROGRESS: u32 = 53112;
-
 /// Why a host's stream could not be found or started. The messages are for the host; the HTTP
 /// edge (`response`) answers all but the last two as 409 `conflict` and Twilio's failures as 502.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -593,7 +590,7 @@ pub async fn stop_room(
     }
     match twilio.complete_room(room).await {
         Ok(_) => stopped.room_completed = true,
-        Err(err) if err.is_not_found() || err.code() == Some(ROOM_NOT_IN_PROGRESS) => {}
+        Err(err) if err.is_room_over() => {}
         Err(err) => first_error = first_error.or(Some(err)),
     }
     if stopped.anything() {

@@ -3,7 +3,9 @@
 //!
 //! Header `{"alg":"HS256","typ":"JWT","cty":"twilio-fpa;v=1"}`; claims `jti`, `iss` (API key SID),
 //! `sub` (account SID), `nbf`, `exp` and `grants` with the identity and a video room or a Live
-//! PlaybackGrant. Signed with the API key secret.
+//! PlaybackGrant. Signed with the API key secret. Meeting tokens ([`mint_meeting`]) are the same
+//! with a meeting's room; [`verify`] never accepts them, so they cannot stand in for a host's or
+//! a viewer's token.
 //!
 //! The host's session (`host_session`, the studio's sign-in) is a token of the same kind that
 //! only this service reads: its grant is `"onair_host_session": true`, with no room and no
@@ -13,7 +15,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Secrets;
-use crate::ids::{Identity, RoomName};
+use crate::ids::{Identity, MeetingIdentity, MeetingRoom, RoomName};
 use crate::secret::ExposeSecret;
 
 /// The content type Twilio expects in the header of its access tokens.
@@ -83,16 +85,54 @@ pub fn mint(
     now: u64,
     ttl_secs: u64,
 ) -> MintedToken {
-    let (video, player) = match grant {
-        Grant::VideoRoom(room) => (
-            Some(VideoGrant {
-                room: Some(room.as_str().to_owned()),
-            }),
-            None,
-        ),
-        Grant::Playback(grant) => (None, Some(grant.clone())),
-        Grant::HostSession => (None, None),
+    let grants = match grant {
+        Grant::VideoRoom(room) => Grants::video(identity.as_str(), room.as_str()),
+        Grant::Playback(grant) => Grants {
+            identity: Some(identity.as_str().to_owned()),
+            video: None,
+            player: Some(grant.clone()),
+            onair_host_session: false,
+        },
+        Grant::HostSession => Grants {
+            identity: Some(identity.as_str().to_owned()),
+            video: None,
+            player: None,
+            onair_host_session: true,
+        },
     };
+    sign(secrets, grants, now, ttl_secs)
+}
+
+/// Mints a meeting participant's token: join the meeting's `room` as `identity`.
+pub fn mint_meeting(
+    secrets: &Secrets,
+    identity: &MeetingIdentity,
+    room: &MeetingRoom,
+    now: u64,
+    ttl_secs: u64,
+) -> MintedToken {
+    sign(
+        secrets,
+        Grants::video(identity.as_str(), room.as_str()),
+        now,
+        ttl_secs,
+    )
+}
+
+impl Grants {
+    fn video(identity: &str, room: &str) -> Grants {
+        Grants {
+            identity: Some(identity.to_owned()),
+            video: Some(VideoGrant {
+                room: Some(room.to_owned()),
+            }),
+            player: None,
+            onair_host_session: false,
+        }
+    }
+}
+
+fn sign(secrets: &Secrets, grants: Grants, now: u64, ttl_secs: u64) -> MintedToken {
     let claims = Claims {
         jti: format!("{}-{now}", secrets.api_key_sid),
         iss: secrets.api_key_sid.as_str().to_owned(),
@@ -100,12 +140,7 @@ pub fn mint(
         iat: None,
         nbf: Some(now),
         exp: now.saturating_add(ttl_secs),
-        grants: Grants {
-            identity: Some(identity.as_str().to_owned()),
-            video,
-            player,
-            onair_host_session: *grant == Grant::HostSession,
-        },
+        grants,
     };
     let mut header = Header::new(Algorithm::HS256);
     header.cty = Some(TWILIO_CTY.to_owned());
@@ -185,7 +220,7 @@ pub fn verify(secrets: &Secrets, jwt: &str, now: u64) -> Result<VerifiedToken, T
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::Secrets;
     use crate::ids::{RoomName, Sid};
@@ -302,7 +337,8 @@ mod tests {
         );
     }
 
-    fn test_secrets(key: &str) -> Secrets {
+    /// Secrets for unit tests, with `key` as the API key secret.
+    pub(crate) fn test_secrets(key: &str) -> Secrets {
         Secrets {
             account_sid: Sid::parse("AC", "AC0123456789abcdef0123456789abcdef").unwrap(),
             api_key_sid: Sid::parse("SK", "SKfedcba9876543210fedcba9876543210").unwrap(),
@@ -310,6 +346,28 @@ mod tests {
             host_password: crate::password::HostPassword::Plain("unused".into()),
             auth_token: None,
         }
+    }
+
+    /// A meeting token names the meeting's room and the identity with the display name, and is
+    /// never taken for a host's or a viewer's token.
+    #[test]
+    fn meeting_tokens_join_the_meeting_room_only() {
+        use crate::ids::{DisplayName, MeetingId};
+        let secrets = test_secrets("our-key");
+        let room = MeetingRoom::of(&MeetingId::parse("abcdefghijkl").unwrap());
+        let identity = MeetingIdentity::new(&DisplayName::parse("Ana").unwrap());
+        let minted = mint_meeting(&secrets, &identity, &room, 1000, 600);
+        let claims = decode_part(minted.jwt.split('.').nth(1).unwrap());
+        assert_eq!(claims["grants"]["identity"], identity.as_str());
+        assert_eq!(claims["grants"]["video"]["room"], "meeting-abcdefghijkl");
+        assert_eq!(
+            (claims["nbf"].as_u64(), minted.expires_at),
+            (Some(1000), 1600)
+        );
+        assert_eq!(
+            verify(&secrets, &minted.jwt, 1030),
+            Err(TokenError::NoGrant)
+        );
     }
 
     /// A host session names no room and no player; it comes back as itself, and a token that

@@ -7,6 +7,8 @@
 //!    `stream::stop_room`). Twilio lists who left a room (`disconnected` participants), which
 //!    tells a host who left from one who never came. Every room is judged by itself, so each
 //!    stream's rooms are handled apart and a live stream is never touched by another's end.
+//!    Meeting rooms past the longest meeting (`MEETING_MAX_MINUTES`) are completed too,
+//!    whoever is in them.
 //! 2. In `live` mode, ends MediaProcessors whose OnAir room is no longer in progress, with the
 //!    PlayerStreamers they feed, and PlayerStreamers that no running MediaProcessor feeds and
 //!    that are older than the grace period: those were left by a start that failed half-way, or
@@ -15,9 +17,9 @@
 use std::collections::HashSet;
 
 use onair_common::config::AudienceMode;
-use onair_common::ids::RoomName;
+use onair_common::ids::{MeetingRoom, RoomName};
 use onair_common::twilio::{ParticipantStatus, Room, TwilioError};
-use onair_common::{App, stream};
+use onair_common::{App, meeting, stream};
 use serde::Serialize;
 
 /// How long a room may be without its host (connecting, reconnecting) before it is completed,
@@ -46,6 +48,7 @@ impl Reason {
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct Report {
     pub rooms_completed: Vec<RoomName>,
+    pub meeting_rooms_completed: Vec<MeetingRoom>,
     pub media_processors_ended: Vec<String>,
     pub player_streamers_ended: Vec<String>,
     /// Steps that failed; the next run tries again.
@@ -69,6 +72,7 @@ pub async fn reap(app: &App, now: u64) -> Report {
     }
     tracing::info!(
         rooms_completed = ?report.rooms_completed,
+        meeting_rooms_completed = ?report.meeting_rooms_completed,
         media_processors_ended = ?report.media_processors_ended,
         player_streamers_ended = ?report.player_streamers_ended,
         errors = ?report.errors,
@@ -86,6 +90,7 @@ async fn reap_rooms(
     let mut still_live = HashSet::new();
     for room in app.twilio.list_rooms_in_progress().await? {
         let Some(name) = room.onair_name() else {
+            reap_meeting_room(app, &room, now, report).await;
             continue;
         };
         match judge(app, &room, now).await? {
@@ -96,6 +101,21 @@ async fn reap_rooms(
         }
     }
     Ok(still_live)
+}
+
+/// Completes `room` if it is a meeting's and has lasted as long as a meeting may.
+async fn reap_meeting_room(app: &App, room: &Room, now: u64, report: &mut Report) {
+    let Some(name) = room.meeting_room() else {
+        return;
+    };
+    if !meeting::past_maximum(room, &app.settings.meetings, now) {
+        return;
+    }
+    match meeting::end_room(&app.twilio, &name).await {
+        Ok(true) => report.meeting_rooms_completed.push(name),
+        Ok(false) => {}
+        Err(err) => report.errors.push(format!("completing {name}: {err}")),
+    }
 }
 
 /// Whether `room` has outlived its purpose at `now`, and why.

@@ -1,7 +1,8 @@
 //! Fuzzing whole handlers: every endpoint (`ENDPOINTS`), in room and live mode, in-process against the
 //! stand-in, with generated requests (methods, paths, content types, bodies, `stream` fields and
 //! credentials that are right, stale, edited or junk: host sessions, host and audience tokens,
-//! the password; presented as a bearer header, in JSON or as a beacon's text).
+//! the password, meeting invites with generated names; presented as a bearer header, in JSON or
+//! as a beacon's text).
 //! No answer is a 5xx or a panic; every answer is JSON and every error has the error shape; a
 //! request refused at the edge or by its credentials costs no Twilio call.
 //!
@@ -29,6 +30,8 @@ struct Pool {
     audience_token: String,
     /// A host token whose room has ended.
     stale_host_token: String,
+    /// An invite to a meeting the host opened.
+    invite: String,
 }
 
 impl Pool {
@@ -64,11 +67,16 @@ impl Pool {
         if let Some(viewer) = audience["identity"].as_str() {
             stack.standin.connect_participant(&room, viewer).unwrap();
         }
+        let (status, meeting) = stack
+            .call(Endpoint::MeetingCreate, bearer(&host_token))
+            .await;
+        assert_eq!(status, 200, "{meeting}");
         Some(Pool {
             host_session,
             host_token,
             audience_token: audience["token"].as_str().unwrap_or_default().to_owned(),
             stale_host_token,
+            invite: meeting["invite"].as_str().unwrap().to_owned(),
         })
     }
 }
@@ -95,6 +103,7 @@ enum Credential {
     AudienceToken,
     StaleHostToken,
     RightPassword,
+    Invite,
     Text(String),
 }
 
@@ -104,6 +113,8 @@ enum Presentation {
     JsonToken,
     TextBody,
     JsonPassword,
+    /// `{"invite": <credential>, "name": <name>}`, as the meeting page sends it.
+    JsonInvite,
 }
 
 #[derive(Debug, Clone)]
@@ -115,6 +126,8 @@ struct Case {
     credential: Credential,
     edits: Vec<Mutation>,
     room: Option<Value>,
+    /// The display name sent with an invite.
+    name: Value,
     /// A `stream` field for the JSON body.
     stream: Option<Value>,
     /// The path (`stream_status` reads its input from it).
@@ -152,6 +165,7 @@ fn case() -> impl Strategy<Value = Case> {
         4 => Just(Credential::AudienceToken),
         2 => Just(Credential::StaleHostToken),
         1 => Just(Credential::RightPassword),
+        3 => Just(Credential::Invite),
         3 => text(60).prop_map(Credential::Text),
     ];
     let presentation = prop::sample::select(vec![
@@ -159,6 +173,7 @@ fn case() -> impl Strategy<Value = Case> {
         Presentation::JsonToken,
         Presentation::TextBody,
         Presentation::JsonPassword,
+        Presentation::JsonInvite,
     ]);
     let content_type = prop_oneof![
         6 => Just(None),
@@ -174,12 +189,13 @@ fn case() -> impl Strategy<Value = Case> {
         credential,
         prop_oneof![3 => Just(vec![]), 1 => mutations()],
         prop_oneof![3 => Just(None), 1 => json_value(&["room"]).prop_map(Some)],
+        prop_oneof![3 => text(50).prop_map(Value::String), 1 => json_value(&["name"])],
         prop_oneof![2 => Just(None), 3 => stream_value().prop_map(Some)],
         path(),
         prop_oneof![
             6 => Just(None),
             1 => bytes(200).prop_map(Some),
-            1 => json_object(&["token", "password", "room", "stream"]).prop_map(|v| Some(v.to_string().into_bytes())),
+            1 => json_object(&["token", "password", "room", "stream", "invite", "name"]).prop_map(|v| Some(v.to_string().into_bytes())),
             1 => huge(onair_common::request::MAX_BODY_BYTES).prop_map(|h| Some(h.into_bytes())),
         ],
     )
@@ -192,6 +208,7 @@ fn case() -> impl Strategy<Value = Case> {
                 credential,
                 edits,
                 room,
+                name,
                 stream,
                 path,
                 body,
@@ -203,6 +220,7 @@ fn case() -> impl Strategy<Value = Case> {
                 credential,
                 edits,
                 room,
+                name,
                 stream,
                 path,
                 body,
@@ -219,6 +237,7 @@ impl Case {
             Credential::AudienceToken => Some(pool.audience_token.clone()),
             Credential::StaleHostToken => Some(pool.stale_host_token.clone()),
             Credential::RightPassword => Some(HOST_PASSWORD.to_owned()),
+            Credential::Invite => Some(pool.invite.clone()),
             Credential::Text(text) => Some(text.clone()),
         }
         .map(|t| String::from_utf8_lossy(&apply(t.as_bytes(), &self.edits)).into_owned());
@@ -244,6 +263,13 @@ impl Case {
                     }
                     (self.with_stream(object), "application/json", None)
                 }
+                (Presentation::JsonInvite, Some(t)) => (
+                    json!({ "invite": t, "name": self.name })
+                        .to_string()
+                        .into_bytes(),
+                    "application/json",
+                    None,
+                ),
             };
         if let Some(extra) = &self.body {
             body = extra.clone();

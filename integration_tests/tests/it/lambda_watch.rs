@@ -157,6 +157,35 @@ async fn every_function_answers_at_its_production_path() {
     assert_eq!(response.status().as_u16(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["room"], login["room"], "{body}");
+
+    // Meetings: the host opens one, a guest joins with its invite.
+    let (status, meeting) = post(
+        &client,
+        &format!("{base}/meeting_create"),
+        Some(token),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{meeting}");
+    let invite = meeting["invite"].as_str().unwrap();
+    let (status, joined) = post(
+        &client,
+        &format!("{base}/meeting_token"),
+        None,
+        Some(json!({ "invite": invite, "name": "Ana" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{joined}");
+    assert_eq!(
+        claims(joined["token"].as_str().unwrap())["grants"]["video"]["room"],
+        joined["room"]
+    );
+    assert!(
+        standin
+            .rooms()
+            .iter()
+            .any(|r| r.unique_name == joined["room"] && r.status == "in-progress")
+    );
     drop(watch);
     standin.shutdown().await;
 }

@@ -14,6 +14,7 @@ mod fuzz_handlers;
 mod host_password;
 mod lambda_watch;
 mod live_mode;
+mod meetings;
 mod paging;
 mod reaper;
 mod room_events;

@@ -13,6 +13,7 @@ export class MediaSession {
   #undo = [];
   #onEnded;
   #closedBy = null;
+  #gone = false;
   #closing = Promise.resolve();
 
   constructor(onEnded = () => {}) {
@@ -35,12 +36,21 @@ export class MediaSession {
     else this.#undo.push(undo);
   }
 
-  // Closes the session; the returned promise settles when everything is undone.
-  close(reason) {
+  // Whether the far side ended the session before it was closed here (see close()).
+  get gone() {
+    return this.#gone;
+  }
+
+  // Closes the session; the returned promise settles when everything is undone. `gone`: the far
+  // side has ended the session already (the relay closed it, or the room is over), so what
+  // undoes it there (a relay session's DELETE, which would now be a 404) is skipped; the local
+  // side (peer connection, poll) is closed as always.
+  close(reason, { gone = false } = {}) {
     if (this.closed) return this.#closing;
     const wasRunning = this.#state === 'running';
     this.#state = 'closed';
     this.#closedBy = reason;
+    this.#gone = gone;
     const steps = this.#undo.reverse();
     this.#undo = [];
     this.#closing = (async () => {

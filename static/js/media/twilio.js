@@ -4,29 +4,7 @@
 // MediaSession: connected, it is registered with the session, so any failure (a /subscribe
 // refused after joining included) disconnects it in one place.
 import { MediaSession } from './session.js';
-
-// The SDKs are loaded only when this path is used, so the WHIP path never downloads them.
-const scripts = new Map();
-function load(src) {
-  if (!scripts.has(src)) {
-    scripts.set(
-      src,
-      new Promise((resolve, reject) => {
-        const script = document.createElement('script');
-        script.src = src;
-        script.onload = resolve;
-        script.onerror = () => reject(new Error('The video library could not be loaded.'));
-        document.head.append(script);
-      }),
-    );
-  }
-  return scripts.get(src);
-}
-
-async function sdk() {
-  await load('/vendor/twilio-video.min.js');
-  return window.Twilio.Video;
-}
+import { load, video as sdk } from './sdk.js';
 
 // Twilio's "Room completed": the stream is over. Any other error is a lost connection; no error
 // is a disconnect we asked for.

@@ -8,7 +8,8 @@
 // the page sees at once as its DTLS transport `closed`; then there is nothing left to DELETE. A
 // viewer may connect before anyone publishes (the stream `ready`): it receives nothing until
 // the host's media arrives, and stays connected when it stops. Viewer counts come from the
-// page's status polling, not from the relay.
+// page's status polling, not from the relay. The meeting adapter (meeting/relay.js) is built
+// from the same steps (peerConnection, negotiate).
 import { MediaSession } from './session.js';
 
 const ICE_GATHERING_LIMIT_MS = 5000;
@@ -19,7 +20,7 @@ const ANSWER_LIMIT_MS = 10000;
 const DISCONNECTED_LIMIT_MS = 5000;
 
 // A peer connection that ends the session when it fails or stays disconnected.
-function peerConnection(session, onState) {
+export function peerConnection(session, onState) {
   const pc = new RTCPeerConnection();
   let disconnected;
   pc.addEventListener('connectionstatechange', () => {
@@ -54,8 +55,11 @@ function iceGathered(pc) {
 // Offers everything at once (no trickle): waits for ICE gathering, posts the offer, registers
 // the relay session with the session as soon as the answer names it (DELETEd on close unless the
 // relay ended it first), applies the answer, and ends the session with `endedBy` when the relay
-// closes it.
-async function negotiate(session, pc, url, token, endedBy) {
+// closes it (gone: nothing to DELETE). Resolves to the relay session's URL. The session's undo
+// steps run newest first, one after the other, so the DELETE is answered before the peer
+// connection closes: closed first, its DTLS close_notify would end the session on the relay
+// before the DELETE arrived, which would then answer 404 (a console error).
+export async function negotiate(session, pc, url, token, endedBy) {
   await pc.setLocalDescription(await pc.createOffer());
   await iceGathered(pc);
   const abort = new AbortController();
@@ -70,15 +74,12 @@ async function negotiate(session, pc, url, token, endedBy) {
         signal: abort.signal,
       }),
     );
-    if (response.status !== 201) {
-      throw new Error(`the video service refused the connection (error ${response.status})`);
-    }
+    if (response.status !== 201) throw await refusal(response);
     const where = response.headers.get('Location');
     if (!where) throw new Error('the video service answered without a session address');
     const sessionUrl = new URL(where, new URL(url, location.href)).href;
-    let endedByRelay = false;
     session.opened(() => {
-      if (endedByRelay) return undefined;
+      if (session.gone) return undefined; // ended on the relay already
       const headers = { Authorization: `Bearer ${token}` };
       return fetch(sessionUrl, { method: 'DELETE', headers, keepalive: true }).catch(() => {});
     });
@@ -86,14 +87,27 @@ async function negotiate(session, pc, url, token, endedBy) {
     await pc.setRemoteDescription({ type: 'answer', sdp: answer });
     const dtls = pc.getTransceivers()[0].sender.transport;
     dtls?.addEventListener('statechange', () => {
-      if (dtls.state === 'closed') {
-        endedByRelay = true;
-        session.close(endedBy);
-      } else if (dtls.state === 'failed') session.close('lost');
+      if (dtls.state === 'closed') session.close(endedBy, { gone: true });
+      else if (dtls.state === 'failed') session.close('lost');
     });
+    return sessionUrl;
   } finally {
     clearTimeout(timer);
   }
+}
+
+// A refused offer as an Error in words, with the HTTP status and, when the relay said it, Twilio's
+// error code (the relay answers Twilio's error bodies: 53105 is a full room).
+async function refusal(response) {
+  const error = new Error(`the video service refused the connection (error ${response.status})`);
+  error.status = response.status;
+  try {
+    const { code } = await response.json();
+    if (Number.isInteger(code)) error.code = code;
+  } catch {
+    // Not a Twilio error body: the status says enough.
+  }
+  return error;
 }
 
 // A fetch step's failure in words: no answer in time (aborted), or no connection at all.

@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `POST /media/whip/{room}` | `Authorization: Bearer <token>`, `Content-Type: application/sdp`, a complete offer; meeting rooms: `?kind=camera` (default) or `?kind=screen` | `201`, `Content-Type: application/sdp`, `Location: /media/sessions/{id}`, the answer |
 //! | `POST /media/whep/{room}` | the same, with a watching offer; meeting rooms: `?publisher=<identity or PA sid>` | the same |
-//! | `DELETE /media/sessions/{id}` | (the unguessable id is the capability) | `204`; `404` if unknown |
+//! | `DELETE /media/sessions/{id}` | (the unguessable id is the capability) | `204`, also if it had already ended; `404` if unknown |
 //! | `POST /media/sessions/{id}/state` | `{"mic_muted"?: bool, "camera_muted"?: bool}` | `200 {"publications": [{"kind", "muted"}]}` |
 //! | `GET /media/rooms/{room}` | `Authorization: Bearer <token>` | `200 {"publishers": n, "viewers": n, "participants": [{"identity", "sid", "publications"}]}` |
 //! | `PATCH` on any of them | (no trickle ICE, no ICE restart) | `405` |

@@ -463,11 +463,13 @@ impl Hub {
         })
     }
 
-    /// Ends session `id` (WHIP/WHEP `DELETE`): its participant is disconnected at once, the
-    /// peer connection is closed by the media task. False if there is no such session.
+    /// Ends session `id` (WHIP/WHEP `DELETE`): its participant is disconnected unless another of
+    /// its sessions is open, the peer connection is closed by the media task. True also for a
+    /// session that had already ended (`DELETE` is idempotent: a page leaving while the relay
+    /// ends its session gets no error); false if there never was such a session.
     pub(crate) fn end(&self, id: &str) -> bool {
         if self.release(id).is_none() {
-            return false;
+            return self.sessions.ended_recently(id);
         }
         let _ = self.commands.send(Command::End {
             id: id.to_owned(),

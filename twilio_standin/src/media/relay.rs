@@ -49,8 +49,14 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// long is over: the tab closed, crashed or lost its network.
 const SILENCE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A meeting camera session that sent media and then nothing at all for this long has dropped
-/// (a page sends RTP all the time, muted tracks included), so others see it go within 2 s.
+/// (a page sends RTP all the time, muted tracks included), so others see it go within 2 s,
+/// provided another publisher's media arrived meanwhile. When every publisher is quiet at once,
+/// the likelier cause is this host (the relay or the browsers starved of CPU), not everyone
+/// leaving together: then only [`SILENCE_TIMEOUT`] ends a session.
 const MEDIA_STOPPED_TIMEOUT: Duration = Duration::from_millis(1500);
+/// How recent another publisher's media must be for one camera's silence to count as a drop
+/// (pages send audio every 20 ms and video many times a second).
+const OTHERS_RECENT: Duration = Duration::from_millis(500);
 /// At most this many datagrams are read in one go before the loop looks at anything else.
 const READ_BATCH: usize = 256;
 /// How often the REST state is re-read even without a change notification (clock-driven
@@ -261,6 +267,8 @@ struct Session {
     ending: Option<End>,
     /// Publishers: an RTP packet arrived (arms the media-stopped rule of meeting cameras).
     heard_media: bool,
+    /// Publishers: when the last RTP packet arrived.
+    last_media: Instant,
     /// The first packet received (publishers) or forwarded (viewers) was recorded.
     first_recorded: bool,
     /// Publishers: SSRC to slot, learnt from the first packets.
@@ -352,6 +360,14 @@ struct Relay {
     stalls: Vec<(String, Instant)>,
 }
 
+/// Whether a publisher other than `key` sent media in the last [`OTHERS_RECENT`] before `now`:
+/// one camera's silence is a drop only while the others' media still arrives.
+fn others_sending(media_at: &[(u64, Instant)], key: u64, now: Instant) -> bool {
+    media_at
+        .iter()
+        .any(|&(k, at)| k != key && now.saturating_duration_since(at) < OTHERS_RECENT)
+}
+
 /// Drains `s` to its next timeout: transmits, and turns events into work.
 fn drain(s: &mut Session, io: &Io, work: &mut VecDeque<Work>) {
     loop {
@@ -385,6 +401,7 @@ fn drain(s: &mut Session, io: &Io, work: &mut VecDeque<Work>) {
                 Event::Closed => s.end(End::RemoteClosed),
                 Event::RtpPacket(pkt) if s.role == Role::Publisher => {
                     s.heard_media = true;
+                    s.last_media = s.last_heard;
                     if let Some(slot) = s.slot_of_ssrc(pkt.header.ssrc) {
                         work.push_back(Work::Media {
                             from: s.key,
@@ -450,6 +467,7 @@ impl Relay {
             connected: false,
             ending: None,
             heard_media: false,
+            last_media: now,
             first_recorded: false,
             ssrc_slots: Vec::new(),
             keyframes: [KeyframeThrottle::default(); 3],
@@ -498,8 +516,9 @@ impl Relay {
     }
 
     /// Reads what is waiting on the sockets (a bounded batch), so the silence rules below judge
-    /// what arrived, not what the loop had no time to read.
-    fn read_pending(&mut self, buf: &mut [u8]) {
+    /// what arrived, not what the loop had no time to read. Says whether the sockets were
+    /// emptied: while a backlog remains, nobody's silence can be judged.
+    fn read_pending(&mut self, buf: &mut [u8]) -> bool {
         let mut read = 0;
         for i in 0..self.io.sockets.len() {
             while read < READ_BATCH {
@@ -518,6 +537,7 @@ impl Relay {
                 }
             }
         }
+        read < READ_BATCH
     }
 
     /// Holds back room `room_sid`'s forwarding until `until`.
@@ -552,8 +572,15 @@ impl Relay {
 
     /// Feeds `now` to every session whose timeout fell due, sends deferred keyframe requests,
     /// and ends sessions that never connected, went silent or (meeting cameras) stopped sending.
-    fn timeouts(&mut self, now: Instant) {
+    /// `caught_up`: the sockets were emptied, so silence means nothing arrived.
+    fn timeouts(&mut self, now: Instant, caught_up: bool) {
         self.end_stalls(now);
+        let media_at: Vec<(u64, Instant)> = self
+            .sessions
+            .iter()
+            .filter(|s| s.heard_media && s.ending.is_none())
+            .map(|s| (s.key, s.last_media))
+            .collect();
         for s in &mut self.sessions {
             if s.ending.is_some() {
                 continue;
@@ -569,11 +596,14 @@ impl Relay {
             let quiet = now.saturating_duration_since(s.last_heard);
             if !s.connected && now.saturating_duration_since(s.created) > CONNECT_TIMEOUT {
                 s.end(End::NeverConnected);
-            } else if stalled {
+            } else if stalled || !caught_up {
                 continue;
             } else if s.connected && quiet > SILENCE_TIMEOUT {
                 s.end(End::Silent);
-            } else if s.media_stop_is_drop() && quiet >= MEDIA_STOPPED_TIMEOUT {
+            } else if s.media_stop_is_drop()
+                && quiet >= MEDIA_STOPPED_TIMEOUT
+                && others_sending(&media_at, s.key, now)
+            {
                 s.end(End::MediaStopped);
             }
         }
@@ -597,14 +627,17 @@ impl Relay {
 
     /// The earliest moment something needs doing.
     fn next_deadline(&self) -> Instant {
-        let mut at = Instant::now() + Duration::from_secs(1);
+        let now = Instant::now();
+        let mut at = now + Duration::from_secs(1);
         for (_, until) in &self.stalls {
             at = at.min(*until);
         }
         for s in &self.sessions {
             at = at.min(s.next_timeout);
-            if s.media_stop_is_drop() && s.ending.is_none() {
-                at = at.min(s.last_heard + MEDIA_STOPPED_TIMEOUT);
+            // Once passed, the rule waits on others' media: the 1 s cap looks again.
+            let media_stop = s.last_heard + MEDIA_STOPPED_TIMEOUT;
+            if s.media_stop_is_drop() && s.ending.is_none() && media_stop > now {
+                at = at.min(media_stop);
             }
             for k in &s.keyframes {
                 if k.pending.is_some() {
@@ -996,9 +1029,9 @@ pub(crate) async fn run(
             Woke::Timer => {}
         }
         relay.process_work();
-        relay.read_pending(&mut buf);
+        let caught_up = relay.read_pending(&mut buf);
         let now = Instant::now();
-        relay.timeouts(now);
+        relay.timeouts(now, caught_up);
         if now >= next_refresh {
             relay.refresh();
             next_refresh = now + REFRESH_EVERY;

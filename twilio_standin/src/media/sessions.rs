@@ -5,6 +5,7 @@
 //! `DELETE` or the media task releases it, which disconnects its participant when no other open
 //! session holds that participant (the sessions of one meeting participant share it).
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
@@ -160,10 +161,14 @@ pub(crate) enum Role {
     Viewer,
 }
 
-/// The open sessions, oldest first, and the counters.
+/// How many ended session ids are remembered (see [`Sessions::ended_recently`]).
+const ENDED_REMEMBERED: usize = 1024;
+
+/// The open sessions, oldest first, the ids of the last sessions that ended, and the counters.
 #[derive(Debug, Default)]
 pub(crate) struct Sessions {
     open: Mutex<Vec<MediaSessionInfo>>,
+    ended: Mutex<VecDeque<String>>,
     pub(crate) counters: Counters,
 }
 
@@ -202,6 +207,11 @@ impl Sessions {
         let mut open = lock(&self.open);
         let i = open.iter().position(|s| s.id == id)?;
         let info = open.remove(i);
+        let mut ended = lock(&self.ended);
+        if ended.len() == ENDED_REMEMBERED {
+            ended.pop_front();
+        }
+        ended.push_back(info.id.clone());
         if let Some(pa) = info.participant_sid.as_deref() {
             let held = open
                 .iter()
@@ -211,6 +221,13 @@ impl Sessions {
             }
         }
         Some(info)
+    }
+
+    /// Whether session `id` was open and has ended (one of the last [`ENDED_REMEMBERED`]): a
+    /// page's `DELETE` that crosses the relay's own end of the session (the watched participant
+    /// left a moment before) finds it already gone, which is what it asked for.
+    pub(crate) fn ended_recently(&self, id: &str) -> bool {
+        lock(&self.ended).iter().any(|e| e == id)
     }
 
     pub(crate) fn list(&self) -> Vec<MediaSessionInfo> {

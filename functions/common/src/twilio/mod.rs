@@ -60,7 +60,20 @@ impl TwilioError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, TwilioError::Api { status: 404, .. }) || self.code() == Some(20404)
     }
+    /// Twilio's "room exists" (53113): a room of that unique name is already in progress.
+    pub fn is_room_exists(&self) -> bool {
+        self.code() == Some(ROOM_EXISTS)
+    }
+    /// Completing a room that is gone or not in progress (53112): it has already ended.
+    pub fn is_room_over(&self) -> bool {
+        self.is_not_found() || self.code() == Some(ROOM_NOT_IN_PROGRESS)
+    }
 }
+
+/// Twilio's "Room exists": a create named a room that is in progress.
+const ROOM_EXISTS: u32 = 53113;
+/// Twilio's "Room is not in progress".
+const ROOM_NOT_IN_PROGRESS: u32 = 53112;
 
 /// Whether a call may be sent again after a 429, a 5xx or a timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

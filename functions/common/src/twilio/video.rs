@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::{Api, Repeat, Twilio, TwilioError, twilio_status};
-use crate::ids::{Identity, RoomName};
+use crate::ids::{Identity, MeetingRoom, RoomName, UniqueRoomName};
 
 twilio_status! {
     /// A room's status.
@@ -30,12 +30,19 @@ pub struct Room {
     pub status: RoomStatus,
     /// ISO 8601, UTC.
     pub date_created: Option<String>,
+    /// The room's own limit, as it was created.
+    #[serde(default)]
+    pub max_participants: Option<u32>,
 }
 
 impl Room {
     /// The unique name, when it is one of ours.
     pub fn onair_name(&self) -> Option<RoomName> {
         self.unique_name.as_deref().and_then(RoomName::parse)
+    }
+    /// The meeting room this is, when it is one.
+    pub fn meeting_room(&self) -> Option<MeetingRoom> {
+        self.unique_name.as_deref().and_then(MeetingRoom::parse)
     }
     /// Seconds since the room was created, `None` when Twilio gave no parsable date.
     pub fn age_secs(&self, now_unix: u64) -> Option<u64> {
@@ -67,7 +74,7 @@ pub struct RoomBounds {
 impl Twilio {
     pub async fn create_room(
         &self,
-        name: &RoomName,
+        name: &impl UniqueRoomName,
         bounds: &RoomBounds,
         status_callback: Option<&str>,
     ) -> Result<Room, TwilioError> {
@@ -98,13 +105,13 @@ impl Twilio {
 
     /// The in-progress room named `name` (Twilio finds a room by its unique name only while
     /// it is in progress).
-    pub async fn fetch_room(&self, name: &RoomName) -> Result<Room, TwilioError> {
+    pub async fn fetch_room(&self, name: &impl UniqueRoomName) -> Result<Room, TwilioError> {
         self.get(Api::Video, &format!("/v1/Rooms/{name}"), &[])
             .await
     }
 
     /// Completes the in-progress room named `name`: everyone is disconnected.
-    pub async fn complete_room(&self, name: &RoomName) -> Result<Room, TwilioError> {
+    pub async fn complete_room(&self, name: &impl UniqueRoomName) -> Result<Room, TwilioError> {
         let form = [("Status", RoomStatus::Completed.to_string())];
         self.post(
             Api::Video,

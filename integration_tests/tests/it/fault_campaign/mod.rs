@@ -1,7 +1,8 @@
-//! The fault campaign: at least 1,000 seeded, reproducible runs of host and viewer actions
-//! (sign in and go live on one of two streams, a second studio for a stream on air, start,
-//! start again and at once, stop twice, close the tab, viewers of either stream joining,
-//! subscribing and polling its status, time passing, the reaper) against the stand-in while it injects faults (429,
+//! The fault campaign: at least 1,000 seeded, reproducible runs of host, viewer and meeting
+//! guest actions (sign in and go live on one of two streams, a second studio for a stream on
+//! air, start, start again and at once, stop twice, close the tab, viewers of either stream
+//! joining, subscribing and polling its status, guests joining a meeting alone and two at once,
+//! time passing, the reaper) against the stand-in while it injects faults (429,
 //! 5xx, answers later than the client waits, the Nth matching call failing) and while handlers
 //! are cut off between two Twilio calls. After each run everyone leaves, the clock passes every
 //! bound and the reaper runs; then nothing may be active. No endpoint may ever answer 500 (or
@@ -137,9 +138,9 @@ async fn fault_campaign() {
     failures.sort_by_key(|(seed, _)| *seed);
     println!(
         "fault campaign: {} runs ({} room, {} live), {} actions, {} requests, {} faults injected \
-         ({} fired), {} cut-offs, {} repeated starts and {} repeated stops checked, {} rival \
-         studios refused, {} viewer answers checked, {} resources ended by the reaper, {} \
-         resources leaked, {} failed, in {:.1} s",
+         ({} fired), {} cut-offs, {} repeated starts, {} repeated stops and {} racing meeting \
+         joins checked, {} rival studios refused, {} viewer answers checked, {} resources ended \
+         by the reaper, {} resources leaked, {} failed, in {:.1} s",
         total.runs,
         room.runs,
         live.runs,
@@ -150,6 +151,7 @@ async fn fault_campaign() {
         total.cut_offs,
         total.repeated_starts,
         total.repeated_stops,
+        total.racing_joins,
         total.rivals_refused,
         total.states_checked,
         total.reaped,

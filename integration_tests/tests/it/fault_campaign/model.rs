@@ -1,4 +1,5 @@
-//! The actions of a run (host and viewers, time, the reaper) and what each endpoint may answer
+//! The actions of a run (host, viewers and meeting guests, time, the reaper) and what each
+//! endpoint may answer
 //! whatever Twilio does: never a 500, never a status outside its list.
 
 use onair_integration_tests::Endpoint;
@@ -57,6 +58,11 @@ pub enum Action {
     /// A waiting viewer's page polls `GET /status/<stream>` of one of [`STREAMS`].
     StatusPoll,
     ViewerLeaves,
+    /// A guest joins the host's meeting (opened on first use) and connects.
+    GuestJoins,
+    /// Two guests join at once: without faults both get in, into one room.
+    GuestsJoinTogether,
+    GuestLeaves,
     /// The stand-in's clock moves on this many seconds.
     TimePasses(u64),
     /// A scheduled reaper run, faults and all.
@@ -84,6 +90,9 @@ pub fn draw(rng: &mut Rng) -> Action {
         (6, Action::CloseTab { beacon: false }),
         (14, Action::ViewerJoins { subscribe: false }),
         (5, Action::ViewerLeaves),
+        (7, Action::GuestJoins),
+        (4, Action::GuestsJoinTogether),
+        (3, Action::GuestLeaves),
         (9, Action::TimePasses(0)),
         (5, Action::Reap),
     ]);
@@ -111,5 +120,8 @@ pub fn allowed(endpoint: Endpoint) -> &'static [u16] {
         Endpoint::Subscribe => &[200, 404, 502],
         // Twilio's room status callbacks; the campaign does not send them.
         Endpoint::RoomEvents => &[200, 502],
+        // Makes no Twilio call.
+        Endpoint::MeetingCreate => &[200],
+        Endpoint::MeetingToken => &[200, 409, 502],
     }
 }

@@ -1,4 +1,4 @@
-//! One run: a seeded sequence of host and viewer actions against the stand-in while faults
+//! One run: a seeded sequence of host, viewer and meeting guest actions against the stand-in while faults
 //! fire and handlers are cut off, then everyone leaves, the clock passes every bound, the
 //! reaper runs, and nothing may be left active.
 
@@ -37,6 +37,7 @@ pub struct Tally {
     pub cut_offs: u64,
     pub repeated_starts: u64,
     pub repeated_stops: u64,
+    pub racing_joins: u64,
     pub rivals_refused: u64,
     pub states_checked: u64,
     pub reaped: u64,
@@ -53,6 +54,7 @@ impl Tally {
         self.cut_offs += other.cut_offs;
         self.repeated_starts += other.repeated_starts;
         self.repeated_stops += other.repeated_stops;
+        self.racing_joins += other.racing_joins;
         self.rivals_refused += other.rivals_refused;
         self.states_checked += other.states_checked;
         self.reaped += other.reaped;
@@ -102,6 +104,10 @@ struct World {
     last_start: Option<Value>,
     /// Viewers connected to a room (room mode): (room, identity).
     viewers: Vec<(String, String)>,
+    /// The invite to the host's meeting, once opened.
+    invite: Option<String>,
+    /// Meeting guests connected to the meeting's room: (room, identity).
+    guests: Vec<(String, String)>,
 }
 
 struct Run<'a> {
@@ -183,6 +189,16 @@ impl Run<'_> {
                 if !self.world.viewers.is_empty() {
                     let i = self.rng.below(self.world.viewers.len() as u64) as usize;
                     let (room, identity) = self.world.viewers.swap_remove(i);
+                    self.stack.standin.disconnect_participant(&room, &identity);
+                }
+                Ok(())
+            }
+            Action::GuestJoins => self.guest_joins().await,
+            Action::GuestsJoinTogether => self.guests_join_together().await,
+            Action::GuestLeaves => {
+                if !self.world.guests.is_empty() {
+                    let i = self.rng.below(self.world.guests.len() as u64) as usize;
+                    let (room, identity) = self.world.guests.swap_remove(i);
                     self.stack.standin.disconnect_participant(&room, &identity);
                 }
                 Ok(())
@@ -488,6 +504,99 @@ impl Run<'_> {
         Ok(())
     }
 
+    // ---- meeting guests -----------------------------------------------------------------
+
+    /// The invite to the host's meeting, opening it on first use (no Twilio call, so no fault
+    /// or cut-off can touch it).
+    async fn invite(&mut self) -> Result<String, String> {
+        if let Some(invite) = &self.world.invite {
+            return Ok(invite.clone());
+        }
+        let answer = self
+            .call(
+                Endpoint::MeetingCreate,
+                post_json(json!({ "password": HOST_PASSWORD })),
+                false,
+            )
+            .await?;
+        let invite = str_field(answer.ok().ok_or("meeting_create failed")?, "invite")?;
+        self.world.invite = Some(invite.clone());
+        Ok(invite)
+    }
+
+    fn join_request(invite: &str) -> lambda_http::Request {
+        post_json(json!({ "invite": invite, "name": " Guest " }))
+    }
+
+    async fn guest_joins(&mut self) -> Result<(), String> {
+        let invite = self.invite().await?;
+        let answer = self
+            .call(Endpoint::MeetingToken, Self::join_request(&invite), true)
+            .await?;
+        if let Some(body) = answer.ok() {
+            self.guest_connects(body)?;
+        }
+        Ok(())
+    }
+
+    /// Two joins at once (two Lambdas). Without a fault both succeed, into the same room: the
+    /// one that lost the race to create it fetched the winner's.
+    async fn guests_join_together(&mut self) -> Result<(), String> {
+        let invite = self.invite().await?;
+        let fired = self.stack.standin.faults_fired();
+        self.tally.requests += 2;
+        let (a, b) = tokio::join!(
+            self.stack
+                .respond(Endpoint::MeetingToken, Self::join_request(&invite)),
+            self.stack
+                .respond(Endpoint::MeetingToken, Self::join_request(&invite)),
+        );
+        let (a_status, a) = checked(Endpoint::MeetingToken, a)?;
+        let (b_status, b) = checked(Endpoint::MeetingToken, b)?;
+        self.log.push(format!(
+            "  MeetingToken x2 together -> {a_status}, {b_status}"
+        ));
+        // Without a fault, the join that lost the race to create the room fetched the winner's
+        // rather than failing on Twilio's "room exists" (53113). (A join may still time out on a
+        // machine this busy: the campaign's client waits only 200 ms.)
+        if self.stack.standin.faults_fired() == fired {
+            self.tally.racing_joins += 1;
+            let lost = |body: &Value| {
+                body["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("53113"))
+            };
+            if lost(&a)
+                || lost(&b)
+                || (a_status == 200 && b_status == 200 && a["room"] != b["room"])
+            {
+                return Err(format!("racing joins without faults: {a} / {b}"));
+            }
+        }
+        for body in [a, b] {
+            if body["token"].is_string() {
+                self.guest_connects(&body)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A guest with a meeting token connects to its room, which must be in progress.
+    fn guest_connects(&mut self, body: &Value) -> Result<(), String> {
+        let room = str_field(body, "room")?;
+        let identity = str_field(body, "identity")?;
+        let standin = &self.stack.standin;
+        if !inspect::room_in_progress(standin, &room) {
+            return Err(format!(
+                "meeting_token answered 200, but {room} is not in progress"
+            ));
+        }
+        if standin.connect_participant(&room, &identity).is_ok() {
+            self.world.guests.push((room, identity));
+        }
+        Ok(())
+    }
+
     async fn status_poll(&mut self) -> Result<(), String> {
         let stream = model::stream(&mut self.rng);
         let answer = self
@@ -555,8 +664,23 @@ impl Run<'_> {
     /// Runs the reaper; a healthy stream must come through untouched.
     async fn reap(&mut self) -> Result<reaper::Report, String> {
         let healthy = self.healthy_room();
+        // Runs are far shorter than the longest meeting: the reaper leaves meetings alone.
+        let meetings: Vec<String> = self
+            .world
+            .guests
+            .iter()
+            .map(|(room, _)| room.clone())
+            .filter(|room| inspect::room_in_progress(&self.stack.standin, room))
+            .collect();
         let report = reaper::reap(&self.stack.app, self.stack.twilio_now()).await;
+        if let Some(room) = meetings
+            .iter()
+            .find(|room| !inspect::room_in_progress(&self.stack.standin, room))
+        {
+            return Err(format!("the reaper ended the meeting in {room}"));
+        }
         self.tally.reaped += (report.rooms_completed.len()
+            + report.meeting_rooms_completed.len()
             + report.media_processors_ended.len()
             + report.player_streamers_ended.len()) as u64;
         self.log.push(format!("  reaper: {report:?}"));
@@ -590,6 +714,9 @@ impl Run<'_> {
             self.stack.standin.disconnect_participant(&login.room, HOST);
         }
         for (room, identity) in self.world.viewers.drain(..) {
+            self.stack.standin.disconnect_participant(&room, &identity);
+        }
+        for (room, identity) in self.world.guests.drain(..) {
             self.stack.standin.disconnect_participant(&room, &identity);
         }
         self.stack.standin.advance_clock(PAST_BOUNDS);
