@@ -365,7 +365,7 @@ test('joining muted and without video from the preview; Leave stops every track;
   await close(meet);
 });
 
-test('"Reconnecting…" while the connection recovers; a lost or ended call says so and offers Rejoin', async () => {
+test('"Reconnecting…" while the connection recovers; a lost call rejoins by itself, an ended one offers Rejoin', async () => {
   const meet = await open();
   const { page } = meet;
   await joinAs(page, 'Ana');
@@ -376,10 +376,46 @@ test('"Reconnecting…" while the connection recovers; a lost or ended call says
   await waitForStatusText(page, /^Reconnecting…$/, 8000); // the state comes back after a notice
   await fake(page, 'state', 'connected');
   assert.equal(await statusText(page), 'Reconnected');
+  // Lost: said so, everything closed, and back in by itself after a 2 s count.
   await fake(page, 'state', 'ended', 'lost');
   await page.waitForSelector('#ended:not([hidden])');
   assert.equal(await page.locator('#ended-title').textContent(), 'You were disconnected');
+  assert.match(await page.locator('#ended-detail').textContent(), /lost\. Rejoining in 2 s…$/);
+  assert.equal(await page.locator('#rejoin').textContent(), 'Rejoin now');
+  assert.equal(await page.isVisible('#stay-out'), true);
   assert.deepEqual(await liveLocalTracks(page), []);
+  await page.waitForSelector('#call:not([hidden])', { timeout: 6000 });
+  assert.equal((await adapterCalls(page)).filter(([name]) => name === 'joinMeeting').length, 2);
+
+  // Lost again while the network is still down: the rejoin fails, closes what it opened, says
+  // why and counts longer (4 s, then 8 s); it gets in once joining works again.
+  await page.evaluate(() => {
+    window.fakeMeeting.failWith = 'the video service cannot be reached';
+  });
+  await fake(page, 'state', 'ended', 'lost');
+  await until('the second count', async () => /Rejoining in 4 s…$/.test(await page.locator('#ended-detail').textContent()));
+  await until('the failed rejoin said', async () =>
+    /^You could not join: .*cannot be reached\. Rejoining in 8 s…$/.test(await page.locator('#ended-detail').textContent()),
+    9000);
+  assert.equal(await page.isVisible('#ended'), true);
+  assert.deepEqual(await liveLocalTracks(page), [], 'the failed attempt closed its preview');
+  await page.evaluate(() => {
+    window.fakeMeeting.failWith = null;
+  });
+  await page.click('#rejoin'); // Rejoin now
+  await page.waitForSelector('#call:not([hidden])');
+
+  // Don't rejoin: the count stops, Rejoin is there when the person wants it.
+  await fake(page, 'state', 'ended', 'lost');
+  await page.waitForSelector('#stay-out:not([hidden])');
+  await page.click('#stay-out');
+  assert.equal(await page.locator('#ended-detail').textContent(), 'The connection to the meeting was lost.');
+  assert.equal(await page.isVisible('#stay-out'), false);
+  assert.equal(await page.locator('#rejoin').textContent(), 'Rejoin');
+  const joins = (await adapterCalls(page)).filter(([name]) => name === 'joinMeeting').length;
+  await page.waitForTimeout(4500); // longer than the count was: nothing happens by itself now
+  assert.equal(await page.isVisible('#ended'), true);
+  assert.equal((await adapterCalls(page)).filter(([name]) => name === 'joinMeeting').length, joins);
   await page.click('#rejoin');
   await page.waitForSelector('#call:not([hidden])');
   // The meeting's room completed (its time limit): said so, and Rejoin opens it again.
@@ -486,6 +522,12 @@ for (const [variant, context, dark] of [
     await fake(page, 'state', 'reconnecting');
     await check('call-reconnecting');
     await fake(page, 'state', 'connected');
+    await fake(page, 'state', 'ended', 'lost');
+    await page.waitForSelector('#stay-out:not([hidden])');
+    await page.click('#stay-out'); // the count stopped, so the view holds still for the check
+    await check('disconnected');
+    await page.click('#rejoin');
+    await page.waitForSelector('#call:not([hidden])');
     await page.click('#leave');
     await page.waitForSelector('#ended:not([hidden])');
     await check('left');

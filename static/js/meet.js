@@ -107,9 +107,13 @@ function refuse(detail) {
   showEnded("You can't join this meeting", detail, { rejoin: false });
 }
 
+// Joins with the name typed and the preview's tracks; resolves to whether the call is on.
 async function join() {
   const parsed = parseName(nameInput.value);
-  if (parsed.problem) return fieldProblem(parsed.problem);
+  if (parsed.problem) {
+    fieldProblem(parsed.problem);
+    return false;
+  }
   fieldProblem('');
   rememberName(parsed.name);
   status.lasting('Joining…');
@@ -119,8 +123,10 @@ async function join() {
   } catch (error) {
     status.clear();
     const problem = tokenProblem(error);
-    if (problem.refused) return refuse(problem.text);
-    return problem.name ? fieldProblem(problem.text) : explain(problem.text);
+    if (problem.refused) refuse(problem.text);
+    else if (problem.name) fieldProblem(problem.text);
+    else explain(problem.text);
+    return false;
   }
 
   const { tracks, micOn, cameraOn } = await prejoin.handOver();
@@ -157,17 +163,22 @@ async function join() {
         : `You could not join: ${error.message}`,
     );
     await prejoin.start();
-    return;
+    return false;
   }
-  if (session !== current) return call.leave(); // ended while joining
+  if (session !== current) {
+    call.leave(); // ended while joining
+    return false;
+  }
   current.call = call;
   current.joined = true;
+  rejoining.joinedAt = Date.now();
   call.setMicEnabled(micOn);
   call.setCameraEnabled(cameraOn);
   status.clear();
   showCallControls();
   show('call');
   buttons.mic.focus();
+  return true;
 }
 
 // What the adapter tells the page during a call, shown in the tiles, the count and the status
@@ -235,6 +246,7 @@ function showCallControls() {
 // how: 'left' (Leave), 'lost' (the connection ended), 'ended' (the meeting's room completed),
 // 'failed' (joining failed), 'closed' (tab).
 function end(how) {
+  cancelRejoin();
   if (!session) return;
   const { call, tracks, screen, speaking } = session;
   session = null;
@@ -244,9 +256,7 @@ function end(how) {
   tiles.clear();
   status.clear();
   if (how === 'left') showEnded('You left the meeting', 'Your camera and microphone are off.', { rejoin: true });
-  if (how === 'lost') {
-    showEnded('You were disconnected', 'The connection to the meeting was lost.', { rejoin: true });
-  }
+  if (how === 'lost') scheduleRejoin('The connection to the meeting was lost.');
   if (how === 'ended') {
     showEnded('The meeting has ended', 'It reached its time limit or was closed. Rejoin to open it again.', {
       rejoin: true,
@@ -351,14 +361,67 @@ buttons.leave.addEventListener('click', () => {
   end('left');
   if (choices) prejoin.remember(choices);
 });
-$('rejoin').addEventListener(
-  'click',
-  once(async () => {
+// A lost call rejoins by itself, as a person would press Rejoin: after 2, 4, 8, 16 and then
+// every 30 s, counted down on the end view with "Rejoin now" and "Don't rejoin". A call that
+// stayed up for STEADY_MS starts the count again; a refused invite ends the attempts.
+const REJOIN_DELAYS_S = [2, 4, 8, 16, 30];
+const STEADY_MS = 30000;
+const rejoining = { attempt: 0, timer: null, joinedAt: 0 };
+
+function scheduleRejoin(why) {
+  cancelRejoin();
+  if (rejoining.joinedAt && Date.now() - rejoining.joinedAt > STEADY_MS) rejoining.attempt = 0;
+  rejoining.joinedAt = 0;
+  let left = REJOIN_DELAYS_S[Math.min(rejoining.attempt, REJOIN_DELAYS_S.length - 1)];
+  rejoining.attempt += 1;
+  const say = () => {
+    $('ended-detail').textContent = `${why} Rejoining in ${left} s…`;
+  };
+  showEnded('You were disconnected', '', { rejoin: true });
+  $('rejoin').textContent = 'Rejoin now';
+  $('stay-out').hidden = false;
+  say();
+  rejoining.timer = setInterval(() => {
+    left -= 1;
+    if (left > 0) say();
+    else rejoin({ again: true });
+  }, 1000);
+}
+
+function cancelRejoin() {
+  clearInterval(rejoining.timer);
+  rejoining.timer = null;
+  $('rejoin').textContent = 'Rejoin';
+  $('stay-out').hidden = true;
+}
+
+// Back to the preview and in again. `again`: a lost call's attempt, which schedules the next one
+// if this one fails too (the network still down, the meeting full).
+// One at a time with the page's other actions (see once()).
+async function rejoin({ again }) {
+  if (busy) return;
+  busy = true;
+  try {
+    cancelRejoin();
     show('prejoin');
     await prejoin.start();
-    await join();
-  }),
-);
+    const joined = await join();
+    if (!joined && again && !views.prejoin.hidden) {
+      // What went wrong, as the preview said it, then the next count.
+      const why = (joinProblem.textContent || 'You could not join').replace(/\.?$/, '.');
+      prejoin.release();
+      scheduleRejoin(why);
+    }
+  } finally {
+    busy = false;
+  }
+}
+$('rejoin').addEventListener('click', () => rejoin({ again: rejoining.timer !== null }));
+$('stay-out').addEventListener('click', () => {
+  cancelRejoin();
+  $('ended-detail').textContent = 'The connection to the meeting was lost.';
+  $('rejoin').focus();
+});
 
 // Closing or leaving the tab: leave the meeting so the others see it at once.
 addEventListener('pagehide', () => {
