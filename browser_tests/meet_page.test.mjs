@@ -225,6 +225,17 @@ test('the grid shows everyone with their name and marks; the count follows joins
   await page.waitForFunction(() => document.getElementById('people').textContent === '2 people');
   await waitForStatusText(page, /^Bo left$/);
   assert.deepEqual((await tilesOf(page)).map((t) => t.name), ['Ana (you)', 'Cy']);
+
+  // Two more people called Ana: each told apart, in the tiles and in what the page says.
+  await fake(page, 'add', '33333333.Ana', 'Ana');
+  await waitForStatusText(page, /^Ana \(2\) joined$/);
+  await fake(page, 'add', '44444444.Ana', 'Ana');
+  await waitForStatusText(page, /^Ana \(3\) joined$/);
+  assert.deepEqual((await tilesOf(page)).map((t) => t.name), ['Ana (you)', 'Cy', 'Ana (2)', 'Ana (3)']);
+  await fake(page, 'remove', '33333333.Ana');
+  await waitForStatusText(page, /^Ana \(2\) left$/);
+  await fake(page, 'add', '55555555.Ana', 'Ana'); // the number freed is used again
+  assert.deepEqual((await tilesOf(page)).map((t) => t.name), ['Ana (you)', 'Cy', 'Ana (3)', 'Ana (2)']);
   assert.deepEqual(meet.problems, []);
   await close(meet);
 });

@@ -191,7 +191,7 @@ function callEvents(current) {
   return {
     onParticipant: ours((p) => {
       if (p.local || p.identity === me) return;
-      if (tiles.addPerson(p) && current.joined) status.notice(`${p.name} joined`);
+      if (tiles.addPerson(p) && current.joined) status.notice(`${tiles.nameOf(p.identity)} joined`);
       showPeople();
     }),
     onParticipantLeft: ours((identity) => {

@@ -193,12 +193,23 @@ export function createTiles({ container, stage, grid, audioBox }) {
     if (hadFocus) (order[Math.min(i, order.length - 1)]?.el ?? container).focus({ preventScroll: true });
   }
 
+  // `name`, or `name (n)` with the smallest n from 2 that nobody in the call shows.
+  function distinctName(name) {
+    const shown = new Set([...people.values()].map((p) => p.name));
+    if (!shown.has(name)) return name;
+    let n = 2;
+    while (shown.has(`${name} (${n})`)) n += 1;
+    return `${name} (${n})`;
+  }
+
   return {
-    // Adds a person (or renames one already known); returns true when they are new.
+    // Adds a person; returns true when they are new (an identity already known is left as is).
+    // `name` as the person chose it; shown as "Ana (2)" while another "Ana" is in the call (the
+    // smallest number free, kept while they stay), so two people of one name are told apart.
     addPerson({ identity, name, local = false }) {
       const known = people.get(identity);
       if (known) return false;
-      const person = { name, local, camera: null, screen: null, audio: null };
+      const person = { name: distinctName(name), local, camera: null, screen: null, audio: null };
       people.set(identity, person);
       const tile = addTile(person, identity, 'camera');
       if (local) order.unshift(order.splice(order.indexOf(tile), 1)[0]); // you first
