@@ -278,9 +278,11 @@ test('the viewer controls: keyboard shortcuts, full screen, picture-in-picture, 
   await viewer.keyboard.press('m');
   assert.equal(await video('muted'), true);
 
+  // The button follows the page's fullscreenchange event, which may come a moment after the
+  // element is full screen: wait for the button itself.
   await viewer.keyboard.press('f');
   await viewer.waitForFunction(() => document.fullscreenElement?.id === 'player');
-  assert.equal(await viewer.getAttribute('#fullscreen', 'aria-pressed'), 'true');
+  await viewer.waitForSelector('#fullscreen[aria-pressed="true"]', { timeout: 5000 });
   await viewer.keyboard.press('f');
   await viewer.waitForFunction(() => !document.fullscreenElement);
   await viewer.dblclick('#screen');
@@ -290,7 +292,7 @@ test('the viewer controls: keyboard shortcuts, full screen, picture-in-picture, 
 
   await viewer.keyboard.press('i');
   await viewer.waitForFunction(() => document.pictureInPictureElement?.id === 'screen');
-  assert.equal(await viewer.getAttribute('#pip', 'aria-pressed'), 'true');
+  await viewer.waitForSelector('#pip[aria-pressed="true"]', { timeout: 5000 });
   await viewer.click('#pip');
   await viewer.waitForFunction(() => !document.pictureInPictureElement);
 
