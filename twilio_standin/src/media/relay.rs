@@ -572,7 +572,8 @@ impl Relay {
 
     /// Feeds `now` to every session whose timeout fell due, sends deferred keyframe requests,
     /// and ends sessions that never connected, went silent or (meeting cameras) stopped sending.
-    /// `caught_up`: the sockets were emptied, so silence means nothing arrived.
+    /// `caught_up`: the sockets were emptied, so a short silence means nothing arrived (the
+    /// 1.5 s media-stopped rule waits for it; the 10 s silence rule does not).
     fn timeouts(&mut self, now: Instant, caught_up: bool) {
         self.end_stalls(now);
         let media_at: Vec<(u64, Instant)> = self
@@ -596,11 +597,12 @@ impl Relay {
             let quiet = now.saturating_duration_since(s.last_heard);
             if !s.connected && now.saturating_duration_since(s.created) > CONNECT_TIMEOUT {
                 s.end(End::NeverConnected);
-            } else if stalled || !caught_up {
+            } else if stalled {
                 continue;
             } else if s.connected && quiet > SILENCE_TIMEOUT {
                 s.end(End::Silent);
             } else if s.media_stop_is_drop()
+                && caught_up
                 && quiet >= MEDIA_STOPPED_TIMEOUT
                 && others_sending(&media_at, s.key, now)
             {
