@@ -387,7 +387,10 @@ test('"Reconnecting…" while the connection recovers; a lost call rejoins by it
   await waitForStatusText(page, /^Reconnecting…$/, 8000); // the state comes back after a notice
   await fake(page, 'state', 'connected');
   assert.equal(await statusText(page), 'Reconnected');
-  // Lost: said so, everything closed, and back in by itself after a 2 s count.
+  // Lost: said so, everything closed, and back in by itself after a 2 s count, muted as the
+  // person was when the call was lost.
+  await page.click('#mic');
+  assert.equal(await page.getAttribute('#mic', 'aria-pressed'), 'true');
   await fake(page, 'state', 'ended', 'lost');
   await page.waitForSelector('#ended:not([hidden])');
   assert.equal(await page.locator('#ended-title').textContent(), 'You were disconnected');
@@ -397,6 +400,8 @@ test('"Reconnecting…" while the connection recovers; a lost call rejoins by it
   assert.deepEqual(await liveLocalTracks(page), []);
   await page.waitForSelector('#call:not([hidden])', { timeout: 6000 });
   assert.equal((await adapterCalls(page)).filter(([name]) => name === 'joinMeeting').length, 2);
+  assert.equal(await page.getAttribute('#mic', 'aria-pressed'), 'true', 'still muted after the rejoin');
+  await page.click('#mic');
 
   // Lost again while the network is still down: the rejoin fails, closes what it opened, says
   // why and counts longer (4 s, then 8 s); it gets in once joining works again.

@@ -205,6 +205,42 @@ test('a WHEP session that is refused or never answered is closed, leaves nothing
   await Promise.all([ana.close(), bo.close()]);
 });
 
+test("leaving DELETEs every session at once, not after the camera session's answer (a closing tab waits for none)", async () => {
+  const created = await createMeeting(stack);
+  const ana = await openAdapterPage(browser, stack);
+  const bo = await openAdapterPage(browser, stack);
+  const anaAnswer = await meetingToken(stack, created.invite, 'Ana');
+  const boAnswer = await meetingToken(stack, created.invite, 'Bo');
+  const [a, b] = [anaAnswer.identity, boAnswer.identity];
+  assert.deepEqual(await join(ana, anaAnswer), { joined: true });
+  assert.deepEqual(await join(bo, boAnswer), { joined: true });
+  await decodes(bo, a, 'camera');
+  const mine = sessionsOf((await roomState(boAnswer.room)).sessions, b);
+  const camera = mine.find((s) => s.publishes !== null);
+  assert.ok(camera && mine.some((s) => s.watching !== null), JSON.stringify(mine));
+
+  // The camera session's DELETE is never answered, as for a tab that is closing: Bo's view of
+  // Ana must still be left on the relay straight away.
+  await bo.route(`**/media/sessions/${camera.id}`, (route) => {
+    if (route.request().method() !== 'DELETE') return route.continue();
+    return undefined; // held: no answer
+  });
+  await bo.evaluate(() => {
+    window.__call.leave();
+  });
+  await until(
+    "Bo's WHEP session left on the relay",
+    async () => sessionsOf((await roomState(boAnswer.room)).sessions, b).every((s) => s.watching === null),
+    1500,
+  );
+
+  await bo.close();
+  await ana.evaluate(() => window.__call.leave());
+  await until('the room empty on the relay', async () => (await roomState(anaAnswer.room)).sessions.length === 0, 15000);
+  assert.deepEqual(ana.consoleErrors, []);
+  await ana.close();
+});
+
 test('a refused camera session rejects joinMeeting with a readable message and leaves nothing open', async () => {
   const created = await createMeeting(stack);
   const statusPolls = [];

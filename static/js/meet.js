@@ -108,7 +108,9 @@ function refuse(detail) {
 }
 
 // Joins with the name typed and the preview's tracks; resolves to whether the call is on.
-async function join() {
+// `retrying`: a lost call's attempt, after which a failure leaves the preview closed.
+async function join({ retrying = false } = {}) {
+  explain('');
   const parsed = parseName(nameInput.value);
   if (parsed.problem) {
     fieldProblem(parsed.problem);
@@ -162,7 +164,7 @@ async function join() {
         ? 'This meeting is full. Try again when someone has left.'
         : `You could not join: ${error.message}`,
     );
-    await prejoin.start();
+    if (!retrying) await prejoin.start(); // a rejoin by itself counts down instead
     return false;
   }
   if (session !== current) {
@@ -248,8 +250,9 @@ function showCallControls() {
 function end(how) {
   cancelRejoin();
   if (!session) return;
-  const { call, tracks, screen, speaking } = session;
+  const { call, tracks, screen, speaking, micOn, cameraOn } = session;
   session = null;
+  prejoin.remember({ micOn, cameraOn }); // a rejoin comes back as the person left it
   call?.leave();
   speaking?.stop();
   for (const track of [tracks.camera, tracks.mic, screen]) track?.stop();
@@ -356,11 +359,7 @@ buttons.copy.addEventListener('click', async () => {
     status.notice('The link could not be copied: the browser refused the clipboard.');
   }
 });
-buttons.leave.addEventListener('click', () => {
-  const choices = session && { micOn: session.micOn, cameraOn: session.cameraOn };
-  end('left');
-  if (choices) prejoin.remember(choices);
-});
+buttons.leave.addEventListener('click', () => end('left'));
 // A lost call rejoins by itself, as a person would press Rejoin: after 2, 4, 8, 16 and then
 // every 30 s, counted down on the end view with "Rejoin now" and "Don't rejoin". A call that
 // stayed up for STEADY_MS starts the count again; a refused invite ends the attempts.
@@ -405,7 +404,7 @@ async function rejoin({ again }) {
     cancelRejoin();
     show('prejoin');
     await prejoin.start();
-    const joined = await join();
+    const joined = await join({ retrying: again });
     if (!joined && again && !views.prejoin.hidden) {
       // What went wrong, as the preview said it, then the next count.
       const why = (joinProblem.textContent || 'You could not join').replace(/\.?$/, '.');

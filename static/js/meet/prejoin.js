@@ -97,6 +97,7 @@ export function createPrejoin({ video, note, micToggle, camToggle, cameraSelect,
         return;
       }
       track.enabled = !off[kind];
+      tracks[kind]?.stop(); // a quicker capture of the same kind that arrived meanwhile
       tracks[kind] = track;
       problems[kind] = '';
       store(CHOICE[kind], track.getSettings().deviceId ?? '');

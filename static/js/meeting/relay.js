@@ -211,6 +211,11 @@ export async function joinMeeting({
     setCameraEnabled: (on) => setEnabled(tracks.camera, 'camera_muted', on),
     shareScreen: screen.share,
     stopScreen: screen.stop,
-    leave: () => call.close('stopped'),
+    // The children first: each sends its DELETE (keepalive) at once, so a closing tab leaves
+    // every session, not only the camera's, whose undo steps wait for their answers.
+    leave: () => {
+      for (const session of [...children]) session.close('stopped');
+      return call.close('stopped');
+    },
   };
 }
