@@ -182,7 +182,7 @@ const twilio = (page, method, ...args) => page.evaluate(([m, a]) => window.__twi
 const BO = '0000000a.Bo';
 const CY = '0000000b.Cy';
 
-test('joinMeeting on Twilio Video: a grid bandwidth profile, everyone’s tracks at tile size, mute, dominant speaker, screen, leave', async () => {
+test('joinMeeting on Twilio Video: a bandwidth profile for a grid (collaboration), everyone’s tracks at tile size, mute, dominant speaker, screen, leave', async () => {
   const created = await createMeeting(stack);
   const answer = await meetingToken(stack, created.invite, 'Ana');
   assert.deepEqual(answer.media, { kind: 'twilio' });

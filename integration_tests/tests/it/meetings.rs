@@ -51,8 +51,10 @@ async fn the_host_opens_a_meeting_without_any_twilio_call_and_others_cannot() {
     let mut req = post_json(json!({ "password": HOST_PASSWORD }));
     req.headers_mut()
         .insert("origin", "https://d111.cloudfront.net".parse().unwrap());
+    stack.standin.clear_calls();
     let (status, created) = stack.call(Endpoint::MeetingCreate, req).await;
     assert_eq!(status, 200, "{created}");
+    assert_eq!(stack.twilio_calls(), 0, "{:?}", stack.standin.calls());
     let meeting = created["meeting"].as_str().unwrap();
     assert!(MeetingId::parse(meeting).is_some(), "{meeting}");
     let invite = created["invite"].as_str().unwrap();
@@ -101,6 +103,7 @@ async fn the_host_opens_a_meeting_without_any_twilio_call_and_others_cannot() {
             (401, Some("unauthorized"))
         );
     }
+    assert_eq!(stack.twilio_calls(), 0, "{:?}", stack.standin.calls());
     // A guest's meeting token is not a host token.
     let (_, joined) = stack.join(invite, "Ana").await;
     stack.standin.clear_calls();
