@@ -65,7 +65,22 @@ else
   export STANDIN_AUTH_TOKEN=standin-auth-token-0000000000000
   export STANDIN_API_KEY_SID=SK00000000000000000000000000000000
   export STANDIN_API_KEY_SECRET=standin-api-key-secret-000000000
-  start "$BIN_DIR/twilio-standin" --bind 127.0.0.1 --port "$STANDIN_PORT"
+  standin_args=(--bind 127.0.0.1 --port "$STANDIN_PORT")
+  if [ "$audience_mode" = ivs ]; then
+    # The stand-in plays Amazon IVS too: a P-384 key pair made for this run (never kept in the
+    # repository), its public half imported by the stand-in as the stack imports it into IVS;
+    # stages' WHIP endpoints on this origin, so the host page's CSP ('self') lets it publish.
+    ivs_key="$RUN_DIR/ivs-private.pem"
+    openssl ecparam -name secp384r1 -genkey -noout 2>/dev/null \
+      | openssl pkcs8 -topk8 -nocrypt -out "$ivs_key"
+    chmod 600 "$ivs_key"
+    openssl pkey -in "$ivs_key" -pubout -out "$RUN_DIR/ivs-public.pem"
+    export STANDIN_AWS_ACCESS_KEY_ID=AKIDSTANDIN0000000000
+    export STANDIN_AWS_SECRET_ACCESS_KEY=standin-aws-secret-key
+    standin_args+=(--ivs-public-key-file "$RUN_DIR/ivs-public.pem"
+      --ivs-whip-base "http://127.0.0.1:$PORT/media")
+  fi
+  start "$BIN_DIR/twilio-standin" "${standin_args[@]}"
   cat > "$ENV_FILE" <<ENV
 TWILIO_VIDEO_BASE_URL=http://127.0.0.1:$STANDIN_PORT
 TWILIO_MEDIA_BASE_URL=http://127.0.0.1:$STANDIN_PORT
@@ -79,6 +94,17 @@ MEDIA_PATH=${MEDIA_PATH:-whip}
 WHIP_BASE_URL=/media
 ENV
   [ -n "${AUDIENCE_MODE:-}" ] && echo "AUDIENCE_MODE=$AUDIENCE_MODE" >> "$ENV_FILE"
+  if [ "$audience_mode" = ivs ]; then
+    # One line per key in an env file: the PEM's newlines are written as \n (config reads both).
+    cat >> "$ENV_FILE" <<ENV
+IVS_ENDPOINT_URL=http://127.0.0.1:$STANDIN_PORT/ivs
+IVS_PUBLIC_KEY_ARN=arn:aws:ivs:us-east-1:123456789012:public-key/standin0000
+IVS_PRIVATE_KEY=$(awk '{printf "%s\\n", $0}' "$ivs_key")
+AWS_REGION=us-east-1
+AWS_ACCESS_KEY_ID=$STANDIN_AWS_ACCESS_KEY_ID
+AWS_SECRET_ACCESS_KEY=$STANDIN_AWS_SECRET_ACCESS_KEY
+ENV
+  fi
   wait_port "$STANDIN_PORT"
 fi
 
