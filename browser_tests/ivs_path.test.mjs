@@ -422,7 +422,7 @@ async function fakeApi(page, { status, calls = [] }) {
 
 // A fake IVS WHIP endpoint: each offer is answered by a real RTCPeerConnection in `answerer`
 // (so the host's connection really comes up), 201 with a Location; DELETEs are recorded.
-async function fakeWhip(host, answerer) {
+async function fakeWhip(host, answerer, { exposeLocation = true } = {}) {
   const whip = { offers: [], deletes: [] };
   await host.route(`${WHIP}/**`, async (route) => {
     const request = route.request();
@@ -450,7 +450,7 @@ async function fakeWhip(host, answerer) {
         'content-type': 'application/sdp',
         location: `${WHIP}/session/1`,
         'access-control-allow-origin': base,
-        'access-control-expose-headers': 'Location',
+        ...(exposeLocation ? { 'access-control-expose-headers': 'Location' } : {}),
       },
       body: answer,
     });
@@ -580,4 +580,48 @@ test('the audience page in ivs mode: waiting, live with the stage\'s picture, en
   await viewer.evaluate(() => window.__ivs.publisherLeaves());
   await waitForStatus(viewer, 'The stream has ended', 30000);
   assert.equal((await viewer.evaluate(() => window.__ivs.summary()))[0].left, true);
+});
+
+test('a browser that cannot send H.264 is told so before anything is sent; a WHIP answer whose Location is not exposed is accepted', async () => {
+  // Without H.264: Go live says why, and no offer leaves the page.
+  const host = await newPage(browser);
+  const answerer = await newPage(browser);
+  await host.addInitScript(() => {
+    const original = RTCRtpSender.getCapabilities.bind(RTCRtpSender);
+    RTCRtpSender.getCapabilities = (kind) => {
+      const capabilities = original(kind);
+      return kind === 'video' ? { ...capabilities, codecs: capabilities.codecs.filter((c) => c.mimeType !== 'video/H264') } : capabilities;
+    };
+  });
+  await fakeApi(host, { status: () => ({ stream: 'talk', state: 'ready', room: ROOM }) });
+  const whip = await fakeWhip(host, answerer);
+  await host.goto(`${base}/host.html`, LOADED);
+  await host.fill('#password', 'any');
+  await host.click('#sign-in');
+  await waitForState(host, 'name');
+  await host.fill('#stream-title', 'talk');
+  await host.click('#open-studio');
+  await host.waitForFunction(() => document.body.dataset.state === 'studio' && !document.getElementById('go-live').disabled);
+  await host.click('#go-live');
+  await host.waitForFunction(() => /H\.264 video/.test(document.getElementById('problem').textContent));
+  assert.match(await host.locator('#problem').textContent(), /cannot send H\.264 video, which the video service requires/);
+  assert.equal(whip.offers.length, 0);
+
+  // An answer without a readable Location: live, and nothing to DELETE on stop.
+  const page = await newPage(browser);
+  await fakeApi(page, { status: () => ({ stream: 'talk', state: 'ready', room: ROOM }) });
+  const plain = await fakeWhip(page, answerer, { exposeLocation: false });
+  await page.goto(`${base}/host.html`, LOADED);
+  await page.fill('#password', 'any');
+  await page.click('#sign-in');
+  await waitForState(page, 'name');
+  await page.fill('#stream-title', 'talk');
+  await page.click('#open-studio');
+  await page.waitForFunction(() => document.body.dataset.state === 'studio' && !document.getElementById('go-live').disabled);
+  await page.click('#go-live');
+  await waitForStatus(page, 'You are live');
+  await page.click('#stop');
+  await waitForStatus(page, 'Stream ended');
+  assert.equal(plain.offers.length, 1);
+  assert.deepEqual(plain.deletes, []);
 });

@@ -24,7 +24,7 @@ from cfnlint.decode import decode
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = Path(os.environ.get("ONAIR_TEMPLATE", ROOT / "template.yaml"))
-MODES = ["room", "live"]
+MODES = ["room", "live", "ivs"]
 
 # Every header a ResponseHeadersPolicy can set, besides its custom headers: the dev server must
 # send exactly the template's value for each, or nothing where the template sets none.

@@ -135,7 +135,7 @@ export function preferCodec(transceiver, mimeType) {
   if (!codecs) return;
   const wanted = (codec) => codec.mimeType.toLowerCase() === mimeType.toLowerCase();
   if (!codecs.some(wanted)) {
-    const name = mimeType.split('/')[1];
+    const name = { h264: 'H.264', opus: 'Opus' }[mimeType.split('/')[1].toLowerCase()] ?? mimeType.split('/')[1];
     throw new Error(
       `this browser cannot send ${name} ${kind === 'video' ? 'video' : 'sound'}, which the video service requires; use a recent Chrome, Edge, Firefox or Safari`,
     );
