@@ -537,6 +537,12 @@ test('the host publishes to the stage over WHIP: Bearer token, H.264 and Opus fi
   const media = video.filter((name) => !['rtx', 'red', 'ulpfec', 'flexfec-03'].includes(name));
   assert.deepEqual([...new Set(media.slice(0, media.lastIndexOf('H264') + 1))], ['H264'], `H.264 before the others: ${video.join(' ')}`);
   assert.equal(audio[0], 'opus', `Opus first: ${audio.join(' ')}`);
+  // The first H.264 format is Baseline (IVS takes Baseline only).
+  const firstVideo = offer.sdp.split('\r\n').find((l) => l.startsWith('m=video')).split(' ')[3];
+  assert.match(offer.sdp, new RegExp(`a=fmtp:${firstVideo} [^\\r]*profile-level-id=42`), 'H.264 Baseline first');
+  // The screen at most 720p.
+  const size = await host.evaluate(() => document.getElementById('preview').srcObject.getVideoTracks()[0].getSettings());
+  assert.ok(size.width <= 1280 && size.height <= 720, `at most 720p: ${size.width}x${size.height}`);
 
   // What the connection really sends: H.264.
   const sent = await until('H.264 video sent', () =>

@@ -2,9 +2,9 @@
 // real-time stages. Same interface as whip.js and twilio.js (media/index.js describes it).
 //
 // The host publishes over WHIP with whip.js's steps, pointed at the stage's WHIP endpoint
-// (`media.publish_url`) with the participant token as its Bearer: one video track (the screen)
-// and the microphone, H.264 and Opus first in the offer (IVS takes nothing else), no webcam (IVS
-// WHIP takes one video track). Viewers subscribe with the IVS Web Broadcast SDK (vendored, loaded
+// (`media.publish_url`) with the participant token as its Bearer: one video track (the screen,
+// at most 720p) and the microphone, H.264 Baseline and Opus first in the offer (IVS takes nothing
+// else), no webcam (IVS WHIP takes one video track). Viewers subscribe with the IVS Web Broadcast SDK (vendored, loaded
 // on first use by media/sdk.js): a subscribe-only strategy, the publisher's streams to the
 // page's onTrack. The stage is registered with the MediaSession as soon as it exists, so a failed
 // join, an error or stop() leaves it in one place. IVS gives no audience count to a subscriber:
@@ -13,13 +13,30 @@ import { MediaSession } from './session.js';
 import { ivs as sdk } from './sdk.js';
 import * as whip from './whip.js';
 
-export const CODECS = { video: 'video/H264', audio: 'audio/opus' };
+// What IVS WHIP ingest takes (IVS Real-Time User Guide, "Stream Ingest"): H.264 Baseline
+// (profile-level-id 42xxxx; packetization-mode 1 first), at most 720p, 10 to 60 fps; Opus audio.
+const baseline = (codec) => (/profile-level-id=42/i.test(codec.sdpFmtpLine ?? '') ? 0 : 2) +
+  (/packetization-mode=1/.test(codec.sdpFmtpLine ?? '') ? 0 : 1);
+export const CODECS = { video: 'video/H264', audio: 'audio/opus', videoRank: baseline };
+const MAX_PICTURE = { width: { max: 1280 }, height: { max: 720 }, frameRate: { max: 30 } };
 
 // A join that neither connects nor fails within this is given up.
 const JOIN_LIMIT_MS = 15000;
 
-export function publish({ tracks, ...options }) {
-  return whip.publish({ ...options, tracks: { ...tracks, camera: null }, codecs: CODECS });
+// The screen scaled down to at most 720p (a larger picture is refused by IVS); a browser that
+// cannot rescale a screen capture sends it as it is.
+const fit = (track) => track.applyConstraints(MAX_PICTURE).catch(() => {});
+
+export async function publish({ tracks, ...options }) {
+  await fit(tracks.screen);
+  const publisher = await whip.publish({ ...options, tracks: { ...tracks, camera: null }, codecs: CODECS });
+  return {
+    ...publisher,
+    replaceScreen: async (track) => {
+      await fit(track);
+      return publisher.replaceScreen(track);
+    },
+  };
 }
 
 // Why the stage said it failed, in words (StageError: code, category, message).

@@ -126,10 +126,11 @@ async function reach(step) {
   }
 }
 
-// Puts the codecs of `mimeType` (e.g. 'video/H264') first in the transceiver's offer, the others
-// after them in the browser's order. Throws, in words, when the browser cannot send that codec
-// at all; a browser without setCodecPreferences offers its own order (the answerer picks).
-export function preferCodec(transceiver, mimeType) {
+// Puts the codecs of `mimeType` (e.g. 'video/H264') first in the transceiver's offer, ordered by
+// `rank` (lowest first; e.g. one H.264 profile before the others), the others after them in the
+// browser's order. Throws, in words, when the browser cannot send that codec at all; a browser
+// without setCodecPreferences offers its own order (the answerer picks).
+export function preferCodec(transceiver, mimeType, rank = () => 0) {
   const kind = mimeType.split('/')[0];
   const codecs = RTCRtpSender.getCapabilities?.(kind)?.codecs;
   if (!codecs) return;
@@ -141,13 +142,15 @@ export function preferCodec(transceiver, mimeType) {
     );
   }
   if (typeof transceiver.setCodecPreferences !== 'function') return;
-  transceiver.setCodecPreferences([...codecs.filter(wanted), ...codecs.filter((codec) => !wanted(codec))]);
+  const first = codecs.filter(wanted).sort((a, b) => rank(a) - rank(b));
+  transceiver.setCodecPreferences([...first, ...codecs.filter((codec) => !wanted(codec))]);
 }
 
 // Host: sends screen, microphone and optional webcam, in that m-line order. Another screen
 // replaces the first on the same sender (RTCRtpSender.replaceTrack: no renegotiation, viewers
 // keep their session and get the new picture with its next keyframe). `codecs` ({video, audio}
-// mime types, ivs mode: H.264 and Opus) are put first in the offer.
+// mime types and an optional videoRank, ivs mode: H.264 Baseline and Opus) are put first in the
+// offer.
 export function publish({ token, media, tracks, onState, onEnded, codecs = null }) {
   const session = new MediaSession(onEnded);
   let screen;
@@ -159,7 +162,7 @@ export function publish({ token, media, tracks, onState, onEnded, codecs = null 
       const audio = pc.addTransceiver(tracks.mic ?? 'audio', { direction: 'sendonly' });
       if (tracks.camera) pc.addTransceiver(tracks.camera, { direction: 'sendonly' });
       if (codecs) {
-        preferCodec(video, codecs.video);
+        preferCodec(video, codecs.video, codecs.videoRank);
         preferCodec(audio, codecs.audio);
       }
       // The relay closing a publisher's session means its room ended under it.
