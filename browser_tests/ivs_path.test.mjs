@@ -11,7 +11,7 @@
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { root } from './stack.mjs';
@@ -44,7 +44,7 @@ function freePort() {
 before(async () => {
   const built = spawnSync('cargo', ['build', '--quiet', '-p', 'onair-dev-server'], { cwd: root, stdio: 'inherit' });
   assert.equal(built.status, 0, 'the dev server builds');
-  spawnSync('node', ['scripts/vendor.mjs'], { cwd: root, stdio: 'ignore' });
+  assert.ok(existsSync(join(root, 'static', 'vendor', 'amazon-ivs-web-broadcast.js')), 'the SDK is vendored (npm run vendor)');
   const [port, closed] = [await freePort(), await freePort()];
   const bin = join(process.env.CARGO_TARGET_DIR ?? join(root, 'target'), 'debug', 'onair-dev-server');
   server = spawn(bin, ['--port', String(port), '--static', 'static', '--api', `http://127.0.0.1:${closed}`,

@@ -26,6 +26,7 @@ STATIC = {
     "js/host.js": "text/javascript; charset=utf-8",
     "css/onair.css": "text/css; charset=utf-8",
     "vendor/twilio-video.min.js": "text/javascript; charset=utf-8",
+    "vendor/amazon-ivs-web-broadcast.js": "text/javascript; charset=utf-8",
     "vendor/live-player/twilio-live-player-wasmworker-1-7-0.min.wasm": "application/wasm",
     "vendor/live-player/twilio-live-player-wasmworker-1-7-0.min.js": "text/javascript; charset=utf-8",
 }
@@ -35,6 +36,7 @@ CACHE = {
     "js/host.js": "no-cache",
     "css/onair.css": "no-cache",
     "vendor/twilio-video.min.js": "public, max-age=86400",
+    "vendor/amazon-ivs-web-broadcast.js": "public, max-age=86400",
     "vendor/live-player/twilio-live-player-wasmworker-1-7-0.min.wasm": "public, max-age=31536000, immutable",
     "vendor/live-player/twilio-live-player-wasmworker-1-7-0.min.js": "public, max-age=31536000, immutable",
 }

@@ -71,7 +71,7 @@ need npm "install Node.js 20 or newer"
 echo "== npm ci && npm run vendor"
 npm ci --no-audit --no-fund
 npm run vendor
-for page in static/index.html static/host.html static/vendor/twilio-video.min.js; do
+for page in static/index.html static/host.html static/vendor/twilio-video.min.js static/vendor/amazon-ivs-web-broadcast.js; do
   [ -f "$page" ] || die "$page is missing after npm run vendor"
 done
 
