@@ -302,3 +302,11 @@ def test_pages_only_on_an_ivs_stack_puts_the_key_back_and_needs_the_key_pair(pro
     assert result.returncode == 0, result.stderr
     assert not [c for c in calls if c[0] == "sam"]
     assert puts(project)[-1]["IVS_PRIVATE_KEY"] == ivs_key_path(project).read_text()
+
+
+def test_a_key_directory_inside_the_repository_is_refused(project):
+    result, calls = run(project, "--region", "eu-west-1", "--parameter-overrides", "AudienceMode=ivs",
+                        ONAIR_STATE_DIR=str(project / "keys"))
+    assert result.returncode != 0 and "inside the repository" in result.stderr
+    assert not (project / "keys").exists()
+    assert not [c for c in calls if c[:2] == ["sam", "deploy"]]
