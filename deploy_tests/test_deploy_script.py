@@ -26,6 +26,7 @@ STATIC = {
     "js/host.js": "text/javascript; charset=utf-8",
     "css/onair.css": "text/css; charset=utf-8",
     "vendor/twilio-video.min.js": "text/javascript; charset=utf-8",
+    "vendor/amazon-ivs-web-broadcast.js": "text/javascript; charset=utf-8",
     "vendor/live-player/twilio-live-player-wasmworker-1-7-0.min.wasm": "application/wasm",
     "vendor/live-player/twilio-live-player-wasmworker-1-7-0.min.js": "text/javascript; charset=utf-8",
 }
@@ -35,6 +36,7 @@ CACHE = {
     "js/host.js": "no-cache",
     "css/onair.css": "no-cache",
     "vendor/twilio-video.min.js": "public, max-age=86400",
+    "vendor/amazon-ivs-web-broadcast.js": "public, max-age=86400",
     "vendor/live-player/twilio-live-player-wasmworker-1-7-0.min.wasm": "public, max-age=31536000, immutable",
     "vendor/live-player/twilio-live-player-wasmworker-1-7-0.min.js": "public, max-age=31536000, immutable",
 }
@@ -45,6 +47,8 @@ FUNCTION_IDS = [
     "MeetingCreateFunction", "MeetingTokenFunction",
 ]
 
+SECRET_FILLED = {"TWILIO_ACCOUNT_SID": "AC123", "TWILIO_API_KEY_SID": "SK123", "TWILIO_API_KEY_SECRET": "s", "HOST_PASSWORD": "p"}
+
 FAKE = r'''#!/usr/bin/env python3
 import json, os, re, sys
 from pathlib import Path
@@ -54,9 +58,19 @@ with open(os.environ["FAKE_LOG"], "a") as log:
     log.write(json.dumps([name, *args]) + "\n")
 outputs = json.loads(os.environ["FAKE_OUTPUTS"])
 if name == "aws":
-    if "describe-stacks" in args:
+    if "describe-stacks" in args and "ParameterKey=='AudienceMode'" in " ".join(args):
+        print(os.environ.get("FAKE_MODE", "room"))
+    elif "describe-stacks" in args:
         key = re.search(r"OutputKey=='(\w+)'", " ".join(args))[1]
         print(outputs[key])
+    elif "get-secret-value" in args:
+        print(os.environ["FAKE_SECRET"])
+    elif "put-secret-value" in args:
+        source = args[args.index("--secret-string") + 1]
+        assert source.startswith("file://"), "the secret's value never on the command line"
+        with open(os.environ["FAKE_PUT_LOG"], "a") as put:
+            put.write(Path(source.removeprefix("file://")).read_text() + "\n")
+        print("v2")
     elif "list-objects-v2" in args:
         print("index.html\tstale/old.js")
     elif "list-secret-version-ids" in args:
@@ -105,6 +119,10 @@ def run(project, *args, **env):
             "FAKE_LOG": str(log),
             "FAKE_OUTPUTS": json.dumps(OUTPUTS),
             "FAKE_FUNCTIONS": " ".join(FUNCTION_IDS),
+            "FAKE_PUT_LOG": str(project / "puts.jsonl"),
+            "FAKE_SECRET": json.dumps(SECRET_FILLED),
+            # Beside the made-up project, never in it (the script refuses a key directory inside).
+            "ONAIR_STATE_DIR": str(project.parent / f"{project.name}-state"),
             **env,
         },
     )
@@ -196,3 +214,99 @@ def test_teardown_empties_the_bucket_then_deletes_the_stack(project):
     assert flag(calls[delete], "--stack-name") == "onair"
     assert flag(calls[delete], "--profile") == "team"
     assert not [c for c in calls if c[0] == "npm"]
+
+
+# --- ivs mode: the participant tokens' key pair --------------------------------------------------
+
+
+def ivs_key_path(project, region="eu-west-1"):
+    return project.parent / f"{project.name}-state" / f"onair-{region}" / "ivs-participant-key.pem"
+
+
+def public_pem_of(key):
+    return subprocess.run(["openssl", "pkey", "-in", str(key), "-pubout"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def overrides_of(deploy):
+    i = deploy.index("--parameter-overrides")
+    values = []
+    for value in deploy[i + 1:]:
+        if value.startswith("--"):
+            break
+        values.append(value)
+    return values
+
+
+def puts(project):
+    path = project / "puts.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line] if path.exists() else []
+
+
+def test_an_ivs_deploy_makes_a_p384_key_pair_outside_the_repo_passes_the_public_key_and_puts_the_private_one_in_the_secret(project):
+    result, calls = run(project, "--region", "eu-west-1", "--parameter-overrides", "AudienceMode=ivs StreamMaxMinutes=60")
+    assert result.returncode == 0, result.stderr
+    key = ivs_key_path(project)
+    assert key.is_file() and not key.is_relative_to(project), "kept outside the repository"
+    assert oct(key.stat().st_mode & 0o777) == "0o600" and oct(key.parent.stat().st_mode & 0o777) == "0o700"
+    text = subprocess.run(["openssl", "pkey", "-in", str(key), "-text", "-noout"], capture_output=True, text=True, check=True).stdout
+    assert "P-384" in text or "secp384r1" in text, "a P-384 key"
+    assert key.read_text().startswith("-----BEGIN PRIVATE KEY-----"), "PKCS#8"
+
+    (deploy,) = [c for c in calls if c[:2] == ["sam", "deploy"]]
+    assert overrides_of(deploy) == ["AudienceMode=ivs StreamMaxMinutes=60", f'IvsPublicKeyPem="{public_pem_of(key)}"']
+    (put,) = puts(project)
+    assert put == {**SECRET_FILLED, "IVS_PRIVATE_KEY": key.read_text()}, "the other keys kept"
+    everything = json.dumps(calls)
+    assert "PRIVATE KEY" not in everything, "the private key never on a command line"
+    assert not list(key.parent.glob("secret*")), "the staged secret is removed"
+    assert "placeholders" not in result.stderr
+
+    # The next deploy reuses the key pair and leaves the secret alone when it holds the key.
+    again, calls = run(project, "--region", "eu-west-1", "--parameter-overrides", "AudienceMode=ivs",
+                       FAKE_SECRET=json.dumps(put))
+    assert again.returncode == 0, again.stderr
+    (deploy,) = [c for c in calls if c[:2] == ["sam", "deploy"]]
+    assert overrides_of(deploy)[-1] == f'IvsPublicKeyPem="{public_pem_of(key)}"'
+    assert len(puts(project)) == 1, "no new secret version"
+
+
+def test_ivs_mode_from_samconfig_keeps_its_settings_and_an_unfilled_secret_is_pointed_out(project):
+    (project / "samconfig.toml").write_text(
+        '[default.deploy.parameters]\nparameter_overrides = "AudienceMode=\\"ivs\\" StreamMaxMinutes=\\"120\\""\n'
+    )
+    result, calls = run(project, "--region", "eu-west-1", FAKE_SECRET=json.dumps({"TWILIO_ACCOUNT_SID": "", "HOST_PASSWORD": "x"}))
+    assert result.returncode == 0, result.stderr
+    (deploy,) = [c for c in calls if c[:2] == ["sam", "deploy"]]
+    key = ivs_key_path(project)
+    assert overrides_of(deploy) == ['AudienceMode="ivs" StreamMaxMinutes="120"', f'IvsPublicKeyPem="{public_pem_of(key)}"']
+    assert puts(project)[0]["IVS_PRIVATE_KEY"] == key.read_text()
+    assert "placeholders" in result.stderr
+
+
+def test_other_modes_make_no_key_and_never_read_the_secret(project):
+    result, calls = run(project, "--region", "eu-west-1", "--parameter-overrides", "AudienceMode=room")
+    assert result.returncode == 0, result.stderr
+    assert not (project.parent / f"{project.name}-state").exists()
+    (deploy,) = [c for c in calls if c[:2] == ["sam", "deploy"]]
+    assert overrides_of(deploy) == ["AudienceMode=room"]
+    assert not [c for c in calls if "get-secret-value" in c or "put-secret-value" in c]
+
+
+def test_pages_only_on_an_ivs_stack_puts_the_key_back_and_needs_the_key_pair(project):
+    missing, _ = run(project, "--pages-only", "--region", "eu-west-1", FAKE_MODE="ivs")
+    assert missing.returncode != 0 and "run a full deploy" in missing.stderr
+    made, _ = run(project, "--region", "eu-west-1", "--parameter-overrides", "AudienceMode=ivs")
+    assert made.returncode == 0, made.stderr
+    # The secret was filled by hand since (the whole JSON replaced): the key goes back in.
+    result, calls = run(project, "--pages-only", "--region", "eu-west-1", FAKE_MODE="ivs")
+    assert result.returncode == 0, result.stderr
+    assert not [c for c in calls if c[0] == "sam"]
+    assert puts(project)[-1]["IVS_PRIVATE_KEY"] == ivs_key_path(project).read_text()
+
+
+def test_a_key_directory_inside_the_repository_is_refused(project):
+    result, calls = run(project, "--region", "eu-west-1", "--parameter-overrides", "AudienceMode=ivs",
+                        ONAIR_STATE_DIR=str(project / "keys"))
+    assert result.returncode != 0 and "inside the repository" in result.stderr
+    assert not (project / "keys").exists()
+    assert not [c for c in calls if c[:2] == ["sam", "deploy"]]

@@ -24,7 +24,7 @@ from cfnlint.decode import decode
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = Path(os.environ.get("ONAIR_TEMPLATE", ROOT / "template.yaml"))
-MODES = ["room", "live"]
+MODES = ["room", "live", "ivs"]
 
 # Every header a ResponseHeadersPolicy can set, besides its custom headers: the dev server must
 # send exactly the template's value for each, or nothing where the template sets none.
@@ -199,8 +199,12 @@ def test_the_dev_server_sends_the_templates_security_headers(dev_server, method,
             assert got.get(name) == want.get(name), f"{mode} {path}: {name}"
 
 
-def test_the_modes_differ_in_the_live_players_hosts_only():
-    """Guards the comparison above: the template's !If really changes the policy between modes."""
-    room, live = (csp_directives(template_headers(m)["content-security-policy"]) for m in MODES)
-    assert live["connect-src"] - room["connect-src"] == {"https://*.live-video.net", "wss://*.live-video.net"}
-    assert {k: v for k, v in live.items() if k != "connect-src"} == {k: v for k, v in room.items() if k != "connect-src"}
+def test_the_modes_differ_in_the_amazon_ivs_hosts_only():
+    """Guards the comparison above: the template's !If really changes the policy between modes.
+    live (the Live Player streams from IVS) and ivs (the stage's WHIP endpoint, the Web Broadcast
+    SDK's signalling and stats) add the same *.live-video.net hosts to connect-src."""
+    room, live, ivs = (csp_directives(template_headers(m)["content-security-policy"]) for m in MODES)
+    for other in (live, ivs):
+        assert other["connect-src"] - room["connect-src"] == {"https://*.live-video.net", "wss://*.live-video.net"}
+        assert room["connect-src"] <= other["connect-src"]
+        assert {k: v for k, v in other.items() if k != "connect-src"} == {k: v for k, v in room.items() if k != "connect-src"}

@@ -65,6 +65,19 @@ SECRET_KEYS = {
     "TWILIO_AUTH_TOKEN",
 }
 
+# ivs mode: exactly the ivs:* actions each function calls (functions/*, the back end's IVS calls),
+# ListStages on "*" (it takes no resource), everything else on this account's and region's stages.
+IVS_ACTIONS = {
+    "HostTokenFunction": {"ivs:CreateStage", "ivs:GetStage", "ivs:ListStages", "ivs:TagResource"},
+    "StreamStartFunction": {"ivs:GetStage", "ivs:ListParticipants"},
+    "StreamStopFunction": {"ivs:ListStages", "ivs:ListParticipants", "ivs:DisconnectParticipant", "ivs:DeleteStage"},
+    "AudienceTokenFunction": {"ivs:ListStages", "ivs:GetStage"},
+    "StreamStatusFunction": {"ivs:ListStages", "ivs:GetStage"},
+    "ReaperFunction": {"ivs:ListStages", "ivs:ListParticipants", "ivs:DisconnectParticipant", "ivs:DeleteStage"},
+}
+IVS_UNSCOPED = {"ivs:ListStages"}
+STAGE_ARNS = {"Fn::Sub": "arn:${AWS::Partition}:ivs:${AWS::Region}:${AWS::AccountId}:stage/*"}
+
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
@@ -158,14 +171,16 @@ def test_function_is_arm64_cargo_lambda_small_and_bounded(raw, cfn, logical_id):
     assert env["HOST_IDENTITY"] == {"Ref": "HostIdentity"}
     for key, parameter in MEETING_SETTINGS.items():
         assert env[key] == {"Ref": parameter}, key
-    assert not [k for k in env if k.startswith("TWILIO_") or k == "HOST_PASSWORD"], (
+    # The imported public key's ARN in ivs mode, no variable at all in the others.
+    assert env["IVS_PUBLIC_KEY_ARN"] == {"Fn::If": ["IsIvs", {"Fn::GetAtt": ["IvsPublicKey", "Arn"]}, {"Ref": "AWS::NoValue"}]}
+    assert not [k for k in env if k.startswith("TWILIO_") or k in ("HOST_PASSWORD", "IVS_PRIVATE_KEY")], (
         "secrets belong in the secret, never in the environment"
     )
 
 
 def test_parameters_match_the_settings_the_code_accepts(raw):
     params = raw["Parameters"]
-    assert params["AudienceMode"]["AllowedValues"] == ["room", "live"]
+    assert params["AudienceMode"]["AllowedValues"] == ["room", "live", "ivs"]
     assert params["AudienceMode"]["Default"] == "room"
     assert (params["StreamMaxMinutes"]["MinValue"], params["StreamMaxMinutes"]["MaxValue"]) == (10, 1440)
     assert params["HostIdentity"]["Default"] == "host"
@@ -206,7 +221,23 @@ def test_role_reads_only_the_secret_and_writes_only_its_own_logs(cfn, logical_id
         {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
     ]
     reads_secret = False
-    for policy in role["Policies"]:
+    ivs_policies = [p["Fn::If"] for p in role["Policies"] if "Fn::If" in p]
+    for condition, ivs_policy, otherwise in ivs_policies:
+        # Only in ivs mode, only ivs:* actions, exactly the function's.
+        assert condition == "IsIvs" and otherwise == {"Ref": "AWS::NoValue"}
+        granted = set()
+        for st in as_list(ivs_policy["PolicyDocument"]["Statement"]):
+            assert st["Effect"] == "Allow" and "NotAction" not in st and "NotResource" not in st
+            actions = set(as_list(st["Action"]))
+            assert all(re.fullmatch(r"ivs:[A-Za-z]+", a) for a in actions), actions
+            if actions & IVS_UNSCOPED:
+                assert actions <= IVS_UNSCOPED and as_list(st["Resource"]) == ["*"], st
+            else:
+                assert as_list(st["Resource"]) == [STAGE_ARNS], "stage ARNs of this account and region"
+            granted |= actions
+        assert granted == IVS_ACTIONS[logical_id], logical_id
+    assert len(ivs_policies) == (1 if logical_id in IVS_ACTIONS else 0), "ivs:* only for the functions that call IVS"
+    for policy in (p for p in role["Policies"] if "Fn::If" not in p):
         for st in as_list(policy["PolicyDocument"]["Statement"]):
             assert st["Effect"] == "Allow"
             assert "NotAction" not in st and "NotResource" not in st
@@ -222,6 +253,24 @@ def test_role_reads_only_the_secret_and_writes_only_its_own_logs(cfn, logical_id
                 assert resources == [{"Fn::GetAtt": [log_group, "Arn"]}], "only its own log group"
     # Every function loads the secret at cold start (App::from_env), so every one needs it.
     assert reads_secret
+
+
+def test_ivs_mode_imports_the_public_key_from_its_parameter(raw):
+    """The key IVS verifies the participant tokens with: only in ivs mode, from the parameter the
+    deploy script fills (the private key never passes through CloudFormation), required there."""
+    keys = of_type(raw, "AWS::IVS::PublicKey")
+    assert list(keys) == ["IvsPublicKey"]
+    key = keys["IvsPublicKey"]
+    assert key["Condition"] == "IsIvs"
+    assert raw["Conditions"]["IsIvs"] == {"Fn::Equals": [{"Ref": "AudienceMode"}, "ivs"]}
+    assert key["Properties"]["PublicKeyMaterial"] == {"Fn::Sub": "${IvsPublicKeyPem}"}
+    assert raw["Parameters"]["IvsPublicKeyPem"]["Default"] == ""
+    rule = raw["Rules"]["IvsNeedsItsPublicKey"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "AudienceMode"}, "ivs"]}
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "IvsPublicKeyPem"}, ""]}]}
+    # No stage is a resource of the stack (the functions make and delete them), no other IVS type.
+    assert not [r for r in raw["Resources"].values() if r["Type"].startswith("AWS::IVS::") and r["Type"] != "AWS::IVS::PublicKey"]
+    assert not [k for k in raw["Parameters"] if "PRIVATE" in k.upper()], "no private key parameter"
 
 
 def test_the_secret_is_created_without_real_values(raw):
@@ -512,3 +561,26 @@ def test_the_scripts_build_and_check_every_function_of_the_template(script):
 
     assert bash_array("CRATES") == [binary for binary, _ in FUNCTIONS.values()]
     assert bash_array("LOGICAL_IDS") == list(FUNCTIONS)
+
+
+@pytest.mark.parametrize(
+    "mode, extra",
+    [("room", ""), ("live", " https://*.live-video.net wss://*.live-video.net"), ("ivs", " https://*.live-video.net wss://*.live-video.net")],
+)
+def test_amazon_ivs_hosts_are_allowed_only_in_the_modes_that_use_them(raw, mode, extra):
+    """live (Twilio Live's player streams from IVS) and ivs (the stage's WHIP endpoint, the Web
+    Broadcast SDK's signalling and stats) add *.live-video.net to connect-src; room does not."""
+    (policy,) = of_type(raw, "AWS::CloudFront::ResponseHeadersPolicy").values()
+    csp = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"]
+    text, variables = csp["ContentSecurityPolicy"]["Fn::Sub"]
+    assert "connect-src 'self' wss://global.vss.twilio.com https://*.twilio.com wss://*.twilio.com${LiveHosts};" in text
+
+    def resolve(value):
+        if isinstance(value, str):
+            return value
+        condition, when_true, when_false = value["Fn::If"]
+        (left, right) = raw["Conditions"][condition]["Fn::Equals"]
+        assert left == {"Ref": "AudienceMode"}
+        return resolve(when_true if right == mode else when_false)
+
+    assert resolve(variables["LiveHosts"]) == extra

@@ -7,11 +7,21 @@
 #   5. invalidates CloudFront and prints the host and audience URLs
 #
 #   scripts/deploy.sh [--region R] [--profile P] [--parameter-overrides 'AudienceMode=live']
+#   scripts/deploy.sh --parameter-overrides 'AudienceMode=ivs'    # Amazon IVS real-time mode: see below
 #   scripts/deploy.sh --pages-only [--region R] [--profile P]   # steps 1, 4, 5 (no back-end change)
 #   scripts/deploy.sh --teardown   [--region R] [--profile P]   # empties the bucket, sam delete
 #
 # STACK_NAME (default onair, as in samconfig.toml) selects the stack. Needs: the AWS CLI, the SAM
 # CLI, cargo-lambda (requirements-dev.txt), Node/npm, and credentials that may create the stack.
+#
+# ivs mode (AudienceMode=ivs, asked for on the command line or in samconfig.toml): the functions
+# sign the participant tokens with a P-384 key pair this script makes once with openssl and keeps
+# OUTSIDE the repository, in $ONAIR_STATE_DIR (default ${XDG_STATE_HOME:-~/.local/state}/onair)
+# under <stack>-<region>/ (mode 700, the key 600); later deploys reuse it. The public key goes to
+# the stack as IvsPublicKeyPem (imported as an AWS::IVS::PublicKey); after the deploy the private
+# key PEM is merged into the secret as IVS_PRIVATE_KEY (the secret's other keys kept; the value
+# goes through a mode-600 file, never the command line).
+# In ivs mode the key pair also needs openssl and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,9 +71,89 @@ need npm "install Node.js 20 or newer"
 echo "== npm ci && npm run vendor"
 npm ci --no-audit --no-fund
 npm run vendor
-for page in static/index.html static/host.html static/vendor/twilio-video.min.js; do
+for page in static/index.html static/host.html static/vendor/twilio-video.min.js static/vendor/amazon-ivs-web-broadcast.js; do
   [ -f "$page" ] || die "$page is missing after npm run vendor"
 done
+
+# --- ivs mode: the participant tokens' key pair ---------------------------------------------------
+# The mode the deploy asks for: an --parameter-overrides on the command line replaces
+# samconfig.toml's (as sam does), so it is read from there only without one.
+requested_mode() {
+  local i overrides=""
+  for ((i = 0; i < ${#sam_args[@]}; i++)); do
+    if [ "${sam_args[$i]}" = --parameter-overrides ]; then
+      overrides=" ${sam_args[*]:$((i + 1))}"
+      break
+    fi
+  done
+  if [ -z "$overrides" ] && [ -f samconfig.toml ]; then
+    overrides=" $(python3 -c 'import tomllib,sys; print(tomllib.load(open("samconfig.toml","rb"))["default"]["deploy"]["parameters"].get("parameter_overrides",""))')"
+  fi
+  if [[ "$overrides" =~ [[:space:]]AudienceMode=\"?ivs\"?([[:space:]]|$) ]]; then echo ivs; else echo other; fi
+}
+
+# Where this stack's key pair lives (outside the repository), named by stack and region.
+key_dir() {
+  local region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}" i
+  for ((i = 0; i < ${#aws_args[@]}; i++)); do
+    case "${aws_args[$i]}" in
+      --region) region="${aws_args[$((i + 1))]}" ;;
+      --region=*) region="${aws_args[$i]#--region=}" ;;
+    esac
+  done
+  [ -n "$region" ] || region="$(aws "${aws_args[@]}" configure get region 2>/dev/null || true)"
+  echo "${ONAIR_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/onair}/$STACK_NAME-${region:-default}"
+}
+
+# Makes the P-384 key pair once (PKCS#8 private key, SPKI public key); prints the key's path.
+ivs_key() {
+  need openssl "install OpenSSL (the ivs mode's key pair)"
+  local dir
+  dir="$(key_dir)"
+  case "$(realpath -m "$dir")/" in "$(pwd -P)"/*) die "the key directory $dir is inside the repository";; esac
+  (umask 077 && mkdir -p "$dir")
+  chmod 700 "$dir"
+  if [ ! -s "$dir/ivs-participant-key.pem" ]; then
+    echo "== ivs mode: making the participant-token key pair (P-384) in $dir" >&2
+    (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$dir/ivs-participant-key.pem.new" \
+      && mv "$dir/ivs-participant-key.pem.new" "$dir/ivs-participant-key.pem")
+  fi
+  chmod 600 "$dir/ivs-participant-key.pem"
+  echo "$dir/ivs-participant-key.pem"
+}
+
+ivs_key_file=""
+if [ "$mode" = deploy ] && [ "$(requested_mode)" = ivs ]; then
+  ivs_key_file="$(ivs_key)"
+  public_pem="$(openssl pkey -in "$ivs_key_file" -pubout)"
+  # The public key joins the deploy's parameter overrides (a second --parameter-overrides would
+  # replace the first, and one on the command line replaces samconfig.toml's, so it is merged).
+  merged=()
+  found=0
+  for ((i = 0; i < ${#sam_args[@]}; i++)); do
+    merged+=("${sam_args[$i]}")
+    if [ "${sam_args[$i]}" = --parameter-overrides ] && [ $found = 0 ]; then
+      found=1
+      while [ $((i + 1)) -lt ${#sam_args[@]} ] && [[ "${sam_args[$((i + 1))]}" != --* ]]; do
+        i=$((i + 1))
+        merged+=("${sam_args[$i]}")
+      done
+      merged+=("IvsPublicKeyPem=\"$public_pem\"")
+    fi
+  done
+  if [ $found = 0 ]; then
+    merged+=(--parameter-overrides "$(python3 -c 'import tomllib; print(tomllib.load(open("samconfig.toml","rb"))["default"]["deploy"]["parameters"]["parameter_overrides"])')")
+    merged+=("IvsPublicKeyPem=\"$public_pem\"")
+  fi
+  sam_args=("${merged[@]}")
+elif [ "$mode" = pages ] && [ "$(aws "${aws_args[@]}" cloudformation describe-stacks --stack-name "$STACK_NAME" \
+    --query "Stacks[0].Parameters[?ParameterKey=='AudienceMode'].ParameterValue" --output text 2>/dev/null)" = ivs ]; then
+  # --pages-only on an ivs stack puts IVS_PRIVATE_KEY back into the secret (after the secret was
+  # filled by hand, which replaces the whole JSON). Only the key the stack imported will do.
+  [ -s "$(key_dir)/ivs-participant-key.pem" ] \
+    || die "no ivs key pair in $(key_dir): run a full deploy (it makes one and imports its public key)"
+  ivs_key_file="$(ivs_key)"
+fi
 
 if [ "$mode" = deploy ]; then
   # --- 2. build ----------------------------------------------------------------------------------
@@ -149,11 +239,42 @@ echo "== invalidating CloudFront $distribution"
 aws "${aws_args[@]}" cloudfront create-invalidation --distribution-id "$distribution" \
   --paths '/*' --query 'Invalidation.Id' --output text
 
-# A secret still holding its placeholders has only its first version: say so (never read it).
 secret="$(output TwilioSecretArn)"
-versions="$(aws "${aws_args[@]}" secretsmanager list-secret-version-ids --secret-id "$secret" \
-  --query 'length(Versions)' --output text 2>/dev/null || echo '?')"
-if [ "$versions" = "1" ]; then
+# ivs mode: the private key into the secret as IVS_PRIVATE_KEY, the other keys kept. The secret
+# is read for this (and only in this mode); the new value goes through a mode-600 file in the key
+# directory, removed at once, never through the command line.
+placeholders=0
+if [ -n "$ivs_key_file" ]; then
+  staged="$(dirname "$ivs_key_file")/secret.json"
+  trap 'rm -f "$staged"' EXIT
+  (umask 077 && aws "${aws_args[@]}" secretsmanager get-secret-value --secret-id "$secret" \
+    --query SecretString --output text > "$staged")
+  status="$(python3 - "$staged" "$ivs_key_file" <<'PY'
+import json, sys
+staged, key_file = sys.argv[1], sys.argv[2]
+secret = json.load(open(staged))
+key = open(key_file).read()
+changed = secret.get("IVS_PRIVATE_KEY") != key
+secret["IVS_PRIVATE_KEY"] = key
+with open(staged, "w") as out:
+    json.dump(secret, out)
+print(("changed" if changed else "same") + (" placeholders" if not secret.get("TWILIO_ACCOUNT_SID") else ""))
+PY
+)"
+  if [[ "$status" == changed* ]]; then
+    echo "== ivs mode: IVS_PRIVATE_KEY into the secret"
+    aws "${aws_args[@]}" secretsmanager put-secret-value --secret-id "$secret" \
+      --secret-string "file://$staged" --query VersionId --output text >/dev/null
+  fi
+  rm -f "$staged"
+  [[ "$status" == *placeholders ]] && placeholders=1
+else
+  # A secret still holding its placeholders has only its first version: say so (never read it).
+  versions="$(aws "${aws_args[@]}" secretsmanager list-secret-version-ids --secret-id "$secret" \
+    --query 'length(Versions)' --output text 2>/dev/null || echo '?')"
+  [ "$versions" = "1" ] && placeholders=1
+fi
+if [ "$placeholders" = 1 ]; then
   cat >&2 <<MSG
 
 NOTE: the Twilio secret still holds its placeholders; the functions will not start until it is

@@ -15,6 +15,9 @@ const copy = (from, to) => {
   console.log(`vendored ${from} -> static/vendor/${to}`);
 };
 copy('twilio-video/dist/twilio-video.min.js', 'twilio-video.min.js');
+// Amazon IVS Web Broadcast: one self-contained UMD build (its package.json dependencies are
+// bundled into it), loaded by media/sdk.js as `IVSBroadcastClient`.
+copy('amazon-ivs-web-broadcast/dist/amazon-ivs-web-broadcast.js', 'amazon-ivs-web-broadcast.js');
 const player = '@twilio/live-player-sdk/dist/build';
 for (const file of readdirSync(join(root, 'node_modules', player))) {
   if (file.endsWith('.min.js') || file.endsWith('.wasm')) copy(`${player}/${file}`, `live-player/${file}`);

@@ -7,11 +7,14 @@
 
 use axum::http::{HeaderName, HeaderValue, header};
 
-/// The template's `AudienceMode` parameter: `live` adds the Live Player's hosts to the policy.
+/// The template's `AudienceMode` parameter: `live` adds the Live Player's hosts to the policy,
+/// `ivs` the same Amazon IVS hosts (the Web Broadcast SDK's stage signalling and the stage's
+/// WHIP endpoint).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AudienceMode {
     Room,
     Live,
+    Ivs,
 }
 
 impl std::str::FromStr for AudienceMode {
@@ -21,7 +24,8 @@ impl std::str::FromStr for AudienceMode {
         match value {
             "room" => Ok(AudienceMode::Room),
             "live" => Ok(AudienceMode::Live),
-            other => Err(format!("audience mode {other:?}: want room or live")),
+            "ivs" => Ok(AudienceMode::Ivs),
+            other => Err(format!("audience mode {other:?}: want room, live or ivs")),
         }
     }
 }
@@ -41,12 +45,15 @@ macro_rules! content_security_policy {
 }
 
 impl AudienceMode {
-    /// Our origin plus Twilio's signalling and REST hosts; in `live` mode also the hosts the Live
-    /// Player streams from (Twilio Live runs on Amazon IVS).
+    /// Our origin plus Twilio's signalling and REST hosts (meetings use Twilio in every mode); in
+    /// `live` mode also the hosts the Live Player streams from (Twilio Live runs on Amazon IVS),
+    /// in `ivs` mode the same hosts for the stage's WHIP endpoint, the Web Broadcast SDK's
+    /// signalling (`wss://`) and its stats (`https://broadcast.stats.live-video.net`). The SDK's
+    /// scheduler worker is a `blob:` worker: `worker-src blob:` is in every mode already.
     fn content_security_policy(self) -> &'static str {
         match self {
             AudienceMode::Room => content_security_policy!(""),
-            AudienceMode::Live => {
+            AudienceMode::Live | AudienceMode::Ivs => {
                 content_security_policy!(" https://*.live-video.net wss://*.live-video.net")
             }
         }
@@ -95,6 +102,26 @@ mod tests {
     fn the_mode_parses_as_the_template_spells_it() {
         assert_eq!("live".parse(), Ok(AudienceMode::Live));
         assert_eq!("room".parse(), Ok(AudienceMode::Room));
+        assert_eq!("ivs".parse(), Ok(AudienceMode::Ivs));
         assert!("Live".parse::<AudienceMode>().is_err());
+        assert!("IVS".parse::<AudienceMode>().is_err());
+    }
+
+    #[test]
+    fn only_the_modes_on_amazon_ivs_allow_its_hosts() {
+        let ivs = " https://*.live-video.net wss://*.live-video.net;";
+        assert!(
+            !AudienceMode::Room
+                .content_security_policy()
+                .contains("live-video.net")
+        );
+        assert!(AudienceMode::Live.content_security_policy().contains(ivs));
+        assert!(AudienceMode::Ivs.content_security_policy().contains(ivs));
+        for mode in [AudienceMode::Room, AudienceMode::Live, AudienceMode::Ivs] {
+            assert!(
+                mode.content_security_policy()
+                    .contains("worker-src 'self' blob:;")
+            );
+        }
     }
 }

@@ -33,6 +33,7 @@ let busy = false;
 const devices = createDevices({
   micSelect: $('mic-select'),
   cameraSelect: $('camera-select'),
+  cameraNote: $('camera-note'),
   meterElement: $('mic-level'),
   cameraPreview: $('camera-preview'),
   cameraOverlay: $('camera-overlay'),
@@ -98,6 +99,16 @@ $('rename').addEventListener('click', () => {
   toNaming();
 });
 
+// What the mode allows, from host_token's answer: in ivs mode (Amazon IVS real-time) the stream
+// carries one picture (IVS WHIP takes one video track), so the webcam is off and says why, and
+// IVS gives no audience count, so none is shown.
+function applyMode(login) {
+  const ivs = login.mode === 'ivs' || login.media?.kind === 'ivs';
+  $('viewers').hidden = ivs;
+  $('waiting-line').hidden = ivs;
+  return devices.allowCamera(!ivs);
+}
+
 // The audience link host_token gives (a path on this origin), as a full address to send.
 const linkOf = (login, name) => (login.audience_url ? new URL(login.audience_url, location.origin).href : audienceLink(name));
 
@@ -113,7 +124,13 @@ async function openStudio(name, said = 'Offline') {
   page.set('studio', 'Opening the studio…');
   $('go-live').disabled = true;
   try {
-    const [login] = await Promise.all([studio.open(session.session, name), devices.open()]);
+    const [login] = await Promise.all([
+      studio.open(session.session, name).then(async (answer) => {
+        await applyMode(answer);
+        return answer;
+      }),
+      devices.open(),
+    ]);
     shareLink.set(linkOf(login, name));
     showViewers(0);
     page.say(said);
@@ -200,6 +217,7 @@ $('go-live').addEventListener('click', async () => {
   try {
     // The studio's room went away meanwhile: a new one first.
     const login = studio.login ?? (await studio.open(session.session, stream));
+    await applyMode(login);
     shareLink.set(linkOf(login, stream));
     broadcast = new Broadcast({
       login,

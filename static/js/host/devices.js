@@ -34,11 +34,15 @@ async function open(kind, choice) {
   return stream.getTracks()[0];
 }
 
-export function createDevices({ micSelect, cameraSelect, meterElement, cameraPreview, cameraOverlay, note }) {
+export function createDevices({ micSelect, cameraSelect, cameraNote, meterElement, cameraPreview, cameraOverlay, note }) {
   const meter = levelMeter(meterElement);
   const tracks = { mic: null, camera: null };
   const problems = { mic: '', camera: '' };
   const choice = { mic: remembered(KEYS.mic, 'default'), camera: remembered(KEYS.camera, NONE) };
+  // The webcam is off where the stream carries one picture (ivs mode); the choice is kept for
+  // the other modes.
+  let cameraAllowed = true;
+  let locked = false;
   // Each choice counts up, so a slow device that opens after a newer choice is dropped.
   const generations = { mic: 0, camera: 0 };
 
@@ -61,7 +65,7 @@ export function createDevices({ micSelect, cameraSelect, meterElement, cameraPre
     options(cameraSelect, 'videoinput', 'No webcam', 'Webcam');
     micSelect.value = choice.mic;
     if (micSelect.value !== choice.mic) micSelect.value = 'default';
-    cameraSelect.value = choice.camera;
+    cameraSelect.value = cameraAllowed ? choice.camera : NONE;
     if (cameraSelect.value !== choice.camera) cameraSelect.value = NONE;
   };
 
@@ -114,9 +118,21 @@ export function createDevices({ micSelect, cameraSelect, meterElement, cameraPre
       // With permission given, the devices have names now.
       await fill();
     },
-    lock(locked) {
+    lock(lock) {
+      locked = lock;
       micSelect.disabled = locked;
-      cameraSelect.disabled = locked;
+      cameraSelect.disabled = locked || !cameraAllowed;
+    },
+    // Allows the webcam or turns it off (its track stopped, the picker disabled on "No webcam"),
+    // `cameraNote` saying why.
+    allowCamera(allowed) {
+      if (allowed === cameraAllowed) return undefined;
+      cameraAllowed = allowed;
+      cameraSelect.disabled = locked || !allowed;
+      cameraNote.hidden = allowed;
+      cameraSelect.value = allowed ? choice.camera : NONE;
+      if (cameraSelect.value !== choice.camera && allowed) cameraSelect.value = NONE;
+      return use('camera', cameraSelect.value);
     },
     close() {
       meter.stop();

@@ -1,5 +1,7 @@
-// One media layer, two paths: the token response's `media.kind` picks the adapter; the pages
-// call publish()/watch() and never look further. Both adapters have this interface:
+// One media layer, three paths: the token response's `media.kind` picks the adapter ('whip': the
+// relay; 'ivs': Amazon IVS real-time, the host over WHIP and viewers with the IVS SDK; anything
+// else: Twilio); the pages call publish()/watch() and never look further. Every adapter has this
+// interface:
 //
 //   publish({ token, room, media, tracks, onState, onViewers, onEnded })       the host
 //     → { stop(), replaceScreen(track) }
@@ -15,9 +17,12 @@
 // stream's status), and onEnded('ended' | 'lost') at most once when the session ends by itself
 // (the stream is over, or the connection failed), already closed. stop() resolves once the
 // session is closed (a relay session DELETEd, a room left).
+import * as ivs from './ivs.js';
 import * as twilio from './twilio.js';
 import * as whip from './whip.js';
 
 export function adapterFor(media) {
-  return media?.kind === 'whip' ? whip : twilio;
+  if (media?.kind === 'whip') return whip;
+  if (media?.kind === 'ivs') return ivs;
+  return twilio;
 }

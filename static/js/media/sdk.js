@@ -1,6 +1,6 @@
-// Loading the vendored Twilio SDKs (/vendor) on first use, once per page, so a page on the local
-// media path never downloads them. Shared by the stream adapter (media/twilio.js) and the meeting
-// adapter (meeting/twilio.js).
+// Loading the vendored SDKs (/vendor) on first use, once per page, so a page on the local media
+// path never downloads them. Twilio's is shared by the stream adapter (media/twilio.js) and the
+// meeting adapter (meeting/twilio.js); the IVS Web Broadcast SDK is the ivs viewer's (media/ivs.js).
 const scripts = new Map();
 
 export function load(src) {
@@ -23,4 +23,10 @@ export function load(src) {
 export async function video() {
   await load('/vendor/twilio-video.min.js');
   return window.Twilio.Video;
+}
+
+// Amazon IVS Web Broadcast (`IVSBroadcastClient`: Stage, StageEvents, SubscribeType, ...).
+export async function ivs() {
+  await load('/vendor/amazon-ivs-web-broadcast.js');
+  return window.IVSBroadcastClient;
 }

@@ -58,8 +58,11 @@ function iceGathered(pc) {
 // closes it (gone: nothing to DELETE). Resolves to the relay session's URL. The session's undo
 // steps run newest first, one after the other, so the DELETE is answered before the peer
 // connection closes: closed first, its DTLS close_notify would end the session on the relay
-// before the DELETE arrived, which would then answer 404 (a console error).
-export async function negotiate(session, pc, url, token, endedBy) {
+// before the DELETE arrived, which would then answer 404 (a console error). `locationRequired`
+// false (an IVS stage's WHIP endpoint, on another origin: its Location is readable only if its
+// CORS answer exposes it): an answer without one is accepted, there is then nothing to DELETE
+// (stream_stop disconnects the participant) and it resolves to null.
+export async function negotiate(session, pc, url, token, endedBy, { locationRequired = true } = {}) {
   await pc.setLocalDescription(await pc.createOffer());
   await iceGathered(pc);
   const abort = new AbortController();
@@ -76,13 +79,15 @@ export async function negotiate(session, pc, url, token, endedBy) {
     );
     if (response.status !== 201) throw await refusal(response);
     const where = response.headers.get('Location');
-    if (!where) throw new Error('the video service answered without a session address');
-    const sessionUrl = new URL(where, new URL(url, location.href)).href;
-    session.opened(() => {
-      if (session.gone) return undefined; // ended on the relay already
-      const headers = { Authorization: `Bearer ${token}` };
-      return fetch(sessionUrl, { method: 'DELETE', headers, keepalive: true }).catch(() => {});
-    });
+    if (!where && locationRequired) throw new Error('the video service answered without a session address');
+    const sessionUrl = where ? new URL(where, new URL(url, location.href)).href : null;
+    if (sessionUrl) {
+      session.opened(() => {
+        if (session.gone) return undefined; // ended on the relay already
+        const headers = { Authorization: `Bearer ${token}` };
+        return fetch(sessionUrl, { method: 'DELETE', headers, keepalive: true }).catch(() => {});
+      });
+    }
     const answer = await reach(response.text());
     await pc.setRemoteDescription({ type: 'answer', sdp: answer });
     const dtls = pc.getTransceivers()[0].sender.transport;
@@ -121,21 +126,47 @@ async function reach(step) {
   }
 }
 
+// Puts the codecs of `mimeType` (e.g. 'video/H264') first in the transceiver's offer, ordered by
+// `rank` (lowest first; e.g. one H.264 profile before the others), the others after them in the
+// browser's order. Throws, in words, when the browser cannot send that codec at all; a browser
+// without setCodecPreferences offers its own order (the answerer picks).
+export function preferCodec(transceiver, mimeType, rank = () => 0) {
+  const kind = mimeType.split('/')[0];
+  const codecs = RTCRtpSender.getCapabilities?.(kind)?.codecs;
+  if (!codecs) return;
+  const wanted = (codec) => codec.mimeType.toLowerCase() === mimeType.toLowerCase();
+  if (!codecs.some(wanted)) {
+    const name = { h264: 'H.264', opus: 'Opus' }[mimeType.split('/')[1].toLowerCase()] ?? mimeType.split('/')[1];
+    throw new Error(
+      `this browser cannot send ${name} ${kind === 'video' ? 'video' : 'sound'}, which the video service requires; use a recent Chrome, Edge, Firefox or Safari`,
+    );
+  }
+  if (typeof transceiver.setCodecPreferences !== 'function') return;
+  const first = codecs.filter(wanted).sort((a, b) => rank(a) - rank(b));
+  transceiver.setCodecPreferences([...first, ...codecs.filter((codec) => !wanted(codec))]);
+}
+
 // Host: sends screen, microphone and optional webcam, in that m-line order. Another screen
 // replaces the first on the same sender (RTCRtpSender.replaceTrack: no renegotiation, viewers
-// keep their session and get the new picture with its next keyframe).
-export function publish({ token, media, tracks, onState, onEnded }) {
+// keep their session and get the new picture with its next keyframe). `codecs` ({video, audio}
+// mime types and an optional videoRank, ivs mode: H.264 Baseline and Opus) are put first in the
+// offer.
+export function publish({ token, media, tracks, onState, onEnded, codecs = null }) {
   const session = new MediaSession(onEnded);
   let screen;
   return session.start(
     async () => {
       const pc = peerConnection(session, onState);
-      screen = pc.addTransceiver(tracks.screen, { direction: 'sendonly' }).sender;
-      if (tracks.mic) pc.addTransceiver(tracks.mic, { direction: 'sendonly' });
-      else pc.addTransceiver('audio', { direction: 'sendonly' });
+      const video = pc.addTransceiver(tracks.screen, { direction: 'sendonly' });
+      screen = video.sender;
+      const audio = pc.addTransceiver(tracks.mic ?? 'audio', { direction: 'sendonly' });
       if (tracks.camera) pc.addTransceiver(tracks.camera, { direction: 'sendonly' });
+      if (codecs) {
+        preferCodec(video, codecs.video, codecs.videoRank);
+        preferCodec(audio, codecs.audio);
+      }
       // The relay closing a publisher's session means its room ended under it.
-      await negotiate(session, pc, media.publish_url, token, 'ended');
+      await negotiate(session, pc, media.publish_url, token, 'ended', { locationRequired: !codecs });
     },
     { replaceScreen: (track) => screen.replaceTrack(track) },
   );
