@@ -1,5 +1,6 @@
 //! What a function builds once per container and lends to every request: settings, secrets,
-//! the Twilio client, the audience cache and the wrong-password lock-outs. The top layer: it
+//! the Twilio client (and in `ivs` mode the IVS client), the audience cache and the
+//! wrong-password lock-outs. The top layer: it
 //! puts the lower ones together and offers the few conveniences every handler wants
 //! (docs/ARCHITECTURE.md, Layers).
 
@@ -13,6 +14,7 @@ use crate::config::{ConfigError, Environment, Settings, Source};
 use crate::error::ApiError;
 use crate::ids::{Identity, MeetingId, MeetingIdentity, MeetingRoom};
 use crate::invite::{self, Invite};
+use crate::ivs::Ivs;
 use crate::secret_store::{SecretStore, SecretsError};
 use crate::token::{self, Grant, MintedToken};
 use crate::twilio::Twilio;
@@ -21,6 +23,8 @@ pub struct App {
     pub settings: Settings,
     pub secrets: Arc<SecretStore>,
     pub twilio: Twilio,
+    /// `AUDIENCE_MODE=ivs` only: the IVS real-time client.
+    pub ivs: Option<Ivs>,
     pub audience: AudienceCache,
     /// Wrong host passwords per source address, for this container's lock-outs.
     pub wrong_passwords: WrongPasswords,
@@ -45,10 +49,24 @@ impl App {
     pub async fn from_source(source: &dyn Source) -> Result<App, StartupError> {
         let settings = Settings::from_source(source)?;
         let secrets = SecretStore::load(&settings, source).await?;
-        Ok(App::new(settings, secrets))
+        let ivs = match &settings.ivs {
+            Some(ivs) => {
+                // The mode cannot work without its key: fail the cold start, naming it.
+                secrets.current().await?.require_ivs_key()?;
+                Some(Ivs::from_env(ivs).await)
+            }
+            None => None,
+        };
+        Ok(App::with_ivs(settings, secrets, ivs))
     }
 
+    /// An app without an IVS client (`room` and `live` modes).
     pub fn new(settings: Settings, secrets: SecretStore) -> App {
+        App::with_ivs(settings, secrets, None)
+    }
+
+    /// An app with `ivs`, the IVS client of `ivs` mode.
+    pub fn with_ivs(settings: Settings, secrets: SecretStore, ivs: Option<Ivs>) -> App {
         let secrets = Arc::new(secrets);
         let twilio = Twilio::new(
             &settings.video_base_url,
@@ -61,6 +79,7 @@ impl App {
             settings,
             secrets,
             twilio,
+            ivs,
             audience: AudienceCache::default(),
         }
     }

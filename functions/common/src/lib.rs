@@ -38,6 +38,8 @@ pub mod config;
 pub mod error;
 pub mod ids;
 pub mod invite;
+pub mod ivs;
+pub mod ivs_token;
 pub mod lambda;
 pub mod logging;
 pub mod meeting;

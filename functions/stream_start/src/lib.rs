@@ -37,7 +37,7 @@ async fn stream_start(app: &App, req: &Request) -> Result<StreamStarted, ApiErro
     let on_air = stream::host_live_room(twilio, settings, &target).await?;
     stream::ensure_first_on_air(twilio, &settings.host_identity, &on_air).await?;
     let live = match settings.audience_mode {
-        AudienceMode::Room => None,
+        AudienceMode::Room | AudienceMode::Ivs => None,
         AudienceMode::Live => Some(stream::start_live(twilio, settings, &on_air.name).await?),
     };
     Ok(StreamStarted {
