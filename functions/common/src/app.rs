@@ -12,10 +12,12 @@ use crate::audience::AudienceCache;
 use crate::auth::Gate;
 use crate::config::{ConfigError, Environment, Settings, Source};
 use crate::error::ApiError;
-use crate::ids::{Identity, MeetingId, MeetingIdentity, MeetingRoom};
+use crate::ids::{Identity, MeetingId, MeetingIdentity, MeetingRoom, StreamName};
 use crate::invite::{self, Invite};
 use crate::ivs::Ivs;
+use crate::ivs_token::{ParticipantToken, StageEndpoints};
 use crate::secret_store::{SecretStore, SecretsError};
+use crate::stage;
 use crate::token::{self, Grant, MintedToken};
 use crate::twilio::Twilio;
 
@@ -124,6 +126,46 @@ impl App {
             room,
             token::unix_now(),
             self.settings.meetings.max_duration.as_secs(),
+        ))
+    }
+
+    /// `ivs` mode: the IVS client; without one (a misconfigured container) a 503.
+    pub fn ivs(&self) -> Result<&Ivs, ApiError> {
+        self.ivs.as_ref().ok_or_else(|| {
+            tracing::error!("ivs mode without an IVS client");
+            ApiError::Unavailable("the service is not configured; try again later".into())
+        })
+    }
+
+    /// `ivs` mode: mints `who`'s participant token for `stage` of `stream` (the host's can
+    /// publish, a viewer's subscribe), valid as long as a stream may last.
+    pub async fn mint_stage_token(
+        &self,
+        stage: &StageEndpoints,
+        who: &Identity,
+        stream: &StreamName,
+    ) -> Result<ParticipantToken, ApiError> {
+        let secrets = self.secrets.current().await?;
+        let unavailable = |what: &str| {
+            tracing::error!(missing = what, "ivs mode not configured");
+            ApiError::Unavailable("the service is not configured; try again later".into())
+        };
+        let key = secrets
+            .require_ivs_key()
+            .map_err(|_| unavailable("IVS_PRIVATE_KEY"))?;
+        let ivs = self
+            .settings
+            .ivs
+            .as_ref()
+            .ok_or_else(|| unavailable("IVS_PUBLIC_KEY_ARN"))?;
+        Ok(stage::mint(
+            key,
+            &ivs.public_key_arn,
+            stage,
+            who,
+            stream,
+            token::unix_now(),
+            self.settings.stream_max.as_secs(),
         ))
     }
 

@@ -18,8 +18,10 @@ use crate::config::{Secrets, Settings};
 use crate::error::{ApiError, whole_seconds};
 use crate::ids::{Identity, MeetingId, RoomName};
 use crate::invite::{self, InviteError};
+use crate::ivs_token;
 use crate::request::{self, RawBody};
 use crate::secret_store::SecretStore;
+use crate::stage::StageTarget;
 use crate::stream::HostTarget;
 use crate::token::{self, Grant, TokenError};
 use crate::webhook;
@@ -227,6 +229,55 @@ impl Gate<'_> {
                     }),
                     None => request::stream_name(stream.as_deref()).map(HostTarget::Stream),
                 }
+            }
+        }
+    }
+
+    /// `ivs` mode: the host and what their request acts on, by the credentials of `req` (see
+    /// [`host_credentials`]): the stage of their IVS host token (a participant token this
+    /// service signed for the host, able to publish), or with the password the `stream` they
+    /// name (the default stream if none). A `room` cannot be named with the password here.
+    pub async fn stage_host(&self, req: &Request) -> Result<StageTarget, ApiError> {
+        match host_credentials(req)? {
+            HostCredentials::Token(jwt) => {
+                if jwt.len() > MAX_CREDENTIAL_LEN {
+                    return Err(ApiError::Unauthorized("the token is not valid".into()));
+                }
+                let secrets = self.current_secrets().await?;
+                let key = secrets.require_ivs_key().map_err(|err| {
+                    tracing::error!(error = %err, "ivs mode without its key");
+                    ApiError::Unavailable("the service is not configured; try again later".into())
+                })?;
+                let verified = ivs_token::verify(key, &jwt, token::unix_now()).map_err(|err| {
+                    ApiError::Unauthorized(match err {
+                        ivs_token::TokenError::Expired => "the token has expired".into(),
+                        ivs_token::TokenError::Invalid => "the token is not valid".into(),
+                    })
+                })?;
+                let claims = verified.claims;
+                if claims.user_id != self.settings.host_identity.as_str()
+                    || !claims.capabilities.allow_publish
+                {
+                    return Err(ApiError::Unauthorized("this is not a host token".into()));
+                }
+                Ok(StageTarget::Stage {
+                    arn: verified.stage,
+                    participant_id: claims.jti,
+                })
+            }
+            HostCredentials::Password {
+                password,
+                room,
+                stream,
+            } => {
+                self.host_password(request::source_address(req), &password)
+                    .await?;
+                if room.is_some() {
+                    return Err(ApiError::BadRequest(
+                        "in ivs mode name the `stream`, not a `room`".into(),
+                    ));
+                }
+                request::stream_name(stream.as_deref()).map(StageTarget::Stream)
             }
         }
     }

@@ -195,6 +195,22 @@ impl MediaPath {
         self.media(room, &[WATCH, STATUS])
     }
 
+    /// `ivs` mode, the host: `{"kind": "ivs", "publish_url": <the stage's WHIP endpoint>}`,
+    /// whatever the media path (locally the stand-in's stage endpoint is on the relay).
+    pub fn for_stage_host(&self, whip_url: &str) -> serde_json::Value {
+        serde_json::json!({ "kind": "ivs", "publish_url": whip_url })
+    }
+
+    /// `ivs` mode, a viewer of the stage whose room is `room` (`ivs-<stage id>`): with Twilio's
+    /// path (production) `{"kind": "ivs"}` (the IVS SDK, with the token); locally the relay's
+    /// WHEP for that room.
+    pub fn for_stage_viewer(&self, room: &str) -> serde_json::Value {
+        match self {
+            MediaPath::Twilio => serde_json::json!({ "kind": "ivs" }),
+            MediaPath::Whip { .. } => self.media(&room, &[WATCH, STATUS]),
+        }
+    }
+
     /// `{"kind": "twilio"}`, or `{"kind": "whip"}` with the URL of each of `routes` for `room`.
     fn media(&self, room: &dyn std::fmt::Display, routes: &[(&str, &str)]) -> serde_json::Value {
         match self {
@@ -594,6 +610,29 @@ mod tests {
                     .unwrap_err();
             assert_eq!(err.key, "WHIP_BASE_URL", "{bad}");
         }
+    }
+
+    #[test]
+    fn ivs_media_names_the_stage_endpoint_or_the_relay_room() {
+        let whip = MediaPath::Whip {
+            base_url: "/media".into(),
+        };
+        assert_eq!(
+            whip.for_stage_host("http://127.0.0.1:1/media/ivs/whip/abc"),
+            serde_json::json!({ "kind": "ivs", "publish_url": "http://127.0.0.1:1/media/ivs/whip/abc" })
+        );
+        assert_eq!(
+            whip.for_stage_viewer("ivs-abc"),
+            serde_json::json!({
+                "kind": "whip",
+                "watch_url": "/media/whep/ivs-abc",
+                "status_url": "/media/rooms/ivs-abc",
+            })
+        );
+        assert_eq!(
+            MediaPath::Twilio.for_stage_viewer("ivs-abc"),
+            serde_json::json!({ "kind": "ivs" })
+        );
     }
 
     #[test]

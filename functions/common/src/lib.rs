@@ -49,6 +49,7 @@ pub mod request;
 pub mod response;
 pub mod secret;
 pub mod secret_store;
+pub mod stage;
 pub mod stream;
 pub mod token;
 pub mod twilio;
