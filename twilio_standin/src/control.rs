@@ -2,8 +2,11 @@
 //! faults, clock, simulated clients joining and leaving, and a snapshot of all state.
 //!
 //! A fault applies to the calls whose method is `method` (any if absent) and whose path contains
-//! `path_contains`: REST calls (`/v1/...`) and the media routes (`/media/whip/...`,
-//! `/media/whep/...`, `/media/sessions/...`, `/media/rooms/...`), never these control routes.
+//! `path_contains`: REST calls (`/v1/...`), the media routes (`/media/whip/...`,
+//! `/media/whep/...`, `/media/ivs/whip/...`, `/media/sessions/...`, `/media/rooms/...`) and the
+//! IVS API (`/ivs/CreateStage`...; an injected status answers the model's exception of that
+//! status, `InternalServerException` for other 5xx, `ThrottlingException` for 429), never these
+//! control routes.
 //! Counting matching calls from when it is added, it applies to calls `nth` through
 //! `nth + times - 1`: `status` (400 to 599) answers Twilio's error body with that status instead
 //! of handling the call; `delay_ms` handles the call, then holds its answer back that long.
@@ -11,6 +14,8 @@
 //! | route | body | does |
 //! |---|---|---|
 //! | `GET /__standin/calls` | | the call log (REST calls only): `[{method, path, params: [[name, value]...], status}]` |
+//! | `GET /__standin/ivs/calls` | | the IVS API's call log: `[{operation, request, status, response, error_type}]` (request and response bodies as JSON, `error_type` the `x-amzn-ErrorType` or null) |
+//! | `DELETE /__standin/ivs/calls` | | clears it (204) |
 //! | `DELETE /__standin/calls` | | clears it (204) |
 //! | `GET /__standin/callbacks` | | room status callbacks sent: `[{url, method, event, params: [[name, value]...], signature, status, error}]` |
 //! | `POST /__standin/faults` | `{method?, path_contains, nth? = 1, times? = 1, status? , delay_ms?}` (exactly one of `status`, `delay_ms`) | adds a fault for REST or `/media` calls (201), e.g. `{"method": "POST", "path_contains": "/media/whep/", "status": 503}` |
@@ -39,6 +44,7 @@ use crate::clock::iso;
 use crate::error::TwilioError;
 use crate::faults::{Fault, FaultAction};
 use crate::inspect;
+use crate::ivs::Ivs;
 use crate::media::Hub;
 use crate::shared::Shared;
 use crate::state::JoinError;
@@ -48,8 +54,9 @@ type AppState = State<Arc<Shared>>;
 /// The longest stall the control API takes.
 const MAX_STALL_SECONDS: f64 = 600.0;
 
-pub(crate) fn router(hub: Arc<Hub>) -> Router<Arc<Shared>> {
+pub(crate) fn router(hub: Arc<Hub>, ivs: Arc<Ivs>) -> Router<Arc<Shared>> {
     let stall_hub = hub.clone();
+    let ivs_calls = ivs.clone();
     Router::new()
         .route(
             "/media/stall",
@@ -72,6 +79,20 @@ pub(crate) fn router(hub: Arc<Hub>) -> Router<Arc<Shared>> {
             }),
         )
         .route("/calls", get(calls).delete(clear_calls))
+        .route(
+            "/ivs/calls",
+            get(move || {
+                let ivs = ivs_calls.clone();
+                async move { Json(ivs.calls()) }
+            })
+            .delete(move || {
+                let ivs = ivs.clone();
+                async move {
+                    ivs.clear_calls();
+                    StatusCode::NO_CONTENT
+                }
+            }),
+        )
         .route("/callbacks", get(callbacks))
         .route("/faults", post(add_fault).delete(clear_faults))
         .route("/clock", post(advance_clock))

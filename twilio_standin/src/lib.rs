@@ -52,6 +52,7 @@ mod control;
 mod error;
 mod faults;
 mod inspect;
+mod ivs;
 mod layers;
 mod media;
 mod paging;
@@ -68,6 +69,9 @@ pub use callbacks::signature;
 pub use calls::{Call, CallbackInfo};
 pub use faults::{Fault, FaultAction};
 pub use inspect::{MediaProcessorInfo, ParticipantInfo, PlayerStreamerInfo, RoomInfo};
+pub use ivs::{
+    DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, IvsCall, IvsSettings, STARTUP_KEY_ARN,
+};
 pub use media::{
     AccessToken, MediaParticipantInfo, MediaRoomInfo, MediaSessionInfo, MediaSettings, MediaStats,
     Publication, PublicationKind,

@@ -143,7 +143,33 @@ impl Ivs {
     /// The client over an SDK configuration (credentials, region), with our endpoint, timeout
     /// and no retries.
     pub fn new(shared: &aws_config::SdkConfig, settings: &IvsSettings) -> Ivs {
-        let mut config = aws_sdk_ivsrealtime::config::Builder::from(shared)
+        Ivs::finish(aws_sdk_ivsrealtime::config::Builder::from(shared), settings)
+    }
+
+    /// The client with a fixed key pair and region instead of the default chain (tests and
+    /// benchmarks against the stand-in, which must not change the process environment).
+    pub fn with_static_credentials(
+        settings: &IvsSettings,
+        region: &str,
+        access_key_id: &str,
+        secret_access_key: &str,
+    ) -> Ivs {
+        use aws_sdk_ivsrealtime::config::{BehaviorVersion, Credentials, Region};
+        let builder = aws_sdk_ivsrealtime::config::Builder::new()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .credentials_provider(Credentials::new(
+                access_key_id,
+                secret_access_key,
+                None,
+                None,
+                "static",
+            ));
+        Ivs::finish(builder, settings)
+    }
+
+    fn finish(builder: aws_sdk_ivsrealtime::config::Builder, settings: &IvsSettings) -> Ivs {
+        let mut config = builder
             .retry_config(aws_sdk_ivsrealtime::config::retry::RetryConfig::disabled())
             .timeout_config(
                 aws_sdk_ivsrealtime::config::timeout::TimeoutConfig::builder()

@@ -1,0 +1,65 @@
+//! SigV4: only requests signed with the stand-in's key pair are served; a wrong secret, an
+//! unknown key id or no signature at all is a 403 `AccessDeniedException`, as on AWS.
+
+use aws_sdk_ivsrealtime::error::ProvideErrorMetadata;
+use serde_json::Value;
+
+use super::{client_with, keys};
+use crate::common::start;
+
+#[tokio::test]
+async fn requests_signed_with_another_key_or_unsigned_are_refused() {
+    let standin = start().await;
+    for (key_id, secret) in [
+        (twilio_standin::DEFAULT_ACCESS_KEY_ID, "not-the-secret"),
+        (
+            "AKIDSOMEONEELSE00000",
+            twilio_standin::DEFAULT_SECRET_ACCESS_KEY,
+        ),
+    ] {
+        let refused = client_with(&standin, key_id, secret)
+            .create_stage()
+            .name("x")
+            .send()
+            .await
+            .expect_err("a wrong key pair");
+        let raw = refused.raw_response().map(|r| r.status().as_u16());
+        assert_eq!(raw, Some(403));
+        assert_eq!(refused.code(), Some("AccessDeniedException"));
+    }
+
+    let http = reqwest::Client::new();
+    let unsigned = http
+        .post(format!("{}/ivs/ImportPublicKey", standin.base_url()))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "publicKeyMaterial": keys().public_pem }).to_string())
+        .send()
+        .await
+        .expect("the stand-in answers");
+    assert_eq!(unsigned.status().as_u16(), 403);
+    assert_eq!(
+        unsigned
+            .headers()
+            .get("x-amzn-ErrorType")
+            .and_then(|v| v.to_str().ok()),
+        Some("AccessDeniedException")
+    );
+    let body: Value = unsigned.json().await.expect("a JSON body");
+    assert!(body["exceptionMessage"].is_string());
+
+    let forged = http
+        .post(format!("{}/ivs/ListStages", standin.base_url()))
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIDSTANDIN0000000000/20260101/us-east-1/ivs/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
+        )
+        .header("x-amz-date", "20260101T000000Z")
+        .body("{}")
+        .send()
+        .await
+        .expect("the stand-in answers");
+    assert_eq!(forged.status().as_u16(), 403);
+
+    // Refused calls are logged too, and fit the model.
+    super::assert_calls_fit_the_model(&standin);
+}
