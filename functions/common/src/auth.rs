@@ -240,29 +240,10 @@ impl Gate<'_> {
     pub async fn stage_host(&self, req: &Request) -> Result<StageTarget, ApiError> {
         match host_credentials(req)? {
             HostCredentials::Token(jwt) => {
-                if jwt.len() > MAX_CREDENTIAL_LEN {
-                    return Err(ApiError::Unauthorized("the token is not valid".into()));
-                }
-                let secrets = self.current_secrets().await?;
-                let key = secrets.require_ivs_key().map_err(|err| {
-                    tracing::error!(error = %err, "ivs mode without its key");
-                    ApiError::Unavailable("the service is not configured; try again later".into())
-                })?;
-                let verified = ivs_token::verify(key, &jwt, token::unix_now()).map_err(|err| {
-                    ApiError::Unauthorized(match err {
-                        ivs_token::TokenError::Expired => "the token has expired".into(),
-                        ivs_token::TokenError::Invalid => "the token is not valid".into(),
-                    })
-                })?;
-                let claims = verified.claims;
-                if claims.user_id != self.settings.host_identity.as_str()
-                    || !claims.capabilities.allow_publish
-                {
-                    return Err(ApiError::Unauthorized("this is not a host token".into()));
-                }
+                let verified = self.verify_stage_host(&jwt).await?;
                 Ok(StageTarget::Stage {
                     arn: verified.stage,
-                    participant_id: claims.jti,
+                    participant_id: verified.claims.jti,
                 })
             }
             HostCredentials::Password {
@@ -282,11 +263,43 @@ impl Gate<'_> {
         }
     }
 
+    /// An IVS host token: a participant token this service signed for the host identity, able
+    /// to publish, not expired.
+    async fn verify_stage_host(&self, jwt: &str) -> Result<ivs_token::Verified, ApiError> {
+        if jwt.len() > MAX_CREDENTIAL_LEN {
+            return Err(ApiError::Unauthorized("the token is not valid".into()));
+        }
+        let secrets = self.current_secrets().await?;
+        let key = secrets.require_ivs_key().map_err(|err| {
+            tracing::error!(error = %err, "ivs mode without its key");
+            ApiError::Unavailable("the service is not configured; try again later".into())
+        })?;
+        let verified = ivs_token::verify(key, jwt, token::unix_now()).map_err(|err| {
+            ApiError::Unauthorized(match err {
+                ivs_token::TokenError::Expired => "the token has expired".into(),
+                ivs_token::TokenError::Invalid => "the token is not valid".into(),
+            })
+        })?;
+        let claims = &verified.claims;
+        if claims.user_id != self.settings.host_identity.as_str()
+            || !claims.capabilities.allow_publish
+        {
+            return Err(ApiError::Unauthorized("this is not a host token".into()));
+        }
+        Ok(verified)
+    }
+
     /// The host opening a meeting, which belongs to no stream or room: signed in with a host
-    /// session (the studio's sign-in) or a host token as `Authorization: Bearer` (or as
-    /// [`host_credentials`] reads a token), or with the password.
+    /// session (the studio's sign-in) or a host token (in `ivs` mode a stage token too) as
+    /// `Authorization: Bearer` (or as [`host_credentials`] reads a token), or with the password.
     pub async fn meeting_host(&self, req: &Request) -> Result<(), ApiError> {
         match host_credentials(req)? {
+            // `ivs` mode: the host's stage token (ES384) opens meetings as a room token does.
+            HostCredentials::Token(jwt)
+                if self.settings.ivs.is_some() && self.verify_stage_host(&jwt).await.is_ok() =>
+            {
+                Ok(())
+            }
             HostCredentials::Token(jwt) => {
                 let verified = self.verify(&jwt).await?;
                 match verified.grant {

@@ -198,6 +198,10 @@ async fn a_stream_goes_live_on_a_stage_and_a_crowd_costs_ivs_only_the_remembered
     .await
     .expect("the relay takes a subscribe token");
 
+    // The host token opens a meeting as a room token does (meetings stay on Twilio).
+    let meeting = stack.call_ok(Endpoint::MeetingCreate, bearer(token)).await;
+    assert!(meeting["invite"].is_string(), "{meeting}");
+
     // Stop: the host disconnected, the stage deleted; a second stop stops nothing.
     let stopped = stack.call_ok(Endpoint::StreamStop, bearer(token)).await;
     assert_eq!(
@@ -504,6 +508,7 @@ async fn bad_input_is_refused_before_any_ivs_call() {
             400,
         ),
         (Endpoint::Subscribe, bearer(&viewer_token), 404),
+        (Endpoint::MeetingCreate, bearer(&viewer_token), 401),
     ];
     for (endpoint, req, expected) in cases {
         let (status, body) = stack.call(endpoint, req).await;
