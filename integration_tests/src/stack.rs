@@ -147,13 +147,17 @@ impl Stack {
     /// pair made for this stack (openssl; never stored), and an App with the private half,
     /// the stand-in's key ARN and an IVS client against it; `extra` on top.
     pub async fn ivs(extra: &[(&str, &str)]) -> Stack {
-        let keys = ivs_key_pair();
+        Stack::ivs_with(&ivs_key_pair(), extra).await
+    }
+
+    /// [`Stack::ivs`] with the key pair `keys`.
+    pub async fn ivs_with(keys: &IvsKeyPair, extra: &[(&str, &str)]) -> Stack {
         let standin = StandIn::start_with_ivs(
             std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
             Account::for_tests(),
             twilio_standin::MediaSettings::default(),
             twilio_standin::IvsSettings {
-                public_key_pem: Some(keys.public_pem),
+                public_key_pem: Some(keys.public_pem.clone()),
                 ..twilio_standin::IvsSettings::default()
             },
         )
