@@ -1,13 +1,15 @@
 //! The IVS real-time API of the stand-in, driven by the real client (`aws-sdk-ivsrealtime`)
 //! and checked against the model (`onair_test_support::ivs_contract`): the operations
-//! (`api`), SigV4 (`auth`), faults (`faults`), the model validator itself (`contract`), and the
-//! stages' WHIP endpoint with real WebRTC publishers (`whip`). `keys` and the helpers here are
+//! (`api`), SigV4 (`auth`), faults (`faults`), the model validator itself (`contract`), the
+//! binary's options and the call log's control route (`startup`), and the stages' WHIP endpoint
+//! with real WebRTC publishers (`whip`). `keys` and the helpers here are
 //! what they share.
 
 mod api;
 mod auth;
 mod contract;
 mod faults;
+mod startup;
 mod whip;
 
 use std::process::Command;
