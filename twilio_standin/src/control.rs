@@ -16,6 +16,7 @@
 //! | `GET /__standin/calls` | | the call log (REST calls only): `[{method, path, params: [[name, value]...], status}]` |
 //! | `GET /__standin/ivs/calls` | | the IVS API's call log: `[{operation, request, status, response, error_type}]` (request and response bodies as JSON, `error_type` the `x-amzn-ErrorType` or null) |
 //! | `DELETE /__standin/ivs/calls` | | clears it (204) |
+//! | `GET /__standin/ivs/state` | | the IVS stages that exist: `{stages: [{arn, name, active_session_id, tags, participants: [{participant_id, user_id, session_id, connected, published}]}]}` |
 //! | `DELETE /__standin/calls` | | clears it (204) |
 //! | `GET /__standin/callbacks` | | room status callbacks sent: `[{url, method, event, params: [[name, value]...], signature, status, error}]` |
 //! | `POST /__standin/faults` | `{method?, path_contains, nth? = 1, times? = 1, status? , delay_ms?}` (exactly one of `status`, `delay_ms`) | adds a fault for REST or `/media` calls (201), e.g. `{"method": "POST", "path_contains": "/media/whep/", "status": 503}` |
@@ -57,6 +58,7 @@ const MAX_STALL_SECONDS: f64 = 600.0;
 pub(crate) fn router(hub: Arc<Hub>, ivs: Arc<Ivs>) -> Router<Arc<Shared>> {
     let stall_hub = hub.clone();
     let ivs_calls = ivs.clone();
+    let ivs_state = ivs.clone();
     Router::new()
         .route(
             "/media/stall",
@@ -91,6 +93,13 @@ pub(crate) fn router(hub: Arc<Hub>, ivs: Arc<Ivs>) -> Router<Arc<Shared>> {
                     ivs.clear_calls();
                     StatusCode::NO_CONTENT
                 }
+            }),
+        )
+        .route(
+            "/ivs/state",
+            get(move || {
+                let ivs = ivs_state.clone();
+                async move { Json(json!({ "stages": ivs.stages() })) }
             }),
         )
         .route("/callbacks", get(callbacks))

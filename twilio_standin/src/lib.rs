@@ -73,7 +73,8 @@ pub use calls::{Call, CallbackInfo};
 pub use faults::{Fault, FaultAction};
 pub use inspect::{MediaProcessorInfo, ParticipantInfo, PlayerStreamerInfo, RoomInfo};
 pub use ivs::{
-    DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, IvsCall, IvsSettings, STARTUP_KEY_ARN,
+    DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, IvsCall, IvsParticipantInfo, IvsSettings,
+    IvsStageInfo, STARTUP_KEY_ARN,
 };
 pub use media::{
     AccessToken, MediaParticipantInfo, MediaRoomInfo, MediaSessionInfo, MediaSettings, MediaStats,

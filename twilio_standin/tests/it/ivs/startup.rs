@@ -122,6 +122,16 @@ async fn the_binary_imports_a_key_at_start_and_names_the_whip_base() {
     Model::from_repo()
         .check_calls(&calls)
         .unwrap_or_else(|e| panic!("{e}"));
+    let state: Value = http
+        .get(format!("{base}/__standin/ivs/state"))
+        .send()
+        .await
+        .expect("the control API answers")
+        .json()
+        .await
+        .expect("a JSON state");
+    assert_eq!(state["stages"][0]["arn"], stage.arn());
+    assert_eq!(state["stages"][0]["active_session_id"], Value::Null);
     let cleared = http
         .delete(format!("{base}/__standin/ivs/calls"))
         .send()
