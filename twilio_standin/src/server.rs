@@ -185,6 +185,14 @@ impl StandIn {
         self.ivs.clear_calls();
     }
 
+    /// A publisher `user_id` joins the IVS stage `stage_arn` without WebRTC, as
+    /// [`StandIn::connect_participant`] does for Twilio rooms: connected and published, the
+    /// stage's session started if none is active; it stays until DisconnectParticipant or
+    /// DeleteStage. Returns its participant id.
+    pub fn ivs_connect_publisher(&self, stage_arn: &str, user_id: &str) -> Result<String, String> {
+        self.ivs.connect_simulated(stage_arn, user_id)
+    }
+
     /// The IVS stages that exist (not deleted), oldest first, each with every participant it
     /// had: what a test checks for leaks.
     pub fn ivs_stages(&self) -> Vec<IvsStageInfo> {

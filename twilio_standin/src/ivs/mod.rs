@@ -240,6 +240,30 @@ impl Ivs {
         })
     }
 
+    /// A simulated publisher `user_id` joins stage `stage_arn` without WebRTC (a fresh
+    /// participant id, connected and published, starting the stage session if none is
+    /// active); it stays until DisconnectParticipant or DeleteStage. Its participant id.
+    pub(crate) fn connect_simulated(
+        &self,
+        stage_arn: &str,
+        user_id: &str,
+    ) -> Result<String, String> {
+        let stage_id = self
+            .with_state(|s| s.stage_by_arn(stage_arn).map(|st| st.id.clone()))
+            .ok_or_else(|| format!("no stage {stage_arn}"))?;
+        let who = Verified {
+            participant_id: format!("sim-{}", crate::sid::random_hex(8)),
+            user_id: user_id.to_owned(),
+            publish: true,
+            subscribe: true,
+        };
+        // No relay session carries it: a name no relay session has.
+        let media_session = format!("simulated-{}", who.participant_id);
+        self.connect(&stage_id, &who, &media_session)
+            .map_err(|JoinError::NoStage| format!("no stage {stage_arn}"))?;
+        Ok(who.participant_id)
+    }
+
     /// The ARN of stage `stage_id`, if it exists.
     pub(crate) fn stage_arn(&self, stage_id: &str) -> Option<String> {
         self.with_state(|s| s.stage(stage_id).map(|st| st.arn.clone()))

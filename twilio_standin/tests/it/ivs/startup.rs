@@ -122,6 +122,15 @@ async fn the_binary_imports_a_key_at_start_and_names_the_whip_base() {
     Model::from_repo()
         .check_calls(&calls)
         .unwrap_or_else(|e| panic!("{e}"));
+    let joined = http
+        .post(format!("{base}/__standin/ivs/participants"))
+        .json(&serde_json::json!({ "stage_arn": stage.arn(), "user_id": "host" }))
+        .send()
+        .await
+        .expect("the control API answers");
+    assert_eq!(joined.status().as_u16(), 201);
+    let joined: Value = joined.json().await.expect("a JSON answer");
+    let participant = joined["participant_id"].as_str().expect("a participant id");
     let state: Value = http
         .get(format!("{base}/__standin/ivs/state"))
         .send()
@@ -131,7 +140,15 @@ async fn the_binary_imports_a_key_at_start_and_names_the_whip_base() {
         .await
         .expect("a JSON state");
     assert_eq!(state["stages"][0]["arn"], stage.arn());
-    assert_eq!(state["stages"][0]["active_session_id"], Value::Null);
+    assert!(
+        state["stages"][0]["active_session_id"].is_string(),
+        "{state}"
+    );
+    assert_eq!(
+        state["stages"][0]["participants"][0]["participant_id"],
+        participant
+    );
+    assert_eq!(state["stages"][0]["participants"][0]["connected"], true);
     let cleared = http
         .delete(format!("{base}/__standin/ivs/calls"))
         .send()
