@@ -12,9 +12,9 @@
 //! (`GET /__standin/ivs/calls`, `StandIn::ivs_calls`): [`check_calls`].
 //!
 //! ```no_run
-//! # let calls = serde_json::json!([]);
-//! let model = onair_test_support::ivs_contract::Model::from_repo();
-//! model.check_calls(&calls).expect("every IVS call fits the model");
+//! # let standin: twilio_standin::StandIn = todo!();
+//! let calls = serde_json::to_value(standin.ivs_calls()).unwrap();
+//! onair_test_support::ivs_contract::check_calls(&calls).unwrap_or_else(|e| panic!("{e}"));
 //! ```
 
 use std::collections::HashMap;
@@ -29,6 +29,14 @@ pub const MODEL_PATH: &str = "specs/aws/ivs-realtime-2020-07-14.json";
 /// Errors any AWS operation may answer although the model lists them for none or some
 /// operations only: the service's fault (any 5xx) and the front door's throttling (429).
 const COMMON_ERRORS: [&str; 2] = ["InternalServerException", "ThrottlingException"];
+
+/// Validates every call of a call log (the JSON array `GET /__standin/ivs/calls` answers, or
+/// `serde_json::to_value(standin.ivs_calls())`) against the repository's model, loaded once;
+/// one line per violation.
+pub fn check_calls(calls: &Value) -> Result<(), String> {
+    static MODEL: std::sync::OnceLock<Model> = std::sync::OnceLock::new();
+    MODEL.get_or_init(Model::from_repo).check_calls(calls)
+}
 
 /// The IVS real-time model.
 pub struct Model {

@@ -17,7 +17,7 @@ use crate::calls::{Call, CallbackInfo};
 use crate::control;
 use crate::faults::Fault;
 use crate::inspect::{self, MediaProcessorInfo, ParticipantInfo, PlayerStreamerInfo, RoomInfo};
-use crate::ivs::{self, Ivs, IvsCall, IvsSettings};
+use crate::ivs::{self, Ivs, IvsCall, IvsSettings, IvsStageInfo};
 use crate::media::{self, Hub, Media, MediaRoomInfo, MediaSessionInfo, MediaSettings, MediaStats};
 use crate::rest;
 use crate::shared::Shared;
@@ -183,6 +183,20 @@ impl StandIn {
 
     pub fn clear_ivs_calls(&self) {
         self.ivs.clear_calls();
+    }
+
+    /// A publisher `user_id` joins the IVS stage `stage_arn` without WebRTC, as
+    /// [`StandIn::connect_participant`] does for Twilio rooms: connected and published, the
+    /// stage's session started if none is active; it stays until DisconnectParticipant or
+    /// DeleteStage. Returns its participant id.
+    pub fn ivs_connect_publisher(&self, stage_arn: &str, user_id: &str) -> Result<String, String> {
+        self.ivs.connect_simulated(stage_arn, user_id)
+    }
+
+    /// The IVS stages that exist (not deleted), oldest first, each with every participant it
+    /// had: what a test checks for leaks.
+    pub fn ivs_stages(&self) -> Vec<IvsStageInfo> {
+        self.ivs.stages()
     }
 
     /// Moves the stand-in's clock forward; timeouts that fall due apply at their exact times.

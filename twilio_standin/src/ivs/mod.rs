@@ -118,6 +118,27 @@ pub struct IvsCall {
     pub error_type: Option<String>,
 }
 
+/// A stage as tests inspect it (`StandIn::ivs_stages`, `GET /__standin/ivs/state`), with every
+/// participant it had, of every session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IvsStageInfo {
+    pub arn: String,
+    pub name: String,
+    pub active_session_id: Option<String>,
+    pub tags: std::collections::BTreeMap<String, String>,
+    pub participants: Vec<IvsParticipantInfo>,
+}
+
+/// One participant of one stage session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IvsParticipantInfo {
+    pub participant_id: String,
+    pub user_id: String,
+    pub session_id: String,
+    pub connected: bool,
+    pub published: bool,
+}
+
 /// The IVS half of a running stand-in.
 pub(crate) struct Ivs {
     pub(crate) shared: Arc<Shared>,
@@ -190,6 +211,57 @@ impl Ivs {
 
     fn record(&self, call: IvsCall) {
         lock(&self.calls).push(call);
+    }
+
+    /// The stages that exist, oldest first.
+    pub(crate) fn stages(&self) -> Vec<IvsStageInfo> {
+        self.with_state(|s| {
+            s.stages
+                .iter()
+                .map(|stage| IvsStageInfo {
+                    arn: stage.arn.clone(),
+                    name: stage.name.clone(),
+                    active_session_id: stage.active_session.clone(),
+                    tags: stage.tags.clone(),
+                    participants: s
+                        .participants
+                        .iter()
+                        .filter(|p| p.stage_id == stage.id)
+                        .map(|p| IvsParticipantInfo {
+                            participant_id: p.id.clone(),
+                            user_id: p.user_id.clone(),
+                            session_id: p.session_id.clone(),
+                            connected: p.connected,
+                            published: p.published,
+                        })
+                        .collect(),
+                })
+                .collect()
+        })
+    }
+
+    /// A simulated publisher `user_id` joins stage `stage_arn` without WebRTC (a fresh
+    /// participant id, connected and published, starting the stage session if none is
+    /// active); it stays until DisconnectParticipant or DeleteStage. Its participant id.
+    pub(crate) fn connect_simulated(
+        &self,
+        stage_arn: &str,
+        user_id: &str,
+    ) -> Result<String, String> {
+        let stage_id = self
+            .with_state(|s| s.stage_by_arn(stage_arn).map(|st| st.id.clone()))
+            .ok_or_else(|| format!("no stage {stage_arn}"))?;
+        let who = Verified {
+            participant_id: format!("sim-{}", crate::sid::random_hex(8)),
+            user_id: user_id.to_owned(),
+            publish: true,
+            subscribe: true,
+        };
+        // No relay session carries it: a name no relay session has.
+        let media_session = format!("simulated-{}", who.participant_id);
+        self.connect(&stage_id, &who, &media_session)
+            .map_err(|JoinError::NoStage| format!("no stage {stage_arn}"))?;
+        Ok(who.participant_id)
     }
 
     /// The ARN of stage `stage_id`, if it exists.

@@ -16,12 +16,17 @@
 //! its own, and all its sessions are one participant, which leaves with the last of them or at
 //! once when it drops. Pages report mute state, which WebRTC does not carry, to the session.
 //!
+//! IVS stage rooms (`ivs-<stage id>`) are not REST rooms: the stage's publisher comes through
+//! the IVS WHIP route with a participant token (ES384, checked by the `ivs` module), viewers
+//! through WHEP with a subscribe token; the `ivs` module says whether the stage and the
+//! publisher are still there and hears when a publisher's session ends.
+//!
 //! The HTTP contract, the design choices and the load figures: docs/RELAY.md.
 //!
 //! | module | what it is for |
 //! |---|---|
-//! | `http` | the `/media` routes: WHIP, WHEP, session DELETE and mute state, room status, CORS, error bodies |
-//! | `access` | who may publish or watch what: token grants checked against the REST state; stream or meeting room |
+//! | `http` | the `/media` routes: WHIP, IVS WHIP, WHEP, session DELETE and mute state, room status, CORS, error bodies |
+//! | `access` | who may publish or watch what: token grants checked against the REST state; stream, meeting or stage room |
 //! | `token` | access-token verification, and [`AccessToken`] to mint tokens for tests |
 //! | `sdp` | the m-lines of an offer and the slots (screen, microphone, webcam) each layout maps them to |
 //! | `relay` | the media task: sockets, str0m sessions, forwarding, keyframes, stalls, lifecycle |

@@ -214,3 +214,66 @@ async fn participants_of_an_unknown_session_are_none_and_cannot_be_disconnected(
     assert_eq!(bad_session.code(), Some("ValidationException"));
     assert_calls_fit_the_model(&standin);
 }
+
+#[tokio::test]
+async fn a_simulated_publisher_starts_a_session_until_it_is_disconnected() {
+    let standin = start().await;
+    let ivs = client(&standin);
+    let arn = ivs
+        .create_stage()
+        .send()
+        .await
+        .expect("CreateStage")
+        .stage()
+        .expect("a stage")
+        .arn()
+        .to_owned();
+    assert!(
+        standin
+            .ivs_connect_publisher("arn:aws:ivs:us-east-1:123456789012:stage/nope", "host")
+            .is_err()
+    );
+    let id = standin.ivs_connect_publisher(&arn, "host").expect("joined");
+    let stage = ivs.get_stage().arn(&arn).send().await.expect("GetStage");
+    let session = stage
+        .stage()
+        .and_then(|s| s.active_session_id())
+        .expect("a session")
+        .to_owned();
+    let listed = ivs
+        .list_participants()
+        .stage_arn(&arn)
+        .session_id(&session)
+        .filter_by_published(true)
+        .send()
+        .await
+        .expect("ListParticipants");
+    assert_eq!(listed.participants().len(), 1);
+    assert_eq!(listed.participants()[0].participant_id(), Some(id.as_str()));
+    assert_eq!(listed.participants()[0].user_id(), Some("host"));
+    ivs.disconnect_participant()
+        .stage_arn(&arn)
+        .participant_id(&id)
+        .send()
+        .await
+        .expect("DisconnectParticipant");
+    // Again: it has already left, which is no error.
+    ivs.disconnect_participant()
+        .stage_arn(&arn)
+        .participant_id(&id)
+        .send()
+        .await
+        .expect("DisconnectParticipant twice");
+    let stage = ivs.get_stage().arn(&arn).send().await.expect("GetStage");
+    assert_eq!(stage.stage().and_then(|s| s.active_session_id()), None);
+    let connected = ivs
+        .list_participants()
+        .stage_arn(&arn)
+        .session_id(&session)
+        .filter_by_state(aws_sdk_ivsrealtime::types::ParticipantState::Connected)
+        .send()
+        .await
+        .expect("ListParticipants");
+    assert!(connected.participants().is_empty());
+    assert_calls_fit_the_model(&standin);
+}

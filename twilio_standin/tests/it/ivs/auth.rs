@@ -1,5 +1,6 @@
 //! SigV4: only requests signed with the stand-in's key pair are served; a wrong secret, an
-//! unknown key id or no signature at all is a 403 `AccessDeniedException`, as on AWS.
+//! unknown key id, a body or signed header changed after signing, or no signature at all is a
+//! 403 `AccessDeniedException`, as on AWS.
 
 use aws_sdk_ivsrealtime::error::ProvideErrorMetadata;
 use serde_json::Value;
@@ -62,4 +63,65 @@ async fn requests_signed_with_another_key_or_unsigned_are_refused() {
 
     // Refused calls are logged too, and fit the model.
     super::assert_calls_fit_the_model(&standin);
+}
+
+/// Changes the request after the SDK signed it: the body, or a signed header.
+#[derive(Debug)]
+struct Tamper {
+    body: bool,
+}
+
+impl aws_sdk_ivsrealtime::config::Intercept for Tamper {
+    fn name(&self) -> &'static str {
+        "Tamper"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut aws_sdk_ivsrealtime::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _: &aws_sdk_ivsrealtime::config::RuntimeComponents,
+        _: &mut aws_sdk_ivsrealtime::config::ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let request = context.request_mut();
+        if self.body {
+            let forged = r#"{"name":"forged"}"#;
+            *request.body_mut() = forged.into();
+            let _ = request
+                .headers_mut()
+                .insert("content-length", forged.len().to_string());
+        } else {
+            let _ = request
+                .headers_mut()
+                .insert("x-amz-user-agent", "someone-else".to_owned());
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_request_changed_after_signing_is_refused() {
+    let standin = start().await;
+    let ivs = super::client(&standin);
+    for body in [true, false] {
+        let refused = ivs
+            .create_stage()
+            .name("original")
+            .customize()
+            .interceptor(Tamper { body })
+            .send()
+            .await
+            .expect_err("a tampered request");
+        assert_eq!(
+            refused.code(),
+            Some("AccessDeniedException"),
+            "body changed: {body}"
+        );
+    }
+    // Untouched, the same request is served.
+    ivs.create_stage()
+        .name("original")
+        .send()
+        .await
+        .expect("CreateStage");
+    assert_eq!(standin.ivs_stages().len(), 1);
 }

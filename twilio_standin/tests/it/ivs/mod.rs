@@ -1,13 +1,15 @@
 //! The IVS real-time API of the stand-in, driven by the real client (`aws-sdk-ivsrealtime`)
 //! and checked against the model (`onair_test_support::ivs_contract`): the operations
-//! (`api`), SigV4 (`auth`), faults (`faults`), the model validator itself (`contract`), and the
-//! stages' WHIP endpoint with real WebRTC publishers (`whip`). `keys` and the helpers here are
+//! (`api`), SigV4 (`auth`), faults (`faults`), the model validator itself (`contract`), the
+//! binary's options and the call log's control route (`startup`), and the stages' WHIP endpoint
+//! with real WebRTC publishers (`whip`). `keys` and the helpers here are
 //! what they share.
 
 mod api;
 mod auth;
 mod contract;
 mod faults;
+mod startup;
 mod whip;
 
 use std::process::Command;
@@ -16,7 +18,7 @@ use std::sync::OnceLock;
 use aws_sdk_ivsrealtime::Client;
 use aws_sdk_ivsrealtime::config::retry::RetryConfig;
 use aws_sdk_ivsrealtime::config::{BehaviorVersion, Credentials, Region};
-use onair_test_support::ivs_contract::Model;
+use onair_test_support::ivs_contract;
 use twilio_standin::{DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, StandIn};
 
 /// A P-384 key pair made for this test run with openssl (never stored in the repository):
@@ -89,7 +91,7 @@ pub fn assert_calls_fit_the_model(standin: &StandIn) {
         calls.as_array().is_some_and(|c| !c.is_empty()),
         "the stand-in logged IVS calls"
     );
-    if let Err(report) = Model::from_repo().check_calls(&calls) {
+    if let Err(report) = ivs_contract::check_calls(&calls) {
         panic!("IVS calls that do not fit the model:\n{report}\ncalls: {calls:#}");
     }
 }

@@ -216,6 +216,14 @@ async fn a_publisher_with_a_valid_token_goes_live_and_viewers_watch_it() {
     assert_eq!(status["viewers"], 1, "{status}");
     // Watching does not make a participant of the stage.
     assert_eq!(participants(&ivs, &arn, &session).await.len(), 1);
+    let inspected = standin.ivs_stages();
+    assert_eq!(inspected.len(), 1);
+    assert_eq!(
+        inspected[0].active_session_id.as_deref(),
+        Some(session.as_str())
+    );
+    assert_eq!(inspected[0].participants.len(), 1);
+    assert!(inspected[0].participants[0].connected);
 
     // The page's DELETE ends the publisher's session, and with it the stage's.
     let deleted = http
@@ -335,7 +343,25 @@ async fn bad_tokens_and_offers_are_refused_and_make_no_participant() {
     .expect("no subscribe capability");
     assert_eq!(refused.status, 403);
 
+    // The fault layer covers the IVS WHIP route too.
+    standin.inject(twilio_standin::Fault::once(
+        Some("POST"),
+        "/media/ivs/whip/",
+        twilio_standin::FaultAction::Status(503),
+    ));
+    let faulted = Peer::publish(
+        &http,
+        &whip,
+        &mint(keys(), kid, &host(&arn)),
+        one_video_and_mic(),
+    )
+    .await
+    .err()
+    .expect("the injected fault");
+    assert_eq!(faulted.status, 503);
+
     assert_eq!(active_session(&ivs, &arn).await, None, "no one joined");
+    assert!(standin.ivs_stages()[0].participants.is_empty());
     assert!(standin.media_sessions().is_empty());
     assert_calls_fit_the_model(&standin);
 }
