@@ -11,7 +11,7 @@ use onair_common::audience::{AudienceCache, Clock};
 use onair_common::ids::{Identity, StageArn, StreamName};
 use onair_common::ivs::StageSummary;
 use onair_integration_tests::*;
-use onair_test_support::ivs_contract::Model;
+use onair_test_support::ivs_contract;
 use onair_test_support::relay_peer::{Load, Peer};
 use serde_json::{Value, json};
 use twilio_standin::{FaultAction, STARTUP_KEY_ARN};
@@ -21,7 +21,7 @@ const LIMIT: Duration = Duration::from_secs(10);
 /// Every IVS call the stand-in logged fits the model.
 fn assert_calls_fit_the_model(stack: &Stack) {
     let calls = serde_json::to_value(stack.ivs_calls()).expect("calls as JSON");
-    if let Err(report) = Model::from_repo().check_calls(&calls) {
+    if let Err(report) = ivs_contract::check_calls(&calls) {
         panic!("IVS calls that do not fit the model:\n{report}");
     }
 }
