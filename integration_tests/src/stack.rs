@@ -61,6 +61,66 @@ pub fn config(standin: &StandIn, extra: &[(&str, &str)]) -> HashMap<String, Stri
     app::with(app::with(app::standin_source(standin), &defaults), extra)
 }
 
+/// An `ivs` mode App from `source`, its IVS client with the stand-in's default AWS key pair
+/// (not the process environment, which tests share).
+pub fn ivs_app(source: &HashMap<String, String>) -> App {
+    use onair_common::config::{Secrets, Settings};
+    let settings = Settings::from_source(source).expect("the settings parse");
+    let secrets = Secrets::from_source(source).expect("the secrets parse");
+    secrets.require_ivs_key().expect("an IVS key");
+    let ivs = onair_common::ivs::Ivs::with_static_credentials(
+        settings.ivs.as_ref().expect("ivs settings"),
+        "us-east-1",
+        twilio_standin::DEFAULT_ACCESS_KEY_ID,
+        twilio_standin::DEFAULT_SECRET_ACCESS_KEY,
+    );
+    App::with_ivs(
+        settings,
+        onair_common::secret_store::SecretStore::fixed(secrets),
+        Some(ivs),
+    )
+}
+
+/// A P-384 key pair made now with the openssl CLI: the private key (PKCS#8 PEM) and the public
+/// key (PEM).
+pub struct IvsKeyPair {
+    pub private_pem: String,
+    pub public_pem: String,
+}
+
+pub fn ivs_key_pair() -> IvsKeyPair {
+    fn openssl(args: &[&str], input: Option<&str>) -> String {
+        use std::io::Write;
+        let mut child = std::process::Command::new("openssl")
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl runs");
+        if let Some(input) = input {
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(input.as_bytes())
+                .expect("openssl reads");
+        }
+        drop(child.stdin.take());
+        let out = child.wait_with_output().expect("openssl finishes");
+        assert!(out.status.success(), "openssl {args:?} failed");
+        String::from_utf8(out.stdout).expect("PEM is text")
+    }
+    let sec1 = openssl(
+        &["ecparam", "-name", "secp384r1", "-genkey", "-noout"],
+        None,
+    );
+    IvsKeyPair {
+        private_pem: openssl(&["pkcs8", "-topk8", "-nocrypt"], Some(&sec1)),
+        public_pem: openssl(&["ec", "-pubout"], Some(&sec1)),
+    }
+}
+
 /// An App against `standin` with the test settings and `extra` on top.
 pub fn app_for(standin: &StandIn, extra: &[(&str, &str)]) -> App {
     app::app(&config(standin, extra))
@@ -81,6 +141,40 @@ impl Stack {
 
     pub async fn live() -> Stack {
         Stack::start(&[("AUDIENCE_MODE", "live")]).await
+    }
+
+    /// `AUDIENCE_MODE=ivs`: a stand-in whose IVS API imported the public half of a P-384 key
+    /// pair made for this stack (openssl; never stored), and an App with the private half,
+    /// the stand-in's key ARN and an IVS client against it; `extra` on top.
+    pub async fn ivs(extra: &[(&str, &str)]) -> Stack {
+        Stack::ivs_with(&ivs_key_pair(), extra).await
+    }
+
+    /// [`Stack::ivs`] with the key pair `keys`.
+    pub async fn ivs_with(keys: &IvsKeyPair, extra: &[(&str, &str)]) -> Stack {
+        let standin = StandIn::start_with_ivs(
+            std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
+            Account::for_tests(),
+            twilio_standin::MediaSettings::default(),
+            twilio_standin::IvsSettings {
+                public_key_pem: Some(keys.public_pem.clone()),
+                ..twilio_standin::IvsSettings::default()
+            },
+        )
+        .await
+        .expect("the stand-in starts");
+        let endpoint = format!("{}/ivs", standin.base_url());
+        let mut settings = vec![
+            ("AUDIENCE_MODE", "ivs"),
+            ("IVS_ENDPOINT_URL", endpoint.as_str()),
+            ("IVS_PUBLIC_KEY_ARN", twilio_standin::STARTUP_KEY_ARN),
+            ("IVS_PRIVATE_KEY", keys.private_pem.as_str()),
+            ("IVS_TIMEOUT_MS", "1000"),
+        ];
+        settings.extend_from_slice(extra);
+        let source = config(&standin, &settings);
+        let app = ivs_app(&source);
+        Stack { standin, app }
     }
 
     /// Calls an endpoint's handler; returns its response as it is.
@@ -262,6 +356,19 @@ impl Stack {
             .player_streamers()
             .iter()
             .filter(|p| p.status != "ended" && p.status != "failed")
+            .count()
+    }
+
+    /// IVS calls the stand-in logged so far.
+    pub fn ivs_calls(&self) -> Vec<twilio_standin::IvsCall> {
+        self.standin.ivs_calls()
+    }
+
+    /// How many logged IVS calls were `operation`.
+    pub fn ivs_calls_of(&self, operation: &str) -> usize {
+        self.ivs_calls()
+            .iter()
+            .filter(|c| c.operation == operation)
             .count()
     }
 

@@ -1,8 +1,9 @@
-//! Secret hygiene: the main flows of every endpoint, in both audience modes, with refusals,
+//! Secret hygiene: the main flows of every endpoint, in the three audience modes, with refusals,
 //! Twilio failures, signed and forged room callbacks and the reaper, run in-process while the
 //! real log subscriber (same format, same filter) writes every line into memory. No log line and
 //! no response body may contain the API key secret, the auth token, the host password, the Basic
-//! credentials built from the key, or any complete access token: those minted during the run
+//! credentials built from the key, the IVS private key (any line of it), the AWS secret access
+//! key, or any complete access or participant token: those minted during the run
 //! appear only in the `token` field of the 200 answers that hand them out, which are left out of
 //! the check.
 
@@ -278,12 +279,87 @@ async fn flows(mode: &str, run: &mut Run) {
     stack.standin.shutdown().await;
 }
 
+/// A stream's life in `ivs` mode: the host's stage, a WHIP publish, start, viewers, IVS failing,
+/// stop and the reaper. Answers the private key it ran with.
+async fn ivs_flows(run: &mut Run) -> String {
+    let keys = ivs_key_pair();
+    let stack = Stack::ivs_with(&keys, &[("IVS_LOOKUP_SECONDS", "1")]).await;
+    let (status, _) = run
+        .call(&stack, Endpoint::AudienceToken, post_empty())
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = run.log_in(&stack, "not it").await;
+    assert_eq!(status, 401);
+    let (status, login) = run.log_in(&stack, HOST_PASSWORD).await;
+    assert_eq!(status, 200, "{login}");
+    let host_token = run.tokens.last().unwrap().clone();
+    let publisher = onair_test_support::relay_peer::Peer::publish(
+        &reqwest::Client::new(),
+        login["media"]["publish_url"].as_str().unwrap(),
+        &host_token,
+        onair_test_support::relay_peer::Load {
+            webcam: false,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("the host publishes");
+    let (status, body) = run
+        .call(&stack, Endpoint::StreamStart, bearer(&host_token))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, viewer) = run
+        .call(&stack, Endpoint::AudienceToken, post_empty())
+        .await;
+    assert_eq!(
+        (status, viewer["live"].as_bool()),
+        (200, Some(true)),
+        "{viewer}"
+    );
+    let (status, _) = run
+        .call(&stack, Endpoint::StreamStart, bearer("not.a.token"))
+        .await;
+    assert_eq!(status, 401);
+    // IVS failing.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    stack.standin.inject(fault(
+        "POST",
+        "/ivs/ListStages",
+        1,
+        FaultAction::Status(500),
+    ));
+    let (status, _) = run
+        .call(&stack, Endpoint::AudienceToken, post_empty())
+        .await;
+    assert_eq!(status, 502);
+    stack.standin.inject(fault(
+        "POST",
+        "/ivs/DeleteStage",
+        1,
+        FaultAction::Status(503),
+    ));
+    let (status, _) = run
+        .call(&stack, Endpoint::StreamStop, bearer(&host_token))
+        .await;
+    assert_eq!(status, 502);
+    let (status, _) = run
+        .call(&stack, Endpoint::StreamStop, bearer(&host_token))
+        .await;
+    assert_eq!(status, 200);
+    publisher.close().await;
+    reaper::reap(&stack.app, onair_common::token::unix_now() + 24 * 3600).await;
+    stack.standin.shutdown().await;
+    keys.private_pem
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_or_token_reaches_a_log_line_or_a_response_body() {
     let logs = captured_logs();
     let mut run = Run::default();
     flows("room", &mut run).await;
     flows("live", &mut run).await;
+    let private_pem = ivs_flows(&mut run).await;
 
     let account = twilio_standin::Account::for_tests();
     let basic = base64::engine::general_purpose::STANDARD.encode(format!(
@@ -295,7 +371,15 @@ async fn no_secret_or_token_reaches_a_log_line_or_a_response_body() {
         ("the auth token", account.auth_token.clone()),
         ("the host password", HOST_PASSWORD.to_owned()),
         ("the Basic credentials", basic),
+        (
+            "the AWS secret access key",
+            twilio_standin::DEFAULT_SECRET_ACCESS_KEY.to_owned(),
+        ),
     ];
+    // The IVS private key, whole or any line of its body.
+    for line in private_pem.lines().filter(|l| !l.starts_with("-----")) {
+        secrets.push(("the IVS private key", line.to_owned()));
+    }
     for token in &run.tokens {
         secrets.push(("an access token", token.clone()));
     }
@@ -306,6 +390,8 @@ async fn no_secret_or_token_reaches_a_log_line_or_a_response_body() {
         "Twilio call failed",
         "request refused",
         "live stream started",
+        "studio stage opened",
+        "stage ended",
     ] {
         assert!(
             logs.contains(expected),

@@ -8,12 +8,17 @@
 //! - `fuzz` (feature `fuzz`): the runner, corpus and generators of the property-based fuzz
 //!   targets of `functions/common/tests` and `integration_tests`;
 //! - `relay_peer` (feature `relay-peer`): a WebRTC peer for the stand-in's relay, used by its
-//!   tests and by `twilio_standin/examples/relay_load.rs`.
+//!   tests and by `twilio_standin/examples/relay_load.rs`;
+//! - `ivs_contract` (feature `ivs-contract`): the IVS real-time API model
+//!   (`specs/aws/`) as a validator of request and response bodies, run over the stand-in's
+//!   IVS call log by its tests and the integration tests.
 
 #[cfg(feature = "app")]
 pub mod app;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
+#[cfg(feature = "ivs-contract")]
+pub mod ivs_contract;
 pub mod jwt;
 #[cfg(feature = "relay-peer")]
 pub mod relay_peer;

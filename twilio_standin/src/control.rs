@@ -2,8 +2,11 @@
 //! faults, clock, simulated clients joining and leaving, and a snapshot of all state.
 //!
 //! A fault applies to the calls whose method is `method` (any if absent) and whose path contains
-//! `path_contains`: REST calls (`/v1/...`) and the media routes (`/media/whip/...`,
-//! `/media/whep/...`, `/media/sessions/...`, `/media/rooms/...`), never these control routes.
+//! `path_contains`: REST calls (`/v1/...`), the media routes (`/media/whip/...`,
+//! `/media/whep/...`, `/media/ivs/whip/...`, `/media/sessions/...`, `/media/rooms/...`) and the
+//! IVS API (`/ivs/CreateStage`...; an injected status answers the model's exception of that
+//! status, `InternalServerException` for other 5xx, `ThrottlingException` for 429), never these
+//! control routes.
 //! Counting matching calls from when it is added, it applies to calls `nth` through
 //! `nth + times - 1`: `status` (400 to 599) answers Twilio's error body with that status instead
 //! of handling the call; `delay_ms` handles the call, then holds its answer back that long.
@@ -11,6 +14,10 @@
 //! | route | body | does |
 //! |---|---|---|
 //! | `GET /__standin/calls` | | the call log (REST calls only): `[{method, path, params: [[name, value]...], status}]` |
+//! | `GET /__standin/ivs/calls` | | the IVS API's call log: `[{operation, request, status, response, error_type}]` (request and response bodies as JSON, `error_type` the `x-amzn-ErrorType` or null) |
+//! | `DELETE /__standin/ivs/calls` | | clears it (204) |
+//! | `POST /__standin/ivs/participants` | `{stage_arn, user_id}` | a simulated publisher joins the stage, no WebRTC (201 `{participant_id}`; 404 no such stage) |
+//! | `GET /__standin/ivs/state` | | the IVS stages that exist: `{stages: [{arn, name, active_session_id, tags, participants: [{participant_id, user_id, session_id, connected, published}]}]}` |
 //! | `DELETE /__standin/calls` | | clears it (204) |
 //! | `GET /__standin/callbacks` | | room status callbacks sent: `[{url, method, event, params: [[name, value]...], signature, status, error}]` |
 //! | `POST /__standin/faults` | `{method?, path_contains, nth? = 1, times? = 1, status? , delay_ms?}` (exactly one of `status`, `delay_ms`) | adds a fault for REST or `/media` calls (201), e.g. `{"method": "POST", "path_contains": "/media/whep/", "status": 503}` |
@@ -39,6 +46,7 @@ use crate::clock::iso;
 use crate::error::TwilioError;
 use crate::faults::{Fault, FaultAction};
 use crate::inspect;
+use crate::ivs::Ivs;
 use crate::media::Hub;
 use crate::shared::Shared;
 use crate::state::JoinError;
@@ -48,8 +56,11 @@ type AppState = State<Arc<Shared>>;
 /// The longest stall the control API takes.
 const MAX_STALL_SECONDS: f64 = 600.0;
 
-pub(crate) fn router(hub: Arc<Hub>) -> Router<Arc<Shared>> {
+pub(crate) fn router(hub: Arc<Hub>, ivs: Arc<Ivs>) -> Router<Arc<Shared>> {
     let stall_hub = hub.clone();
+    let ivs_calls = ivs.clone();
+    let ivs_state = ivs.clone();
+    let ivs_join = ivs.clone();
     Router::new()
         .route(
             "/media/stall",
@@ -72,6 +83,34 @@ pub(crate) fn router(hub: Arc<Hub>) -> Router<Arc<Shared>> {
             }),
         )
         .route("/calls", get(calls).delete(clear_calls))
+        .route(
+            "/ivs/calls",
+            get(move || {
+                let ivs = ivs_calls.clone();
+                async move { Json(ivs.calls()) }
+            })
+            .delete(move || {
+                let ivs = ivs.clone();
+                async move {
+                    ivs.clear_calls();
+                    StatusCode::NO_CONTENT
+                }
+            }),
+        )
+        .route(
+            "/ivs/participants",
+            post(move |body: Result<Json<IvsJoinBody>, JsonRejection>| {
+                let ivs = ivs_join.clone();
+                async move { ivs_join_publisher(&ivs, body) }
+            }),
+        )
+        .route(
+            "/ivs/state",
+            get(move || {
+                let ivs = ivs_state.clone();
+                async move { Json(json!({ "stages": ivs.stages() })) }
+            }),
+        )
         .route("/callbacks", get(callbacks))
         .route("/faults", post(add_fault).delete(clear_faults))
         .route("/clock", post(advance_clock))
@@ -100,6 +139,24 @@ async fn callbacks(State(shared): AppState) -> Response {
 async fn clear_calls(State(shared): AppState) -> StatusCode {
     shared.clear_calls();
     StatusCode::NO_CONTENT
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IvsJoinBody {
+    stage_arn: String,
+    user_id: String,
+}
+
+fn ivs_join_publisher(ivs: &Ivs, body: Result<Json<IvsJoinBody>, JsonRejection>) -> Response {
+    let body = match body {
+        Ok(Json(b)) => b,
+        Err(rejection) => return error(StatusCode::BAD_REQUEST, rejection.body_text()),
+    };
+    match ivs.connect_simulated(&body.stage_arn, &body.user_id) {
+        Ok(id) => (StatusCode::CREATED, Json(json!({ "participant_id": id }))).into_response(),
+        Err(e) => error(StatusCode::NOT_FOUND, e),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,5 +1,5 @@
-//! What both HTTP surfaces of the stand-in (the Twilio REST API under `/v1`, the media relay
-//! under `/media`) are wrapped in, and how a Twilio error becomes an answer:
+//! What the HTTP surfaces of the stand-in (the Twilio REST API under `/v1`, the media relay
+//! under `/media`, the IVS API under `/ivs`) are wrapped in, and how a Twilio error becomes an answer:
 //!
 //! - [`apply_faults`], the fault layer: injected faults (`StandIn::inject`,
 //!   `POST /__standin/faults`) apply to any route it wraps, matched by method and path substring;
@@ -66,8 +66,22 @@ pub(crate) async fn apply_faults(
     request: Request,
     next: Next,
 ) -> Response {
+    apply_faults_as(&shared, request, next, |status| {
+        injected(status).into_response()
+    })
+    .await
+}
+
+/// [`apply_faults`] for a surface with its own error bodies (the IVS API): `answer` renders an
+/// injected status.
+pub(crate) async fn apply_faults_as(
+    shared: &Shared,
+    request: Request,
+    next: Next,
+    answer: impl FnOnce(u16) -> Response,
+) -> Response {
     match shared.fault_for(request.method().as_str(), request.uri().path()) {
-        Some(FaultAction::Status(status)) => injected(status).into_response(),
+        Some(FaultAction::Status(status)) => answer(status),
         Some(FaultAction::Delay(delay)) => {
             let mut response = next.run(request).await;
             response.extensions_mut().insert(HoldBack(delay));

@@ -1,14 +1,17 @@
-//! `twilio-standin [--bind 127.0.0.1] [--port 4010] [--media-port 0] [--media-ip IP]...`: runs
-//! the Twilio stand-in (REST and the WHIP/WHEP media relay) until Ctrl-C or SIGTERM. Credentials
-//! come from `STANDIN_ACCOUNT_SID`, `STANDIN_AUTH_TOKEN`, `STANDIN_API_KEY_SID` and
-//! `STANDIN_API_KEY_SECRET` (test defaults otherwise); `STANDIN_BIND`, `STANDIN_PORT`,
-//! `STANDIN_MEDIA_PORT` and `STANDIN_MEDIA_IPS` apply when the flags are absent. One log line per
+//! `twilio-standin [--bind 127.0.0.1] [--port 4010] [--media-port 0] [--media-ip IP]...
+//! [--ivs-public-key-file PEM] [--ivs-whip-base URL]`: runs the Twilio stand-in (REST, the
+//! WHIP/WHEP media relay and the IVS real-time API) until Ctrl-C or SIGTERM. Credentials come
+//! from `STANDIN_ACCOUNT_SID`, `STANDIN_AUTH_TOKEN`, `STANDIN_API_KEY_SID` and
+//! `STANDIN_API_KEY_SECRET`, the IVS API's AWS key pair from `STANDIN_AWS_ACCESS_KEY_ID` and
+//! `STANDIN_AWS_SECRET_ACCESS_KEY` (test defaults otherwise); `STANDIN_BIND`, `STANDIN_PORT`,
+//! `STANDIN_MEDIA_PORT`, `STANDIN_MEDIA_IPS`, `STANDIN_IVS_PUBLIC_KEY_FILE` and
+//! `STANDIN_IVS_WHIP_BASE` apply when the flags are absent. One log line per
 //! request goes to stderr (never headers or secrets).
 
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 
-use twilio_standin::{Account, MediaSettings, StandIn};
+use twilio_standin::{Account, IvsSettings, MediaSettings, StandIn};
 
 const USAGE: &str =
     "usage: twilio-standin [--bind ADDR] [--port PORT] [--media-port PORT] [--media-ip IP]...
@@ -17,13 +20,21 @@ const USAGE: &str =
   --media-port PORT  UDP port of the media relay (env STANDIN_MEDIA_PORT, default 0: a free one)
   --media-ip IP      also offer this address to browsers besides 127.0.0.1, e.g. the LAN
                      address so a phone can watch; repeatable or comma-separated
-                     (env STANDIN_MEDIA_IPS, default none)";
+                     (env STANDIN_MEDIA_IPS, default none)
+  --ivs-public-key-file PEM
+                     import this P-384 public key into the IVS API at start, as
+                     arn:aws:ivs:us-east-1:123456789012:public-key/standin0000
+                     (env STANDIN_IVS_PUBLIC_KEY_FILE, default none)
+  --ivs-whip-base URL
+                     stages' WHIP endpoints are URL/ivs/whip/<stage id>
+                     (env STANDIN_IVS_WHIP_BASE, default http://<bind>:<port>/media)";
 
-/// The listen address and media settings from flags, then environment, then defaults.
-fn settings(args: &[String]) -> Result<(SocketAddr, MediaSettings), String> {
+/// The listen address, media and IVS settings from flags, then environment, then defaults.
+fn settings(args: &[String]) -> Result<(SocketAddr, MediaSettings, IvsSettings), String> {
     let mut bind = std::env::var("STANDIN_BIND").unwrap_or_else(|_| "127.0.0.1".to_owned());
     let mut port = std::env::var("STANDIN_PORT").unwrap_or_else(|_| "4010".to_owned());
     let mut media = MediaSettings::from_env()?;
+    let mut ivs = IvsSettings::from_env()?;
     let mut media_ips_from_flags: Option<Vec<IpAddr>> = None;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -51,6 +62,10 @@ fn settings(args: &[String]) -> Result<(SocketAddr, MediaSettings), String> {
                     .get_or_insert_with(Vec::new)
                     .extend(ips);
             }
+            "--ivs-public-key-file" => ivs
+                .read_public_key(&value()?)
+                .map_err(|e| format!("--ivs-public-key-file: {e}"))?,
+            "--ivs-whip-base" => ivs.whip_base = Some(value()?),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -63,7 +78,7 @@ fn settings(args: &[String]) -> Result<(SocketAddr, MediaSettings), String> {
     let port: u16 = port
         .parse()
         .map_err(|_| format!("--port/STANDIN_PORT: not a port number: {port}"))?;
-    Ok((SocketAddr::new(ip, port), media))
+    Ok((SocketAddr::new(ip, port), media, ivs))
 }
 
 async fn stop_signal() {
@@ -93,7 +108,7 @@ fn main() -> ExitCode {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
-    let (addr, media) = match settings(&args) {
+    let (addr, media, ivs) = match settings(&args) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("twilio-standin: {e}\n{USAGE}");
@@ -115,7 +130,7 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async {
-        let standin = match StandIn::start_with(addr, Account::from_env(), media).await {
+        let standin = match StandIn::start_with_ivs(addr, Account::from_env(), media, ivs).await {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("twilio-standin: cannot listen on {addr} (HTTP) or bind the media UDP socket: {e}");

@@ -17,6 +17,7 @@ use crate::calls::{Call, CallbackInfo};
 use crate::control;
 use crate::faults::Fault;
 use crate::inspect::{self, MediaProcessorInfo, ParticipantInfo, PlayerStreamerInfo, RoomInfo};
+use crate::ivs::{self, Ivs, IvsCall, IvsSettings, IvsStageInfo};
 use crate::media::{self, Hub, Media, MediaRoomInfo, MediaSessionInfo, MediaSettings, MediaStats};
 use crate::rest;
 use crate::shared::Shared;
@@ -27,6 +28,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// A running stand-in. Dropping it stops the server.
 pub struct StandIn {
     shared: Arc<Shared>,
+    ivs: Arc<Ivs>,
     media: Option<Media>,
     base_url: String,
     stop: Option<oneshot::Sender<()>>,
@@ -35,12 +37,13 @@ pub struct StandIn {
     callbacks: Option<JoinHandle<()>>,
 }
 
-/// The app: control routes under `/__standin`, the media relay's WHIP/WHEP under `/media`,
-/// everything else is Twilio REST (whose fallback answers Twilio's 404).
-fn app(shared: Arc<Shared>, hub: Arc<Hub>) -> Router {
+/// The app: control routes under `/__standin`, the media relay's WHIP/WHEP under `/media`, the
+/// IVS real-time API under `/ivs`, everything else is Twilio REST (whose fallback answers Twilio's 404).
+fn app(shared: Arc<Shared>, hub: Arc<Hub>, ivs: Arc<Ivs>) -> Router {
     rest::router(shared.clone())
         .merge(media::http::router(hub.clone()))
-        .nest("/__standin", control::router(hub))
+        .merge(ivs::api::router(ivs.clone()))
+        .nest("/__standin", control::router(hub, ivs))
         .with_state(shared)
 }
 
@@ -62,6 +65,16 @@ impl StandIn {
         account: Account,
         media: MediaSettings,
     ) -> std::io::Result<StandIn> {
+        Self::start_with_ivs(addr, account, media, IvsSettings::default()).await
+    }
+
+    /// Starts on `addr` with the media relay where `media` says and the IVS API as `ivs` says.
+    pub async fn start_with_ivs(
+        addr: SocketAddr,
+        account: Account,
+        media: MediaSettings,
+        ivs: IvsSettings,
+    ) -> std::io::Result<StandIn> {
         let listener = TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         // A wildcard bind is reachable on loopback; name that in URLs.
@@ -76,9 +89,13 @@ impl StandIn {
         };
         let base_url = format!("http://{shown}");
         let shared = Arc::new(Shared::new(account, base_url.clone()));
-        let media = Media::start(shared.clone(), &media).await?;
+        let ivs = Arc::new(
+            Ivs::new(shared.clone(), &ivs)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+        );
+        let media = Media::start(shared.clone(), ivs.clone(), &media).await?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let router = app(shared.clone(), media.hub.clone());
+        let router = app(shared.clone(), media.hub.clone(), ivs.clone());
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, router).with_graceful_shutdown(async {
                 let _ = stopped.await;
@@ -90,6 +107,7 @@ impl StandIn {
         let callbacks = tokio::spawn(callbacks::deliver(shared.clone()));
         Ok(StandIn {
             shared,
+            ivs,
             media: Some(media),
             base_url,
             stop: Some(stop),
@@ -149,11 +167,36 @@ impl StandIn {
     }
 
     /// Back to an empty account: every room, participant, streamer, grant and processor, the
-    /// room status callbacks, the call log and the faults are forgotten, so one server can serve many independent runs.
+    /// room status callbacks, the call log and the faults are forgotten, and every IVS stage,
+    /// participant, call and public key but the one imported at start, so one server can serve many independent runs.
     /// The clock keeps its offset; the counters since start keep counting; open media sessions
     /// are not closed.
     pub fn reset(&self) {
         self.shared.reset();
+        self.ivs.reset();
+    }
+
+    /// Every IVS API call so far, in order (as `GET /__standin/ivs/calls` lists them).
+    pub fn ivs_calls(&self) -> Vec<IvsCall> {
+        self.ivs.calls()
+    }
+
+    pub fn clear_ivs_calls(&self) {
+        self.ivs.clear_calls();
+    }
+
+    /// A publisher `user_id` joins the IVS stage `stage_arn` without WebRTC, as
+    /// [`StandIn::connect_participant`] does for Twilio rooms: connected and published, the
+    /// stage's session started if none is active; it stays until DisconnectParticipant or
+    /// DeleteStage. Returns its participant id.
+    pub fn ivs_connect_publisher(&self, stage_arn: &str, user_id: &str) -> Result<String, String> {
+        self.ivs.connect_simulated(stage_arn, user_id)
+    }
+
+    /// The IVS stages that exist (not deleted), oldest first, each with every participant it
+    /// had: what a test checks for leaks.
+    pub fn ivs_stages(&self) -> Vec<IvsStageInfo> {
+        self.ivs.stages()
     }
 
     /// Moves the stand-in's clock forward; timeouts that fall due apply at their exact times.

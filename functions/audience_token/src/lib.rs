@@ -4,12 +4,14 @@
 //! identity: in `room` mode to join the stream's room subscribe-only, in `live` mode with the
 //! stream's shared PlaybackGrant. The lookup is remembered per container (docs/ARCHITECTURE.md,
 //! The path of a request), so a crowd costs Twilio little; while Twilio fails, a failed lookup
-//! is remembered briefly and answered `502` with `Retry-After`.
+//! is remembered briefly and answered `502` with `Retry-After`. In `ivs` mode, once the stream's
+//! stage is live, a subscribe-only IVS participant token for it, minted here: the stage and its
+//! endpoints come from the remembered lookup, so a viewer costs IVS no call.
 
 use lambda_http::{Body, Request, Response};
 use onair_common::audience::LiveStream;
 use onair_common::config::AudienceMode;
-use onair_common::ids::{Identity, RoomName, StreamName};
+use onair_common::ids::{Identity, StreamName};
 use onair_common::response::respond;
 use onair_common::stream::State;
 use onair_common::token::Grant;
@@ -29,8 +31,9 @@ struct AudienceToken {
     stream: StreamName,
     mode: AudienceMode,
     token: Option<String>,
+    /// The room (`ivs` mode: `ivs-<stage id>`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    room: Option<RoomName>,
+    room: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     identity: Option<Identity>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -41,23 +44,12 @@ struct AudienceToken {
     expires_at: Option<u64>,
 }
 
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    respond("audience_token", audience_token(app, &req).await)
-}
-
-async fn audience_token(app: &App, req: &Request) -> Result<AudienceToken, ApiError> {
-    let body: AudienceTokenRequest = request::optional_json_body(req)?;
-    let stream = request::stream_name(body.stream.as_deref())?;
-    let mode = app.settings.audience_mode;
-
-    let (status, joinable) = app
-        .audience
-        .joinable(&app.twilio, &app.settings, &stream)
-        .await?;
-    let Some(LiveStream { room, playback }) = joinable else {
-        return Ok(AudienceToken {
+impl AudienceToken {
+    /// The answer while the stream cannot be joined.
+    fn not_joinable(state: State, stream: StreamName, mode: AudienceMode) -> AudienceToken {
+        AudienceToken {
             live: false,
-            state: status.state,
+            state,
             stream,
             mode,
             token: None,
@@ -66,7 +58,28 @@ async fn audience_token(app: &App, req: &Request) -> Result<AudienceToken, ApiEr
             presenter: None,
             media: None,
             expires_at: None,
-        });
+        }
+    }
+}
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    respond("audience_token", audience_token(app, &req).await)
+}
+
+async fn audience_token(app: &App, req: &Request) -> Result<AudienceToken, ApiError> {
+    let body: AudienceTokenRequest = request::optional_json_body(req)?;
+    let stream = request::stream_name(body.stream.as_deref())?;
+    let mode = app.settings.audience_mode;
+    if mode == AudienceMode::Ivs {
+        return stage_audience_token(app, stream).await;
+    }
+
+    let (status, joinable) = app
+        .audience
+        .joinable(&app.twilio, &app.settings, &stream)
+        .await?;
+    let Some(LiveStream { room, playback }) = joinable else {
+        return Ok(AudienceToken::not_joinable(status.state, stream, mode));
     };
     let (grant, ttl) = match playback {
         Some(playback) => (
@@ -84,6 +97,33 @@ async fn audience_token(app: &App, req: &Request) -> Result<AudienceToken, ApiEr
         mode,
         token: Some(token.jwt),
         media: Some(app.settings.media_path.for_viewer(&room)),
+        room: Some(room.as_str().to_owned()),
+        identity: Some(identity),
+        presenter: Some(app.settings.host_identity.clone()),
+        expires_at: Some(token.expires_at),
+    })
+}
+
+/// `ivs` mode: a viewer's subscribe-only token for the stream's live stage.
+async fn stage_audience_token(app: &App, stream: StreamName) -> Result<AudienceToken, ApiError> {
+    let mode = app.settings.audience_mode;
+    let (status, endpoints) = app
+        .audience
+        .stage_joinable(app.ivs()?, &app.settings, &stream)
+        .await?;
+    let Some(endpoints) = endpoints else {
+        return Ok(AudienceToken::not_joinable(status.state, stream, mode));
+    };
+    let identity = Identity::new_viewer();
+    let token = app.mint_stage_token(&endpoints, &identity, &stream).await?;
+    let room = endpoints.arn.room();
+    Ok(AudienceToken {
+        live: true,
+        state: status.state,
+        stream,
+        mode,
+        token: Some(token.jwt),
+        media: Some(app.settings.media_path.for_stage_viewer(&room)),
         room: Some(room),
         identity: Some(identity),
         presenter: Some(app.settings.host_identity.clone()),

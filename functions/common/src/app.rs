@@ -1,5 +1,6 @@
 //! What a function builds once per container and lends to every request: settings, secrets,
-//! the Twilio client, the audience cache and the wrong-password lock-outs. The top layer: it
+//! the Twilio client (and in `ivs` mode the IVS client), the audience cache and the
+//! wrong-password lock-outs. The top layer: it
 //! puts the lower ones together and offers the few conveniences every handler wants
 //! (docs/ARCHITECTURE.md, Layers).
 
@@ -11,9 +12,12 @@ use crate::audience::AudienceCache;
 use crate::auth::Gate;
 use crate::config::{ConfigError, Environment, Settings, Source};
 use crate::error::ApiError;
-use crate::ids::{Identity, MeetingId, MeetingIdentity, MeetingRoom};
+use crate::ids::{Identity, MeetingId, MeetingIdentity, MeetingRoom, StreamName};
 use crate::invite::{self, Invite};
+use crate::ivs::Ivs;
+use crate::ivs_token::{ParticipantToken, StageEndpoints};
 use crate::secret_store::{SecretStore, SecretsError};
+use crate::stage;
 use crate::token::{self, Grant, MintedToken};
 use crate::twilio::Twilio;
 
@@ -21,6 +25,8 @@ pub struct App {
     pub settings: Settings,
     pub secrets: Arc<SecretStore>,
     pub twilio: Twilio,
+    /// `AUDIENCE_MODE=ivs` only: the IVS real-time client.
+    pub ivs: Option<Ivs>,
     pub audience: AudienceCache,
     /// Wrong host passwords per source address, for this container's lock-outs.
     pub wrong_passwords: WrongPasswords,
@@ -45,10 +51,24 @@ impl App {
     pub async fn from_source(source: &dyn Source) -> Result<App, StartupError> {
         let settings = Settings::from_source(source)?;
         let secrets = SecretStore::load(&settings, source).await?;
-        Ok(App::new(settings, secrets))
+        let ivs = match &settings.ivs {
+            Some(ivs) => {
+                // The mode cannot work without its key: fail the cold start, naming it.
+                secrets.current().await?.require_ivs_key()?;
+                Some(Ivs::from_env(ivs).await)
+            }
+            None => None,
+        };
+        Ok(App::with_ivs(settings, secrets, ivs))
     }
 
+    /// An app without an IVS client (`room` and `live` modes).
     pub fn new(settings: Settings, secrets: SecretStore) -> App {
+        App::with_ivs(settings, secrets, None)
+    }
+
+    /// An app with `ivs`, the IVS client of `ivs` mode.
+    pub fn with_ivs(settings: Settings, secrets: SecretStore, ivs: Option<Ivs>) -> App {
         let secrets = Arc::new(secrets);
         let twilio = Twilio::new(
             &settings.video_base_url,
@@ -61,6 +81,7 @@ impl App {
             settings,
             secrets,
             twilio,
+            ivs,
             audience: AudienceCache::default(),
         }
     }
@@ -105,6 +126,46 @@ impl App {
             room,
             token::unix_now(),
             self.settings.meetings.max_duration.as_secs(),
+        ))
+    }
+
+    /// `ivs` mode: the IVS client; without one (a misconfigured container) a 503.
+    pub fn ivs(&self) -> Result<&Ivs, ApiError> {
+        self.ivs.as_ref().ok_or_else(|| {
+            tracing::error!("ivs mode without an IVS client");
+            ApiError::Unavailable("the service is not configured; try again later".into())
+        })
+    }
+
+    /// `ivs` mode: mints `who`'s participant token for `stage` of `stream` (the host's can
+    /// publish, a viewer's subscribe), valid as long as a stream may last.
+    pub async fn mint_stage_token(
+        &self,
+        stage: &StageEndpoints,
+        who: &Identity,
+        stream: &StreamName,
+    ) -> Result<ParticipantToken, ApiError> {
+        let secrets = self.secrets.current().await?;
+        let unavailable = |what: &str| {
+            tracing::error!(missing = what, "ivs mode not configured");
+            ApiError::Unavailable("the service is not configured; try again later".into())
+        };
+        let key = secrets
+            .require_ivs_key()
+            .map_err(|_| unavailable("IVS_PRIVATE_KEY"))?;
+        let ivs = self
+            .settings
+            .ivs
+            .as_ref()
+            .ok_or_else(|| unavailable("IVS_PUBLIC_KEY_ARN"))?;
+        Ok(stage::mint(
+            key,
+            &ivs.public_key_arn,
+            stage,
+            who,
+            stream,
+            token::unix_now(),
+            self.settings.stream_max.as_secs(),
         ))
     }
 

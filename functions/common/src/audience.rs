@@ -17,6 +17,12 @@
 //!   again, and Twilio is asked again only after it. Each call is tried once: a crowd asks
 //!   again by itself, so retries would only multiply its load on a failing Twilio.
 //!
+//! - `ivs` mode: one listing of the account's stages (ListStages, every page) serves every
+//!   stream for `IVS_LOOKUP_SECONDS` (5 by default: at most 12 calls a minute per container);
+//!   a stage is live while its session is active. A live stage's endpoints (GetStage), which
+//!   viewer tokens name, are remembered per stage for [`ENDPOINTS_TTL`]: they do not change
+//!   for the stage's life. So a viewer costs IVS no call of their own.
+//!
 //! Each remembered value has its own lock: viewers arriving together wait for one call instead
 //! of each making their own, and a slow stream does not hold up another. Streams are
 //! remembered only while they have rooms, and at most [`MAX_STREAMS_REMEMBERED`] at once.
@@ -31,7 +37,10 @@ use tokio::sync::Mutex;
 
 use crate::config::{AudienceMode, Settings};
 use crate::ids::{RoomName, StreamName};
-use crate::stream::{self, Status};
+use crate::ivs::{Ivs, IvsError, StageSummary};
+use crate::ivs_token::StageEndpoints;
+use crate::stage::{self, StageStatus};
+use crate::stream::{self, State, Status};
 use crate::twilio::{MediaProcessor, Room, Twilio, TwilioError};
 
 /// A grant is not handed out in its last seconds, so a viewer has time to use it.
@@ -39,6 +48,12 @@ pub const GRANT_MARGIN: Duration = Duration::from_secs(10);
 
 /// How long a failed call is remembered (at most `AUDIENCE_CACHE_SECONDS`).
 pub const FAILURE_MEMORY: Duration = Duration::from_secs(2);
+
+/// How long a stage's endpoints are remembered (IVS: they hold for the stage's life).
+pub const ENDPOINTS_TTL: Duration = Duration::from_secs(3600);
+
+/// `IVS_LOOKUP_SECONDS` when no IVS settings are given (tests of other modes).
+const DEFAULT_IVS_LOOKUP: Duration = Duration::from_secs(5);
 
 /// The most streams whose own answers (host check, grant) a container remembers at once.
 pub const MAX_STREAMS_REMEMBERED: usize = 1000;
@@ -63,8 +78,8 @@ pub struct Playback {
 /// [`FAILURE_MEMORY`], and is asked again once `retry_after` has passed.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{cause}")]
-pub struct LookupFailed {
-    pub cause: TwilioError,
+pub struct LookupFailed<E = TwilioError> {
+    pub cause: E,
     pub retry_after: Duration,
 }
 
@@ -75,6 +90,8 @@ pub struct AudienceCache {
     rooms: Memo<Arc<Vec<Room>>>,
     /// `live` mode: the account's started MediaProcessors, newest first.
     processors: Memo<Arc<Vec<MediaProcessor>>>,
+    /// `ivs` mode: the account's stages.
+    stages: Memo<Arc<Vec<StageSummary>>, IvsError>,
     streams: std::sync::Mutex<HashMap<StreamName, Arc<PerStream>>>,
 }
 
@@ -85,6 +102,8 @@ struct PerStream {
     status: Memo<Status>,
     /// `live` mode: the grant of its PlayerStreamer.
     grant: Memo<Playback>,
+    /// `ivs` mode: the endpoints of its live stage.
+    endpoints: Memo<StageEndpoints, IvsError>,
 }
 
 impl AudienceCache {
@@ -216,6 +235,69 @@ impl AudienceCache {
         ))
     }
 
+    /// `ivs` mode: the status of `stream`, from the remembered listing of stages.
+    pub async fn stage_status(
+        &self,
+        ivs: &Ivs,
+        settings: &Settings,
+        stream: &StreamName,
+    ) -> Result<StageStatus, LookupFailed<IvsError>> {
+        let ttl = settings
+            .ivs
+            .as_ref()
+            .map_or(DEFAULT_IVS_LOOKUP, |ivs| ivs.lookup_ttl);
+        let trust = Trust {
+            clock: &self.clock,
+            failure_memory: FAILURE_MEMORY.min(ttl),
+        };
+        let stages = trust
+            .get(
+                &self.stages,
+                "IVS stages",
+                |_| true,
+                |now| async move { Ok((Arc::new(ivs.list_stages().await?), now + ttl)) },
+            )
+            .await?;
+        Ok(stage::status_in(&stages, stream))
+    }
+
+    /// `ivs` mode: the status of `stream` and, when it is live, its stage's endpoints (what a
+    /// viewer's token names), both remembered.
+    pub async fn stage_joinable(
+        &self,
+        ivs: &Ivs,
+        settings: &Settings,
+        stream: &StreamName,
+    ) -> Result<(StageStatus, Option<StageEndpoints>), LookupFailed<IvsError>> {
+        let status = self.stage_status(ivs, settings, stream).await?;
+        let arn = match &status.stage {
+            Some(arn) if status.state == State::Live => arn.clone(),
+            _ => return Ok((status, None)),
+        };
+        let ttl = settings
+            .ivs
+            .as_ref()
+            .map_or(DEFAULT_IVS_LOOKUP, |ivs| ivs.lookup_ttl);
+        let trust = Trust {
+            clock: &self.clock,
+            failure_memory: FAILURE_MEMORY.min(ttl),
+        };
+        let per_stream = self.per_stream(stream);
+        let wanted = arn.clone();
+        let endpoints = trust
+            .get(
+                &per_stream.endpoints,
+                "a stage's endpoints",
+                |held: &StageEndpoints| held.arn == wanted,
+                |now| async move {
+                    let stage = ivs.get_stage(&arn).await?;
+                    Ok((stage.endpoints, now + ENDPOINTS_TTL))
+                },
+            )
+            .await?;
+        Ok((status, Some(endpoints)))
+    }
+
     /// How many streams have answers of their own remembered.
     pub fn streams_remembered(&self) -> usize {
         self.streams_table().len()
@@ -241,12 +323,12 @@ impl AudienceCache {
 }
 
 /// One remembered outcome and its lock.
-struct Memo<T> {
-    slot: Mutex<Option<Remembered<T>>>,
+struct Memo<T, E = TwilioError> {
+    slot: Mutex<Option<Remembered<T, E>>>,
 }
 
-impl<T> Default for Memo<T> {
-    fn default() -> Memo<T> {
+impl<T, E> Default for Memo<T, E> {
+    fn default() -> Memo<T, E> {
         Memo {
             slot: Mutex::new(None),
         }
@@ -254,18 +336,18 @@ impl<T> Default for Memo<T> {
 }
 
 /// An outcome and until when it holds.
-struct Remembered<T> {
-    outcome: Result<T, TwilioError>,
+struct Remembered<T, E = TwilioError> {
+    outcome: Result<T, E>,
     until: Instant,
 }
 
-impl<T: Clone> Remembered<T> {
+impl<T: Clone, E: Clone> Remembered<T, E> {
     /// The outcome as a caller asking at `now` is told it; `None` once it no longer holds.
-    fn told_at(&self, now: Instant) -> Option<Result<T, LookupFailed>> {
+    fn told_at(&self, now: Instant) -> Option<Result<T, LookupFailed<E>>> {
         (now < self.until).then(|| self.told(now))
     }
 
-    fn told(&self, now: Instant) -> Result<T, LookupFailed> {
+    fn told(&self, now: Instant) -> Result<T, LookupFailed<E>> {
         self.outcome.clone().map_err(|cause| LookupFailed {
             cause,
             retry_after: self.until.saturating_duration_since(now),
@@ -282,16 +364,17 @@ struct Trust<'a> {
 impl Trust<'_> {
     /// `memo`'s outcome while it holds (a value only if it `fits` what is asked), else a fresh
     /// one: `fetch`, given the time it was asked at, answers a value and until when it holds.
-    async fn get<T, Fut>(
+    async fn get<T, E, Fut>(
         &self,
-        memo: &Memo<T>,
+        memo: &Memo<T, E>,
         what: &'static str,
         fits: impl Fn(&T) -> bool,
         fetch: impl FnOnce(Instant) -> Fut,
-    ) -> Result<T, LookupFailed>
+    ) -> Result<T, LookupFailed<E>>
     where
         T: Clone,
-        Fut: Future<Output = Result<(T, Instant), TwilioError>>,
+        E: Clone + std::fmt::Display,
+        Fut: Future<Output = Result<(T, Instant), E>>,
     {
         let mut slot = memo.slot.lock().await;
         // Read once the lock is held, before Twilio is asked: an answer's trust counts from here.
@@ -505,7 +588,7 @@ mod tests {
     #[test]
     fn an_answer_holds_until_its_time() {
         let clock = Clock::manual();
-        let answer = Remembered {
+        let answer: Remembered<i32> = Remembered {
             outcome: Ok(7),
             until: clock.now() + Duration::from_secs(5),
         };

@@ -18,8 +18,10 @@ use crate::config::{Secrets, Settings};
 use crate::error::{ApiError, whole_seconds};
 use crate::ids::{Identity, MeetingId, RoomName};
 use crate::invite::{self, InviteError};
+use crate::ivs_token;
 use crate::request::{self, RawBody};
 use crate::secret_store::SecretStore;
+use crate::stage::StageTarget;
 use crate::stream::HostTarget;
 use crate::token::{self, Grant, TokenError};
 use crate::webhook;
@@ -231,11 +233,73 @@ impl Gate<'_> {
         }
     }
 
+    /// `ivs` mode: the host and what their request acts on, by the credentials of `req` (see
+    /// [`host_credentials`]): the stage of their IVS host token (a participant token this
+    /// service signed for the host, able to publish), or with the password the `stream` they
+    /// name (the default stream if none). A `room` cannot be named with the password here.
+    pub async fn stage_host(&self, req: &Request) -> Result<StageTarget, ApiError> {
+        match host_credentials(req)? {
+            HostCredentials::Token(jwt) => {
+                let verified = self.verify_stage_host(&jwt).await?;
+                Ok(StageTarget::Stage {
+                    arn: verified.stage,
+                    participant_id: verified.claims.jti,
+                })
+            }
+            HostCredentials::Password {
+                password,
+                room,
+                stream,
+            } => {
+                self.host_password(request::source_address(req), &password)
+                    .await?;
+                if room.is_some() {
+                    return Err(ApiError::BadRequest(
+                        "in ivs mode name the `stream`, not a `room`".into(),
+                    ));
+                }
+                request::stream_name(stream.as_deref()).map(StageTarget::Stream)
+            }
+        }
+    }
+
+    /// An IVS host token: a participant token this service signed for the host identity, able
+    /// to publish, not expired.
+    async fn verify_stage_host(&self, jwt: &str) -> Result<ivs_token::Verified, ApiError> {
+        if jwt.len() > MAX_CREDENTIAL_LEN {
+            return Err(ApiError::Unauthorized("the token is not valid".into()));
+        }
+        let secrets = self.current_secrets().await?;
+        let key = secrets.require_ivs_key().map_err(|err| {
+            tracing::error!(error = %err, "ivs mode without its key");
+            ApiError::Unavailable("the service is not configured; try again later".into())
+        })?;
+        let verified = ivs_token::verify(key, jwt, token::unix_now()).map_err(|err| {
+            ApiError::Unauthorized(match err {
+                ivs_token::TokenError::Expired => "the token has expired".into(),
+                ivs_token::TokenError::Invalid => "the token is not valid".into(),
+            })
+        })?;
+        let claims = &verified.claims;
+        if claims.user_id != self.settings.host_identity.as_str()
+            || !claims.capabilities.allow_publish
+        {
+            return Err(ApiError::Unauthorized("this is not a host token".into()));
+        }
+        Ok(verified)
+    }
+
     /// The host opening a meeting, which belongs to no stream or room: signed in with a host
-    /// session (the studio's sign-in) or a host token as `Authorization: Bearer` (or as
-    /// [`host_credentials`] reads a token), or with the password.
+    /// session (the studio's sign-in) or a host token (in `ivs` mode a stage token too) as
+    /// `Authorization: Bearer` (or as [`host_credentials`] reads a token), or with the password.
     pub async fn meeting_host(&self, req: &Request) -> Result<(), ApiError> {
         match host_credentials(req)? {
+            // `ivs` mode: the host's stage token (ES384) opens meetings as a room token does.
+            HostCredentials::Token(jwt)
+                if self.settings.ivs.is_some() && self.verify_stage_host(&jwt).await.is_ok() =>
+            {
+                Ok(())
+            }
             HostCredentials::Token(jwt) => {
                 let verified = self.verify(&jwt).await?;
                 match verified.grant {

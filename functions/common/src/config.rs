@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::attempts::AttemptPolicy;
 use crate::ids::{Identity, Sid};
 use crate::password::HostPassword;
-use crate::secret::SecretString;
+use crate::secret::{SecretString, SigningKey};
 
 /// Which audience path the deployment uses (docs/ARCHITECTURE.md, Audience modes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -22,6 +22,8 @@ pub enum AudienceMode {
     Room,
     /// Twilio Live: MediaProcessor + PlayerStreamer, viewers use the Live Player.
     Live,
+    /// Amazon IVS real-time: a stage per stream, self-signed participant tokens.
+    Ivs,
 }
 
 /// A configuration key that is missing or malformed; the message names the key, never its value.
@@ -73,6 +75,64 @@ pub struct Settings {
     /// Wrong host passwords one address may send before a short lock-out.
     pub host_password_attempts: AttemptPolicy,
     pub meetings: MeetingSettings,
+    /// `AUDIENCE_MODE=ivs` only: the IVS settings (docs/ARCHITECTURE.md, Audience modes).
+    pub ivs: Option<IvsSettings>,
+}
+
+/// The IVS real-time settings, present exactly when `AUDIENCE_MODE=ivs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IvsSettings {
+    /// `IVS_ENDPOINT_URL`: the API's base URL instead of the SDK's (dev and tests: the stand-in).
+    pub endpoint_url: Option<String>,
+    /// `IVS_PUBLIC_KEY_ARN`: the imported public key of `IVS_PRIVATE_KEY`; the tokens' `kid`.
+    pub public_key_arn: String,
+    /// `IVS_TIMEOUT_MS`: the longest one IVS call may take.
+    pub timeout: Duration,
+    /// `IVS_LOOKUP_SECONDS`: how long the listing of stages ("what is live") is trusted.
+    pub lookup_ttl: Duration,
+}
+
+impl IvsSettings {
+    fn from_source(source: &dyn Source) -> Result<IvsSettings, ConfigError> {
+        let arn = required(source, "IVS_PUBLIC_KEY_ARN")?;
+        if !public_key_arn(&arn) {
+            return Err(ConfigError::new(
+                "IVS_PUBLIC_KEY_ARN",
+                "must be an IVS public key ARN (arn:aws:ivs:<region>:<account>:public-key/<id>)",
+            ));
+        }
+        Ok(IvsSettings {
+            endpoint_url: match read(source, "IVS_ENDPOINT_URL") {
+                Some(_) => Some(base_url(source, "IVS_ENDPOINT_URL", "")?),
+                None => None,
+            },
+            public_key_arn: arn,
+            timeout: Duration::from_millis(number(source, "IVS_TIMEOUT_MS", 4000, 100..=10_000)?),
+            lookup_ttl: Duration::from_secs(number(source, "IVS_LOOKUP_SECONDS", 5, 1..=60)?),
+        })
+    }
+}
+
+/// The model's pattern for a public key ARN: `arn:aws:ivs:[a-z0-9-]+:[0-9]+:public-key/[a-zA-Z0-9-]+`.
+fn public_key_arn(value: &str) -> bool {
+    let Some(rest) = value.strip_prefix("arn:aws:ivs:") else {
+        return false;
+    };
+    let Some((region, rest)) = rest.split_once(':') else {
+        return false;
+    };
+    let Some((account, id)) = rest.split_once(":public-key/") else {
+        return false;
+    };
+    !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !account.is_empty()
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !id.is_empty()
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && value.len() <= 128
 }
 
 /// Meetings (docs/ARCHITECTURE.md, Meetings): how long an invite lasts, and how long and how
@@ -135,6 +195,22 @@ impl MediaPath {
         self.media(room, &[WATCH, STATUS])
     }
 
+    /// `ivs` mode, the host: `{"kind": "ivs", "publish_url": <the stage's WHIP endpoint>}`,
+    /// whatever the media path (locally the stand-in's stage endpoint is on the relay).
+    pub fn for_stage_host(&self, whip_url: &str) -> serde_json::Value {
+        serde_json::json!({ "kind": "ivs", "publish_url": whip_url })
+    }
+
+    /// `ivs` mode, a viewer of the stage whose room is `room` (`ivs-<stage id>`): with Twilio's
+    /// path (production) `{"kind": "ivs"}` (the IVS SDK, with the token); locally the relay's
+    /// WHEP for that room.
+    pub fn for_stage_viewer(&self, room: &str) -> serde_json::Value {
+        match self {
+            MediaPath::Twilio => serde_json::json!({ "kind": "ivs" }),
+            MediaPath::Whip { .. } => self.media(&room, &[WATCH, STATUS]),
+        }
+    }
+
     /// `{"kind": "twilio"}`, or `{"kind": "whip"}` with the URL of each of `routes` for `room`.
     fn media(&self, room: &dyn std::fmt::Display, routes: &[(&str, &str)]) -> serde_json::Value {
         match self {
@@ -159,6 +235,9 @@ pub struct Secrets {
     pub host_password: HostPassword,
     /// Only needed to verify Twilio's webhook signatures.
     pub auth_token: Option<SecretString>,
+    /// `IVS_PRIVATE_KEY`: signs IVS participant tokens (required in `ivs` mode: see
+    /// [`Secrets::require_ivs_key`]).
+    pub ivs_private_key: Option<SigningKey>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -267,10 +346,11 @@ impl Settings {
         let audience_mode = match read(source, "AUDIENCE_MODE").as_deref() {
             None | Some("room") => AudienceMode::Room,
             Some("live") => AudienceMode::Live,
+            Some("ivs") => AudienceMode::Ivs,
             Some(_) => {
                 return Err(ConfigError::new(
                     "AUDIENCE_MODE",
-                    "must be `room` or `live`",
+                    "must be `room`, `live` or `ivs`",
                 ));
             }
         };
@@ -343,6 +423,10 @@ impl Settings {
                 )?),
             },
             meetings: MeetingSettings::from_source(source)?,
+            ivs: match audience_mode {
+                AudienceMode::Ivs => Some(IvsSettings::from_source(source)?),
+                AudienceMode::Room | AudienceMode::Live => None,
+            },
         })
     }
 }
@@ -376,6 +460,23 @@ impl Secrets {
             api_key_secret: required(source, "TWILIO_API_KEY_SECRET")?.into(),
             host_password: host_password(source)?,
             auth_token: read(source, "TWILIO_AUTH_TOKEN").map(SecretString::from),
+            ivs_private_key: match read(source, "IVS_PRIVATE_KEY") {
+                Some(pem) => Some(
+                    SigningKey::from_pem(&pem)
+                        .map_err(|err| ConfigError::new("IVS_PRIVATE_KEY", err.to_string()))?,
+                ),
+                None => None,
+            },
+        })
+    }
+
+    /// The IVS signing key, which `AUDIENCE_MODE=ivs` needs: an error naming the key without it.
+    pub fn require_ivs_key(&self) -> Result<&SigningKey, ConfigError> {
+        self.ivs_private_key.as_ref().ok_or_else(|| {
+            ConfigError::new(
+                "IVS_PRIVATE_KEY",
+                "is missing (AUDIENCE_MODE=ivs needs the P-384 private key in PEM)",
+            )
         })
     }
 
@@ -512,6 +613,29 @@ mod tests {
     }
 
     #[test]
+    fn ivs_media_names_the_stage_endpoint_or_the_relay_room() {
+        let whip = MediaPath::Whip {
+            base_url: "/media".into(),
+        };
+        assert_eq!(
+            whip.for_stage_host("http://127.0.0.1:1/media/ivs/whip/abc"),
+            serde_json::json!({ "kind": "ivs", "publish_url": "http://127.0.0.1:1/media/ivs/whip/abc" })
+        );
+        assert_eq!(
+            whip.for_stage_viewer("ivs-abc"),
+            serde_json::json!({
+                "kind": "whip",
+                "watch_url": "/media/whep/ivs-abc",
+                "status_url": "/media/rooms/ivs-abc",
+            })
+        );
+        assert_eq!(
+            MediaPath::Twilio.for_stage_viewer("ivs-abc"),
+            serde_json::json!({ "kind": "ivs" })
+        );
+    }
+
+    #[test]
     fn secrets_parse_and_name_the_missing_key() {
         assert!(Secrets::from_source(&source(GOOD)).is_ok());
         for missing in [
@@ -583,5 +707,74 @@ mod tests {
         let err = Secrets::from_json(json).unwrap_err();
         assert!(!err.to_string().contains("nonsense-value"));
         assert!(Secrets::from_json("not json").is_err());
+    }
+
+    const KEY_ARN: &str = "arn:aws:ivs:us-east-1:123456789012:public-key/standin0000";
+
+    #[test]
+    fn ivs_mode_reads_its_settings_and_names_a_bad_one() {
+        let settings = Settings::from_source(&source(&[])).unwrap();
+        assert_eq!(settings.ivs, None);
+        let settings = Settings::from_source(&source(&[
+            ("AUDIENCE_MODE", "ivs"),
+            ("IVS_PUBLIC_KEY_ARN", KEY_ARN),
+            ("IVS_ENDPOINT_URL", "http://127.0.0.1:4010/ivs/"),
+        ]))
+        .unwrap();
+        assert_eq!(settings.audience_mode, AudienceMode::Ivs);
+        assert_eq!(
+            settings.ivs,
+            Some(IvsSettings {
+                endpoint_url: Some("http://127.0.0.1:4010/ivs".into()),
+                public_key_arn: KEY_ARN.into(),
+                timeout: Duration::from_millis(4000),
+                lookup_ttl: Duration::from_secs(5),
+            })
+        );
+        let ivs = [("AUDIENCE_MODE", "ivs"), ("IVS_PUBLIC_KEY_ARN", KEY_ARN)];
+        assert_eq!(
+            Settings::from_source(&source(&ivs[..1])).unwrap_err().key,
+            "IVS_PUBLIC_KEY_ARN"
+        );
+        for (key, value) in [
+            (
+                "IVS_PUBLIC_KEY_ARN",
+                "arn:aws:ivs:us-east-1:123456789012:stage/abc",
+            ),
+            ("IVS_PUBLIC_KEY_ARN", "standin0000"),
+            ("IVS_ENDPOINT_URL", "127.0.0.1:4010"),
+            ("IVS_TIMEOUT_MS", "50"),
+            ("IVS_LOOKUP_SECONDS", "0"),
+        ] {
+            let mut pairs = ivs.to_vec();
+            pairs.retain(|(k, _)| *k != key);
+            pairs.push((key, value));
+            assert_eq!(
+                Settings::from_source(&source(&pairs)).unwrap_err().key,
+                key,
+                "{key}={value}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_ivs_private_key_is_parsed_once_named_when_bad_and_never_shown() {
+        let secrets = Secrets::from_source(&source(GOOD)).unwrap();
+        assert_eq!(
+            secrets.require_ivs_key().unwrap_err().key,
+            "IVS_PRIVATE_KEY"
+        );
+        let (pem, _) = crate::secret::tests::openssl_p384();
+        let mut pairs = GOOD.to_vec();
+        pairs.push(("IVS_PRIVATE_KEY", &pem));
+        let secrets = Secrets::from_source(&source(&pairs)).unwrap();
+        assert!(secrets.require_ivs_key().is_ok());
+        assert!(!format!("{secrets:?}").contains("PRIVATE"));
+        let bad = pem.replace("MI", "XX");
+        pairs.pop();
+        pairs.push(("IVS_PRIVATE_KEY", &bad));
+        let err = Secrets::from_source(&source(&pairs)).unwrap_err();
+        assert_eq!(err.key, "IVS_PRIVATE_KEY");
+        assert!(!err.to_string().contains("XX"), "{err}");
     }
 }

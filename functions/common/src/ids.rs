@@ -361,6 +361,55 @@ impl MeetingIdentity {
     }
 }
 
+/// An IVS real-time stage's ARN, `arn:aws:ivs:<region>:<account>:stage/<id>` (the model's
+/// pattern; the id is 12 `A-Z a-z 0-9`). Read only through [`StageArn::parse`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct StageArn(String);
+
+impl StageArn {
+    pub fn parse(value: &str) -> Option<StageArn> {
+        let rest = value.strip_prefix("arn:aws:ivs:")?;
+        let (region, rest) = rest.split_once(':')?;
+        let (account, id) = rest.split_once(":stage/")?;
+        let ok = !region.is_empty()
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !account.is_empty()
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && (1..=64).contains(&id.len())
+            && id.bytes().all(|b| b.is_ascii_alphanumeric());
+        ok.then(|| StageArn(value.to_owned()))
+    }
+
+    /// The stage's id, the ARN's last part: the token's `topic`.
+    pub fn id(&self) -> &str {
+        self.0.rsplit_once('/').map_or("", |(_, id)| id)
+    }
+
+    /// What the pages and the relay call the stage's room: `ivs-<stage id>`.
+    pub fn room(&self) -> String {
+        format!("ivs-{}", self.id())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StageArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The name of the IVS stage of a stream: `onair-<stream>` (a stage's name is `A-Z a-z 0-9 - _`,
+/// at most 128; names are not unique at IVS, so every stage of the stream carries it).
+pub fn stage_name(stream: &StreamName) -> String {
+    format!("onair-{stream}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -547,5 +596,24 @@ mod tests {
         ] {
             assert!(MeetingIdentity::parse(bad).is_none(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn stage_arns_parse_and_name_their_room() {
+        let arn = StageArn::parse("arn:aws:ivs:us-east-1:123456789012:stage/AbCdEf123456").unwrap();
+        assert_eq!(arn.id(), "AbCdEf123456");
+        assert_eq!(arn.room(), "ivs-AbCdEf123456");
+        for bad in [
+            "",
+            "arn:aws:ivs:us-east-1:123456789012:stage/",
+            "arn:aws:ivs:us-east-1:123456789012:channel/AbCdEf123456",
+            "arn:aws:ivs:us-east-1:12x:stage/AbCdEf123456",
+            "arn:aws:ivs::123456789012:stage/AbCdEf123456",
+            "arn:aws:ivs:us-east-1:123456789012:stage/Ab-Cd",
+            "arn:aws:s3:us-east-1:123456789012:stage/AbCdEf123456",
+        ] {
+            assert!(StageArn::parse(bad).is_none(), "{bad}");
+        }
+        assert_eq!(stage_name(&StreamName::main()), "onair-main");
     }
 }

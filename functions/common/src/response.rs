@@ -3,8 +3,9 @@
 //! errors are logged at `info`, upstream and config failures at `warn`.
 //!
 //! Here too, at the edge, the lower layers' errors become what the caller is told: Twilio's
-//! ([`TwilioError`]), the secrets' ([`SecretsError`]), the domain's ([`StreamError`],
-//! [`LookupFailed`], [`MeetingError`]) and a refused display name ([`NameError`]).
+//! ([`TwilioError`]) and IVS's ([`IvsError`]), the secrets' ([`SecretsError`]), the domain's
+//! ([`StreamError`], [`StageError`], [`LookupFailed`], [`MeetingError`]) and a refused display
+//! name ([`NameError`]).
 
 use lambda_http::{Body, Response};
 use serde::Serialize;
@@ -12,8 +13,10 @@ use serde::Serialize;
 use crate::audience::LookupFailed;
 use crate::error::{ApiError, whole_seconds};
 use crate::ids::NameError;
+use crate::ivs::IvsError;
 use crate::meeting::MeetingError;
 use crate::secret_store::SecretsError;
+use crate::stage::StageError;
 use crate::stream::StreamError;
 use crate::twilio::TwilioError;
 
@@ -98,6 +101,54 @@ impl From<LookupFailed> for ApiError {
                 retry_after_secs: Some(secs),
             },
             Err(unavailable) => unavailable,
+        }
+    }
+}
+
+/// IVS failing: a 502 `upstream_error` that says how (IVS's error type, none of its text),
+/// with `Retry-After`: nothing was retried, and a moment later may well work.
+impl From<IvsError> for ApiError {
+    fn from(err: IvsError) -> ApiError {
+        let secs = whole_seconds(crate::audience::FAILURE_MEMORY);
+        ApiError::Upstream {
+            message: format!("{}; try again in {secs} s", ivs_failure(&err)),
+            retry_after_secs: Some(secs),
+        }
+    }
+}
+
+/// What went wrong with IVS, in words for a person.
+fn ivs_failure(err: &IvsError) -> String {
+    match err {
+        IvsError::NotFound => "IVS did not find the stage".into(),
+        IvsError::Api { status: 429, .. } => "IVS is busy right now".into(),
+        IvsError::Api { code, .. } => format!("IVS refused the request ({code})"),
+        IvsError::Transport(_) => "IVS could not be reached".into(),
+        IvsError::Decode(_) => "IVS's answer could not be read".into(),
+    }
+}
+
+/// The IVS lookup failed now or within the last moment: when to ask again is when it will be
+/// asked again (at least 1 s).
+impl From<LookupFailed<IvsError>> for ApiError {
+    fn from(err: LookupFailed<IvsError>) -> ApiError {
+        let secs = whole_seconds(err.retry_after).max(1);
+        ApiError::Upstream {
+            message: format!("{}; try again in {secs} s", ivs_failure(&err.cause)),
+            retry_after_secs: Some(secs),
+        }
+    }
+}
+
+/// A host's stage not being on air is a 409 `conflict` that says what to do.
+impl From<StageError> for ApiError {
+    fn from(err: StageError) -> ApiError {
+        match err {
+            StageError::Ivs(err) => err.into(),
+            StageError::StageGone
+            | StageError::HostNotPublishing
+            | StageError::NoLiveStage
+            | StageError::AlreadyLive(_) => ApiError::Conflict(err.to_string()),
         }
     }
 }
@@ -294,5 +345,43 @@ mod tests {
         let response = respond::<()>("audience_token", Err(err));
         assert_eq!(response.status(), 502);
         assert_eq!(response.headers()[http::header::RETRY_AFTER], "2");
+    }
+
+    #[test]
+    fn ivs_failures_are_upstream_errors_with_retry_after_and_stage_states_conflicts() {
+        for err in [
+            IvsError::Transport("timed out".into()),
+            IvsError::Api {
+                status: 500,
+                code: "InternalServerException".into(),
+            },
+            IvsError::Decode("x".into()),
+            IvsError::NotFound,
+        ] {
+            let api = ApiError::from(err.clone());
+            assert_eq!((api.status().as_u16(), api.code()), (502, "upstream_error"));
+            assert_eq!(api.retry_after_secs(), Some(2), "{err}");
+            let remembered = ApiError::from(LookupFailed {
+                cause: err,
+                retry_after: Duration::from_millis(300),
+            });
+            assert_eq!(remembered.retry_after_secs(), Some(1));
+        }
+        assert_eq!(
+            ApiError::from(IvsError::Api {
+                status: 403,
+                code: "AccessDeniedException".into()
+            })
+            .to_string(),
+            "IVS refused the request (AccessDeniedException); try again in 2 s"
+        );
+        assert_eq!(
+            ApiError::from(StageError::HostNotPublishing).code(),
+            "conflict"
+        );
+        assert_eq!(
+            ApiError::from(StageError::Ivs(IvsError::NotFound)).code(),
+            "upstream_error"
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! Secret values: wrapped so that `Debug`, `Display` and log lines cannot print them.
 //!
 //! `secrecy::SecretString` already redacts `Debug`; this module adds the constant-time
-//! comparison the host password needs.
+//! comparison the host password needs, and [`SigningKey`], the P-384 private key that signs IVS
+//! participant tokens (`IVS_PRIVATE_KEY`), parsed once and never printed.
 
 pub use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
@@ -15,8 +16,80 @@ pub fn constant_time_eq(candidate: &str, secret: &SecretString) -> bool {
         .into()
 }
 
+/// A P-384 private key for ES384 signatures, parsed from PEM (PKCS#8 `PRIVATE KEY` or SEC1
+/// `EC PRIVATE KEY`). Holds the key as PKCS#8 for `jsonwebtoken` and the public point, so that
+/// tokens it signed can be verified without the private half. `Debug` shows neither.
+pub struct SigningKey {
+    encoding: jsonwebtoken::EncodingKey,
+    decoding: jsonwebtoken::DecodingKey,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(..)")
+    }
+}
+
+/// Why a PEM is not a usable P-384 private key; says nothing of its content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error(
+        "is not a PEM private key (`-----BEGIN PRIVATE KEY-----` or `-----BEGIN EC PRIVATE KEY-----`)"
+    )]
+    NotPem,
+    #[error("is not a P-384 (secp384r1) private key")]
+    NotP384,
+}
+
+impl SigningKey {
+    /// Parses a PEM private key. Environment variables often carry PEM with `\n` written out: those
+    /// are read as line breaks.
+    pub fn from_pem(pem: &str) -> Result<SigningKey, KeyError> {
+        use aws_lc_rs::signature::{ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+        use base64::Engine;
+
+        let pem = pem.replace("\\n", "\n");
+        let (label, body) = pem_body(&pem).ok_or(KeyError::NotPem)?;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(|_| KeyError::NotPem)?;
+        let alg = &ECDSA_P384_SHA384_FIXED_SIGNING;
+        let pair = match label {
+            "PRIVATE KEY" => EcdsaKeyPair::from_pkcs8(alg, &der),
+            "EC PRIVATE KEY" => EcdsaKeyPair::from_private_key_der(alg, &der),
+            _ => return Err(KeyError::NotPem),
+        }
+        .map_err(|_| KeyError::NotP384)?;
+        let pkcs8 = pair.to_pkcs8v1().map_err(|_| KeyError::NotP384)?;
+        Ok(SigningKey {
+            encoding: jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()),
+            decoding: jsonwebtoken::DecodingKey::from_ec_der(pair.public_key().as_ref()),
+        })
+    }
+
+    /// The key that signs (PKCS#8 inside).
+    pub fn encoding_key(&self) -> &jsonwebtoken::EncodingKey {
+        &self.encoding
+    }
+
+    /// The public half, to verify what this key signed.
+    pub fn decoding_key(&self) -> &jsonwebtoken::DecodingKey {
+        &self.decoding
+    }
+}
+
+/// The label and the base64 body (line breaks removed) of the first PEM block in `text`.
+fn pem_body(text: &str) -> Option<(&str, String)> {
+    let start = text.find("-----BEGIN ")?;
+    let rest = &text[start + "-----BEGIN ".len()..];
+    let (label, rest) = rest.split_once("-----")?;
+    let end = rest.find(&format!("-----END {label}-----"))?;
+    let body: String = rest[..end].chars().filter(|c| !c.is_whitespace()).collect();
+    (!body.is_empty()).then_some((label, body))
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -32,5 +105,57 @@ mod tests {
     fn debug_never_prints_the_value() {
         let secret = SecretString::from("hunter2-very-secret");
         assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+
+    /// A throwaway P-384 key made by the openssl CLI, as PKCS#8 and SEC1 PEM.
+    pub(crate) fn openssl_p384() -> (String, String) {
+        let run = |args: &[&str], input: Option<&[u8]>| {
+            use std::io::Write;
+            let mut child = std::process::Command::new("openssl")
+                .args(args)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("openssl");
+            if let Some(input) = input {
+                child.stdin.take().unwrap().write_all(input).unwrap();
+            }
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success());
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let sec1 = run(
+            &["ecparam", "-name", "secp384r1", "-genkey", "-noout"],
+            None,
+        );
+        let pkcs8 = run(&["pkcs8", "-topk8", "-nocrypt"], Some(sec1.as_bytes()));
+        (pkcs8, sec1)
+    }
+
+    #[test]
+    fn p384_keys_parse_from_pkcs8_and_sec1_and_never_print() {
+        let (pkcs8, sec1) = openssl_p384();
+        let key = SigningKey::from_pem(&pkcs8).unwrap();
+        assert_eq!(format!("{key:?}"), "SigningKey(..)");
+        SigningKey::from_pem(&sec1).unwrap();
+        SigningKey::from_pem(&pkcs8.replace('\n', "\\n")).unwrap();
+    }
+
+    #[test]
+    fn other_keys_are_refused_without_showing_them() {
+        assert_eq!(
+            SigningKey::from_pem("hunter2").unwrap_err(),
+            KeyError::NotPem
+        );
+        let p256 = std::process::Command::new("openssl")
+            .args(["ecparam", "-name", "prime256v1", "-genkey", "-noout"])
+            .output()
+            .unwrap();
+        let p256 = String::from_utf8(p256.stdout).unwrap();
+        assert_eq!(SigningKey::from_pem(&p256).unwrap_err(), KeyError::NotP384);
+        let broken = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        assert_eq!(SigningKey::from_pem(broken).unwrap_err(), KeyError::NotP384);
+        let err = KeyError::NotP384.to_string();
+        assert!(!err.contains("AAAA"));
     }
 }

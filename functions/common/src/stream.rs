@@ -98,6 +98,8 @@ impl Status {
         match mode {
             AudienceMode::Room => self.state != State::Offline,
             AudienceMode::Live => self.state == State::Live && self.player_streamer.is_some(),
+            // A stage is joinable once its host publishes (there is nothing to wait in before).
+            AudienceMode::Ivs => self.state == State::Live,
         }
     }
 }

@@ -236,6 +236,7 @@ pub(crate) mod tests {
             api_key_secret: doc["api_key_secret"].as_str().unwrap().into(),
             host_password: crate::password::HostPassword::Plain("unused".into()),
             auth_token: None,
+            ivs_private_key: None,
         }
     }
 
@@ -345,6 +346,7 @@ pub(crate) mod tests {
             api_key_secret: key.into(),
             host_password: crate::password::HostPassword::Plain("unused".into()),
             auth_token: None,
+            ivs_private_key: None,
         }
     }
 

@@ -3,14 +3,16 @@
 //! password in the body; `{stream}` names the stream (`main` if none). A stream already live is
 //! a `409`; otherwise a fresh group room with cost bounds is made for it, ready for the host,
 //! replacing the stream's other studio rooms, and the host's access token for it is minted.
+//! In `ivs` mode the same with an IVS stage: a fresh stage replacing the stream's others, and
+//! the host's participant token (publish) for it, with the stage's WHIP endpoint as `media`.
 
 use lambda_http::{Body, Request, Response};
 use onair_common::auth::PasswordInput;
 use onair_common::config::AudienceMode;
-use onair_common::ids::{Identity, RoomName, StreamName};
+use onair_common::ids::{Identity, StreamName};
 use onair_common::response::respond;
-use onair_common::token::Grant;
-use onair_common::{ApiError, App, request, stream};
+use onair_common::token::{self, Grant};
+use onair_common::{ApiError, App, request, stage, stream};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize, Default)]
@@ -22,7 +24,8 @@ struct HostTokenRequest {
 #[derive(Serialize)]
 struct HostToken {
     token: String,
-    room: RoomName,
+    /// The room (`ivs` mode: `ivs-<stage id>`, the stage's room on the local relay).
+    room: String,
     stream: StreamName,
     identity: Identity,
     mode: AudienceMode,
@@ -41,6 +44,9 @@ async fn host_token(app: &App, req: &Request) -> Result<HostToken, ApiError> {
     let gate = app.gate();
     gate.signed_in_host(req, body.password.as_ref()).await?;
     let stream = request::stream_name(body.stream.as_deref())?;
+    if app.settings.audience_mode == AudienceMode::Ivs {
+        return stage_host_token(app, stream).await;
+    }
 
     // Twilio then tells `room_events` when the room ends, so its Live resources end at once.
     let callback = gate.status_callback(req).await?;
@@ -60,7 +66,29 @@ async fn host_token(app: &App, req: &Request) -> Result<HostToken, ApiError> {
         token: token.jwt,
         media: app.settings.media_path.for_host(&room),
         audience_url: audience_url(&stream),
-        room,
+        room: room.as_str().to_owned(),
+        stream,
+        identity: identity.clone(),
+        mode: app.settings.audience_mode,
+        expires_at: token.expires_at,
+    })
+}
+
+/// `ivs` mode: a fresh stage for `stream` and the host's publish token for it.
+async fn stage_host_token(app: &App, stream: StreamName) -> Result<HostToken, ApiError> {
+    let opened = stage::open_stage(app.ivs()?, &app.settings, &stream, token::unix_now()).await?;
+    let identity = &app.settings.host_identity;
+    let token = app
+        .mint_stage_token(&opened.endpoints, identity, &stream)
+        .await?;
+    Ok(HostToken {
+        token: token.jwt,
+        room: opened.summary.arn.room(),
+        media: app
+            .settings
+            .media_path
+            .for_stage_host(&opened.endpoints.whip),
+        audience_url: audience_url(&stream),
         stream,
         identity: identity.clone(),
         mode: app.settings.audience_mode,

@@ -13,13 +13,19 @@
 //!    PlayerStreamers they feed, and PlayerStreamers that no running MediaProcessor feeds and
 //!    that are older than the grace period: those were left by a start that failed half-way, or
 //!    by a room that ended by itself (Twilio then ends the processor, but the streamer bills on).
+//! 3. In `ivs` mode, ends OnAir's stages (`onair-<stream>`, tagged `onair-stream`) older than
+//!    `STREAM_MAX_MINUTES`; those with no active session older than `STUDIO_MAX_MINUTES` (the
+//!    host never came, or left and nobody stayed: an empty stage bills nothing meanwhile); and
+//!    those whose session goes on without the host publishing, once older than the grace
+//!    period (viewers left behind bill per participant-hour). The host's participants are
+//!    disconnected, then the stage deleted (`stage::end_stage`). Stages not ours are left alone.
 
 use std::collections::HashSet;
 
 use onair_common::config::AudienceMode;
-use onair_common::ids::{MeetingRoom, RoomName};
+use onair_common::ids::{MeetingRoom, RoomName, StageArn};
 use onair_common::twilio::{ParticipantStatus, Room, TwilioError};
-use onair_common::{App, meeting, stream};
+use onair_common::{App, meeting, stage, stream};
 use serde::Serialize;
 
 /// How long a room may be without its host (connecting, reconnecting) before it is completed,
@@ -51,6 +57,9 @@ pub struct Report {
     pub meeting_rooms_completed: Vec<MeetingRoom>,
     pub media_processors_ended: Vec<String>,
     pub player_streamers_ended: Vec<String>,
+    /// `ivs` mode: the stages deleted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stages_ended: Vec<StageArn>,
     /// Steps that failed; the next run tries again.
     pub errors: Vec<String>,
 }
@@ -58,27 +67,63 @@ pub struct Report {
 /// One run, judging ages against `now` (unix seconds).
 pub async fn reap(app: &App, now: u64) -> Report {
     let mut report = Report::default();
-    let live_rooms = match reap_rooms(app, now, &mut report).await {
-        Ok(rooms) => rooms,
-        Err(err) => {
-            report.errors.push(format!("listing rooms: {err}"));
-            return report;
+    // Stages first: meetings' rooms failing to list must not leave stages billing.
+    if app.settings.audience_mode == AudienceMode::Ivs {
+        reap_stages(app, now, &mut report).await;
+    }
+    match reap_rooms(app, now, &mut report).await {
+        Ok(live_rooms) => {
+            if app.settings.audience_mode == AudienceMode::Live
+                && let Err(err) = reap_live_resources(app, now, &live_rooms, &mut report).await
+            {
+                report.errors.push(format!("listing Live resources: {err}"));
+            }
         }
-    };
-    if app.settings.audience_mode == AudienceMode::Live
-        && let Err(err) = reap_live_resources(app, now, &live_rooms, &mut report).await
-    {
-        report.errors.push(format!("listing Live resources: {err}"));
+        Err(err) => report.errors.push(format!("listing rooms: {err}")),
     }
     tracing::info!(
         rooms_completed = ?report.rooms_completed,
         meeting_rooms_completed = ?report.meeting_rooms_completed,
         media_processors_ended = ?report.media_processors_ended,
         player_streamers_ended = ?report.player_streamers_ended,
+        stages_ended = ?report.stages_ended,
         errors = ?report.errors,
         "reaper run finished"
     );
     report
+}
+
+/// `ivs` mode: ends OnAir's stages past their bounds (see the module's comment).
+async fn reap_stages(app: &App, now: u64, report: &mut Report) {
+    let ivs = match app.ivs() {
+        Ok(ivs) => ivs,
+        Err(err) => return report.errors.push(format!("ivs: {err}")),
+    };
+    let stages = match ivs.list_stages().await {
+        Ok(stages) => stages,
+        Err(err) => return report.errors.push(format!("listing stages: {err}")),
+    };
+    for summary in stages.iter().filter(|s| s.stream().is_some()) {
+        let reason = match stage::judge(ivs, &app.settings, summary, now, GRACE_SECS).await {
+            Ok(Some(reason)) => reason,
+            Ok(None) => continue,
+            Err(err) => {
+                report
+                    .errors
+                    .push(format!("judging {}: {err}", summary.arn));
+                continue;
+            }
+        };
+        match stage::end_stage(ivs, &app.settings, &summary.arn).await {
+            Ok(ended) => {
+                tracing::info!(stage = %summary.arn, stream = ?ended.stream, reason = reason.describe(), "reaper ended a stage");
+                if ended.deleted {
+                    report.stages_ended.push(summary.arn.clone());
+                }
+            }
+            Err(err) => report.errors.push(format!("ending {}: {err}", summary.arn)),
+        }
+    }
 }
 
 /// Completes rooms past their bounds; returns the OnAir rooms still in progress afterwards.

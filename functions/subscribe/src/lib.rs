@@ -1,8 +1,10 @@
 //! `POST /subscribe`: a viewer who joined the room subscribe-only asks to receive the host's
 //! tracks. Identity and room come from the caller's own verified audience token, so a caller
-//! can only ever change their own rules.
+//! can only ever change their own rules. Not used in `ivs` mode (viewers subscribe through the
+//! IVS stage with their token): a `404` there, with no IVS or Twilio call.
 
 use lambda_http::{Body, Request, Response};
+use onair_common::config::AudienceMode;
 use onair_common::response::respond;
 use onair_common::{ApiError, App, request};
 use serde::Serialize;
@@ -18,6 +20,12 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn subscribe(app: &App, req: &Request) -> Result<Subscribed, ApiError> {
     request::body(req)?;
+    if app.settings.audience_mode == AudienceMode::Ivs {
+        return Err(ApiError::NotFound(
+            "subscribe is not used in ivs mode: the IVS stage sends viewers the host's tracks"
+                .into(),
+        ));
+    }
     let viewer = app.gate().viewer(req).await?;
 
     let rules = serde_json::json!([

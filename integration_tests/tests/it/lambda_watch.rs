@@ -189,3 +189,133 @@ async fn every_function_answers_at_its_production_path() {
     drop(watch);
     standin.shutdown().await;
 }
+
+/// `AUDIENCE_MODE=ivs` as deployed: the functions read the IVS settings, the private key and
+/// the AWS credentials (the SDK's default chain) from their environment, and a stream runs end
+/// to end on the stand-in's IVS API and WHIP endpoint.
+#[tokio::test(flavor = "multi_thread")]
+async fn ivs_mode_runs_from_the_environment() {
+    let keys = ivs_key_pair();
+    let standin = twilio_standin::StandIn::start_with_ivs(
+        std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
+        twilio_standin::Account::for_tests(),
+        twilio_standin::MediaSettings::default(),
+        twilio_standin::IvsSettings {
+            public_key_pem: Some(keys.public_pem.clone()),
+            ..twilio_standin::IvsSettings::default()
+        },
+    )
+    .await
+    .unwrap();
+    let env_file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/test-logs/lambda-watch-ivs.env");
+    std::fs::create_dir_all(env_file.parent().unwrap()).unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let endpoint = format!("{}/ivs", standin.base_url());
+    // One line per key: the PEM's line breaks written as `\n`, as an environment often holds it.
+    let private_key = keys.private_pem.trim().replace('\n', "\\n");
+    let lines: Vec<String> = config(
+        &standin,
+        &[
+            ("TWILIO_TIMEOUT_MS", "4000"),
+            ("AUDIENCE_MODE", "ivs"),
+            ("IVS_ENDPOINT_URL", &endpoint),
+            ("IVS_PUBLIC_KEY_ARN", twilio_standin::STARTUP_KEY_ARN),
+            ("IVS_PRIVATE_KEY", &private_key),
+            ("AWS_ACCESS_KEY_ID", twilio_standin::DEFAULT_ACCESS_KEY_ID),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                twilio_standin::DEFAULT_SECRET_ACCESS_KEY,
+            ),
+            ("AWS_REGION", "us-east-1"),
+        ],
+    )
+    .into_iter()
+    .map(|(k, v)| format!("{k}=\"{v}\""))
+    .collect();
+    std::fs::write(&env_file, lines.join("\n")).unwrap();
+
+    let mut command =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .args([
+            "lambda",
+            "watch",
+            "--disable-cors",
+            "-A",
+            "127.0.0.1",
+            "-P",
+            &port.to_string(),
+        ])
+        .arg("--env-file")
+        .arg(&env_file);
+    for (key, _) in std::env::vars() {
+        if (key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR")
+            || key.starts_with("AWS_")
+        {
+            command.env_remove(key);
+        }
+    }
+    let mut watch = ChildGuard::spawn("cargo-lambda-watch-ivs", &mut command);
+    watch.wait_for_port(([127, 0, 0, 1], port).into(), Duration::from_secs(120));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()
+        .unwrap();
+
+    let (status, login) = post(
+        &client,
+        &format!("{base}/host_token"),
+        None,
+        Some(json!({ "password": HOST_PASSWORD })),
+    )
+    .await;
+    assert_eq!(status, 200, "{login}");
+    assert_eq!(login["mode"], "ivs");
+    let token = login["token"].as_str().unwrap();
+    assert_eq!(header(token)["alg"], "ES384");
+    let publisher = onair_test_support::relay_peer::Peer::publish(
+        &client,
+        login["media"]["publish_url"].as_str().unwrap(),
+        token,
+        onair_test_support::relay_peer::Load {
+            webcam: false,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("the stage takes the host's publish");
+    let (status, body) = post(&client, &format!("{base}/stream_start"), Some(token), None).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, viewer) = post(&client, &format!("{base}/audience_token"), None, None).await;
+    assert_eq!(status, 200, "{viewer}");
+    assert_eq!(viewer["mode"], "ivs");
+    let (status, body) = post(&client, &format!("{base}/stream_stop"), Some(token), None).await;
+    assert_eq!(
+        (status, body["stopped"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
+    let operations: Vec<String> = standin
+        .ivs_calls()
+        .into_iter()
+        .map(|c| c.operation)
+        .collect();
+    assert!(
+        operations.contains(&"CreateStage".to_owned()),
+        "{operations:?}"
+    );
+    assert!(
+        operations.contains(&"DeleteStage".to_owned()),
+        "{operations:?}"
+    );
+    assert!(
+        standin.ivs_calls().iter().all(|c| c.status < 300),
+        "SigV4 from the default chain was accepted: {operations:?}"
+    );
+    publisher.close().await;
+    drop(watch);
+    standin.shutdown().await;
+}

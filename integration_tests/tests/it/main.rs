@@ -12,6 +12,7 @@ mod fault_campaign;
 mod forgery;
 mod fuzz_handlers;
 mod host_password;
+mod ivs_mode;
 mod lambda_watch;
 mod live_mode;
 mod meetings;

@@ -6,6 +6,10 @@
 //! - Live-mode watching (WHEP) needs `grants.player.playerStreamerSid` naming a `started`
 //!   PlayerStreamer that a `started` MediaProcessor feeds from that room.
 //!
+//! - An IVS stage's room (`ivs-<stage id>`) is not a REST room: publishing (the IVS WHIP
+//!   endpoint) and watching (WHEP) need a participant token for that stage, checked by the
+//!   `ivs` module ([`stage_room`]).
+//!
 //! Also what kind of room a name is ([`RoomKind`]): a meeting room (`meeting-...`, several
 //! publishers) or a stream room (everything else, one host).
 
@@ -24,6 +28,13 @@ pub(crate) enum Access {
     Room,
     /// Through a Live PlayerStreamer fed from the room (receives the room's publishers).
     Live { streamer_sid: String },
+    /// An IVS stage's room (`ivs-<stage id>`) with a participant token: a publisher is the
+    /// stage participant `participant` (the token's jti); a viewer (`None`) receives the
+    /// stage's publishers and is not a participant.
+    Stage {
+        stage_id: String,
+        participant: Option<String>,
+    },
 }
 
 /// Which rules a room's media follows (docs/RELAY.md, "Meeting rooms").
@@ -75,6 +86,19 @@ pub(crate) fn room(state: &State, key: &str) -> Result<RoomRef, TwilioError> {
         unique_name: r.unique_name.clone(),
         kind: RoomKind::of(&r.unique_name),
     })
+}
+
+/// The relay room of IVS stages: `ivs-<stage id>`.
+pub(crate) const STAGE_ROOM_PREFIX: &str = "ivs-";
+
+/// The relay room of stage `stage_id`: a stream room (one host) that is no REST room.
+pub(crate) fn stage_room(stage_id: &str) -> RoomRef {
+    let name = format!("{STAGE_ROOM_PREFIX}{stage_id}");
+    RoomRef {
+        sid: name.clone(),
+        unique_name: name,
+        kind: RoomKind::Stream,
+    }
 }
 
 fn grants_room(claims: &Claims, room: &RoomRef) -> bool {

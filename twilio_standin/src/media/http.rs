@@ -37,7 +37,7 @@ use crate::layers;
 
 use super::sdp::Layout;
 use super::sessions::{PublicationKind, Role};
-use super::{Hub, OpenOptions};
+use super::{Hub, OpenOptions, Opened};
 
 type HubState = State<Arc<Hub>>;
 
@@ -48,6 +48,10 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(hub: Arc<Hub>) -> Router<
         .route(
             "/media/whip/{room}",
             post(publish).patch(no_patch).options(preflight),
+        )
+        .route(
+            "/media/ivs/whip/{stage}",
+            post(publish_stage).patch(no_patch).options(preflight),
         )
         .route(
             "/media/whep/{room}",
@@ -122,31 +126,23 @@ fn open_options(role: Role, query: Option<&str>) -> Result<OpenOptions, TwilioEr
     Ok(options)
 }
 
-fn open(
-    hub: &Hub,
-    role: Role,
-    room: &str,
-    query: Option<&str>,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Response {
+/// The body of a WHIP/WHEP request: an SDP offer (415 for another content type, 400 if not
+/// UTF-8).
+fn sdp_offer<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<&'a str, TwilioError> {
     if !is_sdp(headers) {
-        return TwilioError::new(
+        return Err(TwilioError::new(
             415,
             INVALID_PARAMETER,
             "Content-Type must be application/sdp (the body is the SDP offer)",
-        )
-        .into_response();
+        ));
     }
-    let Ok(offer) = std::str::from_utf8(body) else {
-        return TwilioError::new(400, INVALID_PARAMETER, "The SDP offer is not UTF-8 text")
-            .into_response();
-    };
-    let options = match open_options(role, query) {
-        Ok(options) => options,
-        Err(e) => return e.into_response(),
-    };
-    match hub.open(role, room, bearer(headers), offer, &options) {
+    std::str::from_utf8(body)
+        .map_err(|_| TwilioError::new(400, INVALID_PARAMETER, "The SDP offer is not UTF-8 text"))
+}
+
+/// 201 with the SDP answer and the session's URL, or the error.
+fn created(opened: Result<Opened, TwilioError>) -> Response {
+    match opened {
         Ok(opened) => (
             StatusCode::CREATED,
             [
@@ -159,6 +155,25 @@ fn open(
             .into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+fn open(
+    hub: &Hub,
+    role: Role,
+    room: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let offer = match sdp_offer(headers, body) {
+        Ok(offer) => offer,
+        Err(e) => return e.into_response(),
+    };
+    let options = match open_options(role, query) {
+        Ok(options) => options,
+        Err(e) => return e.into_response(),
+    };
+    created(hub.open(role, room, bearer(headers), offer, &options))
 }
 
 async fn publish(
@@ -176,6 +191,24 @@ async fn publish(
         &headers,
         &body,
     )
+}
+
+/// IVS WHIP: the stage's publisher, with a participant token.
+async fn publish_stage(
+    State(hub): HubState,
+    Path(stage): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if query.is_some_and(|q| !q.is_empty()) {
+        return TwilioError::invalid("IVS WHIP takes no query parameters").into_response();
+    }
+    let offer = match sdp_offer(&headers, &body) {
+        Ok(offer) => offer,
+        Err(e) => return e.into_response(),
+    };
+    created(hub.publish_stage(&stage, bearer(&headers), offer))
 }
 
 async fn watch(

@@ -16,12 +16,17 @@
 //! its own, and all its sessions are one participant, which leaves with the last of them or at
 //! once when it drops. Pages report mute state, which WebRTC does not carry, to the session.
 //!
+//! IVS stage rooms (`ivs-<stage id>`) are not REST rooms: the stage's publisher comes through
+//! the IVS WHIP route with a participant token (ES384, checked by the `ivs` module), viewers
+//! through WHEP with a subscribe token; the `ivs` module says whether the stage and the
+//! publisher are still there and hears when a publisher's session ends.
+//!
 //! The HTTP contract, the design choices and the load figures: docs/RELAY.md.
 //!
 //! | module | what it is for |
 //! |---|---|
-//! | `http` | the `/media` routes: WHIP, WHEP, session DELETE and mute state, room status, CORS, error bodies |
-//! | `access` | who may publish or watch what: token grants checked against the REST state; stream or meeting room |
+//! | `http` | the `/media` routes: WHIP, IVS WHIP, WHEP, session DELETE and mute state, room status, CORS, error bodies |
+//! | `access` | who may publish or watch what: token grants checked against the REST state; stream, meeting or stage room |
 //! | `token` | access-token verification, and [`AccessToken`] to mint tokens for tests |
 //! | `sdp` | the m-lines of an offer and the slots (screen, microphone, webcam) each layout maps them to |
 //! | `relay` | the media task: sockets, str0m sessions, forwarding, keyframes, stalls, lifecycle |
@@ -49,6 +54,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::error::{INVALID_PARAMETER, TwilioError};
+use crate::ivs::{self, Ivs, Verified};
 use crate::shared::Shared;
 use crate::sid::new_sid;
 use crate::state::JoinError;
@@ -137,9 +143,22 @@ pub(crate) struct Opened {
     pub(crate) answer: String,
 }
 
+/// A session about to be negotiated: who opens it, where, with what right.
+struct Opening {
+    role: Role,
+    room: RoomRef,
+    access: Access,
+    /// Meeting viewers: the participant watched.
+    target: Option<String>,
+    identity: String,
+    layout: Layout,
+}
+
 /// The HTTP side of the relay: opens sessions from offers and hands them to the media task.
 pub(crate) struct Hub {
     pub(crate) shared: Arc<Shared>,
+    /// The IVS stages, whose rooms are `ivs-<stage id>`.
+    pub(crate) ivs: Arc<Ivs>,
     commands: mpsc::UnboundedSender<Command>,
     /// The open sessions and the counters, shared with the media task.
     sessions: Arc<Sessions>,
@@ -158,6 +177,7 @@ impl Media {
     /// Binds the sockets and starts the media task on the current runtime.
     pub(crate) async fn start(
         shared: Arc<Shared>,
+        ivs: Arc<Ivs>,
         settings: &MediaSettings,
     ) -> std::io::Result<Media> {
         let mut ips: Vec<IpAddr> = vec![IpAddr::V4(Ipv4Addr::LOCALHOST)];
@@ -178,6 +198,7 @@ impl Media {
         let sessions = Arc::new(Sessions::default());
         let task = tokio::spawn(relay::run(
             shared.clone(),
+            ivs.clone(),
             sessions.clone(),
             sockets,
             candidates.clone(),
@@ -185,6 +206,7 @@ impl Media {
         ));
         let hub = Arc::new(Hub {
             shared,
+            ivs,
             commands,
             sessions,
             candidates,
@@ -227,6 +249,15 @@ fn no_token() -> TwilioError {
     )
 }
 
+/// 404 for a stage that does not exist (or was deleted).
+fn no_stage(stage_id: &str) -> TwilioError {
+    TwilioError::new(
+        404,
+        crate::error::NOT_FOUND,
+        format!("Stage {stage_id} not found"),
+    )
+}
+
 fn bad_offer(message: impl Into<String>) -> TwilioError {
     TwilioError::new(400, INVALID_PARAMETER, message)
 }
@@ -261,6 +292,11 @@ impl Hub {
         offer: &str,
         options: &OpenOptions,
     ) -> Result<Opened, TwilioError> {
+        if role == Role::Viewer
+            && let Some(stage_id) = room_key.strip_prefix(access::STAGE_ROOM_PREFIX)
+        {
+            return self.watch_stage(stage_id, bearer, offer, options);
+        }
         let claims = self.claims(bearer)?;
         let (room, access, target) = self.shared.with_state(|state, _| {
             let room = access::room(state, room_key)?;
@@ -275,7 +311,34 @@ impl Hub {
             (Role::Publisher, RoomKind::Meeting) => options.kind.unwrap_or(Layout::Camera),
             _ => Layout::Broadcast,
         };
+        let opening = Opening {
+            role,
+            room,
+            access,
+            target,
+            identity: claims.identity,
+            layout,
+        };
+        self.negotiate(opening, offer, |_| Ok(()))
+    }
 
+    /// Negotiates the session `opening` describes from a complete SDP offer, registers it and
+    /// hands it to the media task; `before_add` runs with the new session's id just before the
+    /// media task gets it (a stage publisher joins the stage there).
+    fn negotiate(
+        &self,
+        opening: Opening,
+        offer: &str,
+        before_add: impl FnOnce(&str) -> Result<(), TwilioError>,
+    ) -> Result<Opened, TwilioError> {
+        let Opening {
+            role,
+            room,
+            access,
+            target,
+            identity,
+            layout,
+        } = opening;
         let offer = sdp::without_mdns_candidates(offer);
         let lines = sdp::media_lines(&offer);
         let slots = sdp::slots(&lines, layout);
@@ -372,13 +435,14 @@ impl Hub {
             mode: match access {
                 Access::Room => "room",
                 Access::Live { .. } => "live",
+                Access::Stage { .. } => "ivs",
             }
             .to_owned(),
-            identity: claims.identity.clone(),
+            identity: identity.clone(),
             participant_sid: None,
             player_streamer_sid: match &access {
                 Access::Live { streamer_sid } => Some(streamer_sid.clone()),
-                Access::Room => None,
+                Access::Room | Access::Stage { .. } => None,
             },
             publishes: (role == Role::Publisher).then(|| layout.name().to_owned()),
             publications,
@@ -388,7 +452,15 @@ impl Hub {
         };
         let (participant_sid, replaced) = self.sessions.with_open(|open| {
             if access == Access::Room {
-                info.participant_sid = Some(self.participant(open, &room, &claims.identity)?);
+                info.participant_sid = Some(self.participant(open, &room, &identity)?);
+            }
+            // A stage publisher is the stage's participant: its id is the token's jti.
+            if let Access::Stage {
+                participant: Some(participant),
+                ..
+            } = &access
+            {
+                info.participant_sid = Some(participant.clone());
             }
             let replaced = replaced_by(open, &info, room.kind);
             let participant_sid = info.participant_sid.clone();
@@ -401,13 +473,17 @@ impl Hub {
                 why: End::Replaced,
             });
         }
+        if let Err(e) = before_add(&id) {
+            self.release(&id);
+            return Err(e);
+        }
         let new = NewSession {
             id: id.clone(),
             rtc,
             role,
             access,
             room_sid: room.sid,
-            identity: claims.identity,
+            identity,
             participant_sid,
             room_kind: room.kind,
             layout,
@@ -428,6 +504,112 @@ impl Hub {
             id,
             answer: answer.to_sdp_string(),
         })
+    }
+
+    /// The participant token `bearer` for stage `stage_id`, verified (404 no such stage, 401 a
+    /// token that does not verify).
+    fn stage_token(&self, stage_id: &str, bearer: Option<&str>) -> Result<Verified, TwilioError> {
+        let jwt = bearer.ok_or_else(|| {
+            TwilioError::new(
+                401,
+                token::INVALID_TOKEN,
+                "Invalid participant token: send Authorization: Bearer <participant token>",
+            )
+        })?;
+        match self.ivs.verify_token(stage_id, jwt) {
+            Ok(Some(verified)) => Ok(verified),
+            Ok(None) => Err(no_stage(stage_id)),
+            Err(why) => Err(TwilioError::new(
+                401,
+                token::INVALID_TOKEN,
+                format!("Invalid participant token: {why}"),
+            )),
+        }
+    }
+
+    /// IVS WHIP (`POST /media/ivs/whip/{stage}`): a participant token that allows publishing,
+    /// an offer with H.264 video and Opus audio; the publisher joins the stage (which starts
+    /// its session) and the relay room `ivs-<stage id>`.
+    pub(crate) fn publish_stage(
+        &self,
+        stage_id: &str,
+        bearer: Option<&str>,
+        offer: &str,
+    ) -> Result<Opened, TwilioError> {
+        let who = self.stage_token(stage_id, bearer)?;
+        if !who.publish {
+            return Err(TwilioError::new(
+                403,
+                token::INVALID_GRANTS,
+                "The participant token does not allow publishing (capabilities.allow_publish)",
+            ));
+        }
+        if !sdp::offers_codec(offer, "video", "H264") || !sdp::offers_codec(offer, "audio", "opus")
+        {
+            return Err(bad_offer(
+                "IVS takes H.264 video and Opus audio: the offer needs a video m-line with H264 and an audio m-line with opus",
+            ));
+        }
+        let opening = Opening {
+            role: Role::Publisher,
+            room: access::stage_room(stage_id),
+            access: Access::Stage {
+                stage_id: stage_id.to_owned(),
+                participant: Some(who.participant_id.clone()),
+            },
+            target: None,
+            identity: if who.user_id.is_empty() {
+                who.participant_id.clone()
+            } else {
+                who.user_id.clone()
+            },
+            layout: Layout::Broadcast,
+        };
+        self.negotiate(opening, offer, |session| {
+            self.ivs
+                .connect(stage_id, &who, session)
+                .map(|_| ())
+                .map_err(|ivs::JoinError::NoStage| no_stage(stage_id))
+        })
+    }
+
+    /// WHEP on `ivs-<stage id>`: a participant token for the stage that allows subscribing.
+    fn watch_stage(
+        &self,
+        stage_id: &str,
+        bearer: Option<&str>,
+        offer: &str,
+        options: &OpenOptions,
+    ) -> Result<Opened, TwilioError> {
+        let who = self.stage_token(stage_id, bearer)?;
+        if !who.subscribe {
+            return Err(TwilioError::new(
+                403,
+                token::INVALID_GRANTS,
+                "The participant token does not allow subscribing (capabilities.allow_subscribe)",
+            ));
+        }
+        if options.kind.is_some() || options.publisher.is_some() {
+            return Err(bad_offer(
+                "kind= and publisher= are for meeting rooms; a stage's room has one host",
+            ));
+        }
+        let opening = Opening {
+            role: Role::Viewer,
+            room: access::stage_room(stage_id),
+            access: Access::Stage {
+                stage_id: stage_id.to_owned(),
+                participant: None,
+            },
+            target: None,
+            identity: if who.user_id.is_empty() {
+                who.participant_id
+            } else {
+                who.user_id
+            },
+            layout: Layout::Broadcast,
+        };
+        self.negotiate(opening, offer, |_| Ok(()))
     }
 
     /// The participant a new session of `identity` in `room` is: in a meeting room, the one an
@@ -501,6 +683,11 @@ impl Hub {
         room_key: &str,
         bearer: Option<&str>,
     ) -> Result<MediaRoomInfo, TwilioError> {
+        if let Some(stage_id) = room_key.strip_prefix(access::STAGE_ROOM_PREFIX) {
+            self.stage_token(stage_id, bearer)?;
+            let room = access::stage_room(stage_id);
+            return Ok(self.sessions.room(&room.sid, room.kind));
+        }
         let claims = self.claims(bearer)?;
         let room = self.shared.with_state(|state, _| {
             let room = access::room(state, room_key)?;
@@ -512,6 +699,11 @@ impl Hub {
 
     /// The room status of an in-progress room, for the Rust API.
     pub(crate) fn room_info(&self, room_key: &str) -> Option<MediaRoomInfo> {
+        if let Some(stage_id) = room_key.strip_prefix(access::STAGE_ROOM_PREFIX) {
+            self.ivs.stage_arn(stage_id)?;
+            let room = access::stage_room(stage_id);
+            return Some(self.sessions.room(&room.sid, room.kind));
+        }
         let room = self
             .shared
             .with_state(|state, _| access::room(state, room_key))

@@ -41,6 +41,7 @@ use super::access::{self, Access, RoomKind};
 use super::rules::{self, TrackRef};
 use super::sdp::{Layout, Slot};
 use super::sessions::{Counters, Role, Sessions};
+use crate::ivs::Ivs;
 use crate::shared::Shared;
 
 /// A session whose ICE and DTLS are not up by then is dropped.
@@ -351,6 +352,8 @@ impl Io {
 
 struct Relay {
     shared: Arc<Shared>,
+    /// Whether IVS stages and their publishers are still there; told when one leaves.
+    ivs: Arc<Ivs>,
     sessions_open: Arc<Sessions>,
     io: Io,
     sessions: Vec<Session>,
@@ -661,6 +664,15 @@ impl Relay {
                     continue;
                 }
                 let alive = match (&s.participant_sid, &s.access) {
+                    (
+                        _,
+                        Access::Stage {
+                            stage_id,
+                            participant,
+                        },
+                    ) => self
+                        .ivs
+                        .alive(stage_id, participant.as_deref().map(|p| (p, s.id.as_str()))),
                     (Some(pa), _) => access::participant_connected(state, pa),
                     (None, Access::Live { streamer_sid }) => {
                         access::live_feed(state, &s.room_sid, streamer_sid)
@@ -726,7 +738,7 @@ impl Relay {
                                 return false;
                             };
                             match (&v.access, &v.rules) {
-                                (Access::Live { .. }, _) => true,
+                                (Access::Live { .. } | Access::Stage { .. }, _) => true,
                                 // Twilio's default for a group room is "subscribe to all"; the
                                 // product's stream viewers get rules from `subscribe` instead.
                                 (Access::Room, None) => v.room_kind == RoomKind::Meeting,
@@ -935,6 +947,14 @@ impl Relay {
         self.sessions_open.release(&s.id, whole_participant, |pa| {
             shared.disconnect_participant_sid(pa);
         });
+        // A stage publisher leaves the stage (its session ends with the last one).
+        if let Access::Stage {
+            stage_id,
+            participant: Some(participant),
+        } = &s.access
+        {
+            self.ivs.left(stage_id, participant, &s.id);
+        }
         Counters::add(&self.sessions_open.counters.sessions_closed, 1);
         tracing::info!(
             "media: session {} ({:?} {}) ended: {}",
@@ -990,6 +1010,7 @@ enum Woke {
 /// The media task.
 pub(crate) async fn run(
     shared: Arc<Shared>,
+    ivs: Arc<Ivs>,
     sessions_open: Arc<Sessions>,
     sockets: Vec<UdpSocket>,
     addrs: Vec<SocketAddr>,
@@ -997,6 +1018,7 @@ pub(crate) async fn run(
 ) {
     let mut relay = Relay {
         shared,
+        ivs,
         sessions_open,
         io: Io { sockets, addrs },
         sessions: Vec::new(),

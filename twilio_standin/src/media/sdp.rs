@@ -208,6 +208,33 @@ pub(crate) fn without_mdns_candidates(sdp: &str) -> String {
     out
 }
 
+/// Whether an m-line of `kind` (`video`, `audio`) in `sdp` offers `codec` (an `a=rtpmap`
+/// encoding name such as `H264` or `opus`, compared without case) and is not disabled.
+pub(crate) fn offers_codec(sdp: &str, kind: &str, codec: &str) -> bool {
+    let mut in_kind = false;
+    let mut payload_types: Vec<&str> = Vec::new();
+    for raw in sdp.lines() {
+        let line = raw.trim_end_matches('\r');
+        if let Some(rest) = line.strip_prefix("m=") {
+            let mut words = rest.split_whitespace();
+            in_kind = words.next() == Some(kind) && words.next() != Some("0");
+            payload_types = words.skip(1).collect();
+            continue;
+        }
+        if !in_kind {
+            continue;
+        }
+        if let Some(map) = line.strip_prefix("a=rtpmap:") {
+            let (pt, encoding) = map.split_once(' ').unwrap_or((map, ""));
+            let name = encoding.split('/').next().unwrap_or("");
+            if payload_types.contains(&pt) && name.eq_ignore_ascii_case(codec) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,8 @@
 //! anything outside its list), repeated starts must answer the same, repeated stops must stop
 //! nothing, a second studio may not take a stream on air, and what a viewer is told of a
 //! stream (offline, ready, live, and its room) must hold for that stream and no other. Even seeds run in `room` mode, odd ones in `live` mode, a stand-in per lane (two per
-//! mode) reset between runs.
+//! mode) reset between runs. Every tenth seed also runs in `ivs` mode (`ivs`: the IVS API's
+//! faults, stages and their WHIP publishers, on a lane of its own).
 //!
 //! Replay: `ONAIR_CAMPAIGN_SEED=N` runs seed N alone; `ONAIR_CAMPAIGN_FIRST_SEED` and
 //! `ONAIR_CAMPAIGN_RUNS` choose another range (default seeds 1 to 1000).
@@ -19,6 +20,7 @@
 //! PRNG of `onair_test_support::rng`.
 
 mod inspect;
+mod ivs;
 mod model;
 mod sequence;
 mod trouble;
@@ -106,6 +108,49 @@ async fn lane(mode: Mode, seeds: Vec<u64>) -> (Tally, Vec<(u64, Failure)>) {
     (tally, failures)
 }
 
+/// Runs `seeds` in `ivs` mode one after another on one stand-in; as [`lane`].
+async fn ivs_lane(seeds: Vec<u64>) -> (Tally, Vec<(u64, Failure)>) {
+    let mut tally = Tally::default();
+    let mut failures = Vec::new();
+    let mut current = Some(ivs::stack().await);
+    for seed in seeds {
+        let mut stack = match current.take() {
+            Some(stack) => stack,
+            None => ivs::stack().await,
+        };
+        let task = tokio::spawn(async move {
+            let outcome = ivs::run(&mut stack, seed).await;
+            (stack, outcome)
+        });
+        let outcome = match task.await {
+            Ok((stack, outcome)) => {
+                current = Some(stack);
+                outcome
+            }
+            Err(panic) => Err(Failure {
+                message: format!("{}the run panicked: {panic}", ivs::FAILURE_PREFIX),
+                actions: Vec::new(),
+                leaked: 0,
+            }),
+        };
+        match outcome {
+            Ok(run) => tally.add(&run),
+            Err(failure) => {
+                tally.runs += 1;
+                tally.leaked += failure.leaked;
+                failures.push((seed, failure));
+                if failures.len() >= MAX_FAILURES {
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(stack) = current {
+        stack.standin.shutdown().await;
+    }
+    (tally, failures)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_campaign() {
     let started = Instant::now();
@@ -124,6 +169,8 @@ async fn fault_campaign() {
             lanes.push((mode, tokio::spawn(lane(mode, share.collect()))));
         }
     }
+    let ivs_seeds: Vec<u64> = seeds.iter().copied().filter(|s| s % 10 == 0).collect();
+    let ivs_lane = tokio::spawn(ivs_lane(ivs_seeds));
     let (mut total, mut room, mut live) = (Tally::default(), Tally::default(), Tally::default());
     let mut failures: Vec<(u64, Failure)> = Vec::new();
     for (mode, lane) in lanes {
@@ -135,15 +182,31 @@ async fn fault_campaign() {
         }
         failures.extend(lane_failures);
     }
+    let (ivs, ivs_failures) = ivs_lane.await.expect("the ivs lane does not panic");
+    total.add(&ivs);
+    println!(
+        "fault campaign, ivs lane: {} runs, {} actions, {} requests, {} faults injected ({} \
+         fired), {} repeated stops, {} live viewer tokens checked, {} stages ended by the reaper",
+        ivs.runs,
+        ivs.actions,
+        ivs.requests,
+        ivs.faults_injected,
+        ivs.faults_fired,
+        ivs.repeated_stops,
+        ivs.states_checked,
+        ivs.reaped
+    );
+    failures.extend(ivs_failures);
     failures.sort_by_key(|(seed, _)| *seed);
     println!(
-        "fault campaign: {} runs ({} room, {} live), {} actions, {} requests, {} faults injected \
+        "fault campaign: {} runs ({} room, {} live, {} ivs), {} actions, {} requests, {} faults injected \
          ({} fired), {} cut-offs, {} repeated starts, {} repeated stops and {} racing meeting \
          joins checked, {} rival studios refused, {} viewer answers checked, {} resources ended \
          by the reaper, {} resources leaked, {} failed, in {:.1} s",
         total.runs,
         room.runs,
         live.runs,
+        ivs.runs,
         total.actions,
         total.requests,
         total.faults_injected,
@@ -163,7 +226,11 @@ async fn fault_campaign() {
         eprintln!(
             "seed {seed} ({} mode) failed: {}\n  replay: ONAIR_CAMPAIGN_SEED={seed} cargo test -p \
              onair-integration-tests --test it fault_campaign:: -- --nocapture\n  actions:\n    {}",
-            Mode::of_seed(*seed).name(),
+            if failure.message.starts_with(ivs::FAILURE_PREFIX) {
+                "ivs"
+            } else {
+                Mode::of_seed(*seed).name()
+            },
             failure.message,
             failure.actions.join("\n    ")
         );

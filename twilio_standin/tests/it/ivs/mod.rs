@@ -1,0 +1,97 @@
+//! The IVS real-time API of the stand-in, driven by the real client (`aws-sdk-ivsrealtime`)
+//! and checked against the model (`onair_test_support::ivs_contract`): the operations
+//! (`api`), SigV4 (`auth`), faults (`faults`), the model validator itself (`contract`), the
+//! binary's options and the call log's control route (`startup`), and the stages' WHIP endpoint
+//! with real WebRTC publishers (`whip`). `keys` and the helpers here are
+//! what they share.
+
+mod api;
+mod auth;
+mod contract;
+mod faults;
+mod startup;
+mod whip;
+
+use std::process::Command;
+use std::sync::OnceLock;
+
+use aws_sdk_ivsrealtime::Client;
+use aws_sdk_ivsrealtime::config::retry::RetryConfig;
+use aws_sdk_ivsrealtime::config::{BehaviorVersion, Credentials, Region};
+use onair_test_support::ivs_contract;
+use twilio_standin::{DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, StandIn};
+
+/// A P-384 key pair made for this test run with openssl (never stored in the repository):
+/// the private key as PKCS#8 PEM, the public key as PEM.
+pub struct KeyPair {
+    pub private_pem: String,
+    pub public_pem: String,
+}
+
+fn openssl(args: &[&str], input: Option<&str>) -> String {
+    use std::io::Write;
+    let mut child = Command::new("openssl")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl runs");
+    if let Some(input) = input {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("openssl reads");
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().expect("openssl finishes");
+    assert!(out.status.success(), "openssl {args:?} failed");
+    String::from_utf8(out.stdout).expect("PEM is text")
+}
+
+/// A fresh key pair (`curve` e.g. `secp384r1`).
+pub fn key_pair(curve: &str) -> KeyPair {
+    let sec1 = openssl(&["ecparam", "-name", curve, "-genkey", "-noout"], None);
+    let private_pem = openssl(&["pkcs8", "-topk8", "-nocrypt"], Some(&sec1));
+    let public_pem = openssl(&["ec", "-pubout"], Some(&sec1));
+    KeyPair {
+        private_pem,
+        public_pem,
+    }
+}
+
+/// One P-384 key pair for the whole test binary.
+pub fn keys() -> &'static KeyPair {
+    static KEYS: OnceLock<KeyPair> = OnceLock::new();
+    KEYS.get_or_init(|| key_pair("secp384r1"))
+}
+
+/// The SDK client against `standin`, with the stand-in's default key pair and no retries.
+pub fn client(standin: &StandIn) -> Client {
+    client_with(standin, DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY)
+}
+
+pub fn client_with(standin: &StandIn, access_key_id: &str, secret: &str) -> Client {
+    let config = aws_sdk_ivsrealtime::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(format!("{}/ivs", standin.base_url()))
+        .credentials_provider(Credentials::new(access_key_id, secret, None, None, "test"))
+        .retry_config(RetryConfig::disabled())
+        .build();
+    Client::from_conf(config)
+}
+
+/// Every IVS call the stand-in logged fits the model.
+pub fn assert_calls_fit_the_model(standin: &StandIn) {
+    let calls = serde_json::to_value(standin.ivs_calls()).expect("calls as JSON");
+    assert!(
+        calls.as_array().is_some_and(|c| !c.is_empty()),
+        "the stand-in logged IVS calls"
+    );
+    if let Err(report) = ivs_contract::check_calls(&calls) {
+        panic!("IVS calls that do not fit the model:\n{report}\ncalls: {calls:#}");
+    }
+}
