@@ -68,12 +68,13 @@ SECRET_KEYS = {
 # ivs mode: exactly the ivs:* actions each function calls (functions/*, the back end's IVS calls),
 # ListStages on "*" (it takes no resource), everything else on this account's and region's stages.
 IVS_ACTIONS = {
-    "HostTokenFunction": {"ivs:CreateStage", "ivs:GetStage", "ivs:ListStages", "ivs:TagResource"},
-    "StreamStartFunction": {"ivs:GetStage", "ivs:ListParticipants"},
-    "StreamStopFunction": {"ivs:ListStages", "ivs:ListParticipants", "ivs:DisconnectParticipant", "ivs:DeleteStage"},
+    "HostTokenFunction": {"ivs:ListStages", "ivs:CreateStage", "ivs:TagResource", "ivs:GetStage", "ivs:ListParticipants",
+                          "ivs:DisconnectParticipant", "ivs:DeleteStage"},
+    "StreamStartFunction": {"ivs:ListStages", "ivs:GetStage", "ivs:ListParticipants"},
+    "StreamStopFunction": {"ivs:ListStages", "ivs:GetStage", "ivs:ListParticipants", "ivs:DisconnectParticipant", "ivs:DeleteStage"},
     "AudienceTokenFunction": {"ivs:ListStages", "ivs:GetStage"},
-    "StreamStatusFunction": {"ivs:ListStages", "ivs:GetStage"},
-    "ReaperFunction": {"ivs:ListStages", "ivs:ListParticipants", "ivs:DisconnectParticipant", "ivs:DeleteStage"},
+    "StreamStatusFunction": {"ivs:ListStages"},
+    "ReaperFunction": {"ivs:ListStages", "ivs:GetStage", "ivs:ListParticipants", "ivs:DisconnectParticipant", "ivs:DeleteStage"},
 }
 IVS_UNSCOPED = {"ivs:ListStages"}
 STAGE_ARNS = {"Fn::Sub": "arn:${AWS::Partition}:ivs:${AWS::Region}:${AWS::AccountId}:stage/*"}

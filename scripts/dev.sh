@@ -95,11 +95,12 @@ WHIP_BASE_URL=/media
 ENV
   [ -n "${AUDIENCE_MODE:-}" ] && echo "AUDIENCE_MODE=$AUDIENCE_MODE" >> "$ENV_FILE"
   if [ "$audience_mode" = ivs ]; then
-    # One line per key in an env file: the PEM's newlines are written as \n (config reads both).
+    # One line per key in an env file: the PEM's newlines written as \n, single-quoted so that they
+    # stay two characters (config reads both forms).
     cat >> "$ENV_FILE" <<ENV
 IVS_ENDPOINT_URL=http://127.0.0.1:$STANDIN_PORT/ivs
 IVS_PUBLIC_KEY_ARN=arn:aws:ivs:us-east-1:123456789012:public-key/standin0000
-IVS_PRIVATE_KEY=$(awk '{printf "%s\\n", $0}' "$ivs_key")
+IVS_PRIVATE_KEY='$(awk '{printf "%s\\n", $0}' "$ivs_key")'
 AWS_REGION=us-east-1
 AWS_ACCESS_KEY_ID=$STANDIN_AWS_ACCESS_KEY_ID
 AWS_SECRET_ACCESS_KEY=$STANDIN_AWS_SECRET_ACCESS_KEY

@@ -362,10 +362,18 @@ async fn run(
     let mut queue: VecDeque<(Mid, usize, RtpWrite)> = VecDeque::new();
     let mut sender = match role {
         Role::Publish(load) => {
+            // VP8 where the answer took it; H.264 where it did not (an IVS stage takes only
+            // H.264). The payloads are opaque to the relay either way.
             let codecs = [Codec::Vp8, Codec::Opus, Codec::Vp8];
             let mut pts = [None; 3];
             for slot in 0..3 {
-                pts[slot] = mids[slot].and_then(|m| payload_type(&rtc, m, codecs[slot]));
+                pts[slot] = mids[slot].and_then(|m| {
+                    payload_type(&rtc, m, codecs[slot]).or_else(|| {
+                        (codecs[slot] == Codec::Vp8)
+                            .then(|| payload_type(&rtc, m, Codec::H264))
+                            .flatten()
+                    })
+                });
             }
             let now = Instant::now();
             Some(Sender {

@@ -374,11 +374,22 @@ impl Hub {
         let parsed = SdpOffer::from_sdp_string(&offer)
             .map_err(|e| bad_offer(format!("Malformed SDP offer: {e}")))?;
 
-        let mut rtc = Rtc::builder()
+        let mut config = Rtc::builder()
             .set_rtp_mode(true)
             .set_crypto_provider(self.crypto.clone())
-            .enable_h265(false)
-            .build(Instant::now());
+            .enable_h265(false);
+        if role == Role::Publisher && matches!(access, Access::Stage { .. }) {
+            // IVS ingest answers with H.264 and Opus only, whatever else the offer lists, so a
+            // stage's publisher sends H.264 (the page's codec preference is only a preference).
+            config = config
+                .enable_vp8(false)
+                .enable_vp9(false)
+                .enable_av1(false)
+                .enable_pcmu(false, false)
+                .enable_pcma(false, false)
+                .enable_g722(false, false);
+        }
+        let mut rtc = config.build(Instant::now());
         for addr in &self.candidates {
             if let Ok(candidate) = Candidate::host(*addr, "udp") {
                 rtc.add_local_candidate(candidate);

@@ -459,3 +459,70 @@ async fn delete_stage_and_disconnect_participant_end_the_publishers_session() {
     watcher.close().await;
     assert_calls_fit_the_model(&standin);
 }
+
+/// An offer as a browser makes it: VP8 listed before H.264, PCMU before Opus.
+const VP8_FIRST: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
+    a=fingerprint:sha-256 8F:7D:2E:13:4C:9A:51:66:0B:D2:4A:7E:93:1C:5F:08:AA:42:6D:E1:37:90:BC:5E:21:F4:0D:98:C3:6A:7B:15\r\n\
+    a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\na=setup:actpass\r\n\
+    m=video 9 UDP/TLS/RTP/SAVPF 96 102\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\na=rtcp-mux\r\n\
+    a=rtpmap:96 VP8/90000\r\na=rtpmap:102 H264/90000\r\n\
+    a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\na=ssrc:1 cname:x\r\n\
+    m=audio 9 UDP/TLS/RTP/SAVPF 0 111\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=sendonly\r\na=rtcp-mux\r\n\
+    a=rtpmap:0 PCMU/8000\r\na=rtpmap:111 opus/48000/2\r\na=ssrc:2 cname:x\r\n";
+
+/// The codec names of an SDP's m-line of `kind`, in its payload order.
+fn codecs(sdp: &str, kind: &str) -> Vec<String> {
+    let section = sdp
+        .split("\r\nm=")
+        .find(|s| s.starts_with(kind))
+        .unwrap_or_default();
+    let order: Vec<&str> = section
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split(' ')
+        .skip(3)
+        .collect();
+    order
+        .iter()
+        .filter_map(|pt| {
+            let prefix = format!("a=rtpmap:{pt} ");
+            section
+                .lines()
+                .find_map(|l| l.strip_prefix(prefix.as_str()))
+                .map(|rest| rest.split('/').next().unwrap_or_default().to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_stage_answers_with_h264_and_opus_only_whatever_the_offer_lists_first() {
+    let standin = start().await;
+    let (_ivs, arn, _id, whip, key_arn) = stage(&standin).await;
+    let http = reqwest::Client::new();
+    let answered = http
+        .post(&whip)
+        .bearer_auth(mint(keys(), Some(&key_arn), &host(&arn)))
+        .header("content-type", "application/sdp")
+        .body(VP8_FIRST)
+        .send()
+        .await
+        .expect("the relay answers");
+    assert_eq!(answered.status().as_u16(), 201);
+    let location = answered
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("a Location")
+        .to_owned();
+    let answer = answered.text().await.expect("an SDP answer");
+    assert_eq!(codecs(&answer, "video"), ["H264"], "{answer}");
+    assert_eq!(codecs(&answer, "audio"), ["opus"], "{answer}");
+    let deleted = http
+        .delete(format!("{}{location}", standin.base_url()))
+        .send()
+        .await
+        .expect("the relay answers");
+    assert_eq!(deleted.status().as_u16(), 204);
+    assert_calls_fit_the_model(&standin);
+}
