@@ -7,7 +7,8 @@ starts the Twilio stand-in, and then:
 
 1. cold start: starts a fresh function process per run (the Rust release binary, or Node with the
    original Twilio Function under bench/node/runtime.js) and times process start -> first answer
-   received, for host_token and audience_token (live mode), interleaved;
+   received, for host_token and audience_token (live mode), interleaved, and audience_token in
+   ivs mode (the stand-in's IVS API, a stage opened by host_token with its host publishing);
 2. burst: one process answers 1,000 requests back to back; peak RSS (VmHWM) and the Twilio calls
    the stand-in received;
 3. reads criterion's and the crowds' results (`--results`, `--criterion-home`), zips the arm64
@@ -54,6 +55,11 @@ API_KEY_SECRET = "benchApiKeySecret0123456789abcde"
 HOST_PASSWORD = "bench-host-password"
 HOST_IDENTITY = "host"
 LIVE_ROOM = "livestream-bench-live"
+
+# The stand-in's IVS API: its key ARN for a key imported at start, its default AWS key pair.
+IVS_KEY_ARN = "arn:aws:ivs:us-east-1:123456789012:public-key/standin0000"
+IVS_ACCESS_KEY_ID = "AKIDSTANDIN0000000000"
+IVS_SECRET_ACCESS_KEY = "standin-aws-secret-key"
 
 # Targets of issue 6.
 COLD_START_RATIO = 30
@@ -275,10 +281,12 @@ def apigw_event(path: str, body: str | None) -> dict:
 
 
 class StandIn:
-    def __init__(self, binary: Path) -> None:
+    def __init__(self, binary: Path, ivs_public_key: Path) -> None:
         env = {"PATH": os.environ.get("PATH", ""), "STANDIN_ACCOUNT_SID": ACCOUNT_SID,
                "STANDIN_AUTH_TOKEN": AUTH_TOKEN, "STANDIN_API_KEY_SID": API_KEY_SID,
-               "STANDIN_API_KEY_SECRET": API_KEY_SECRET, "RUST_LOG": "warn"}
+               "STANDIN_API_KEY_SECRET": API_KEY_SECRET, "RUST_LOG": "warn",
+               # Its IVS API too (ivs mode), the key imported at start as the stack imports it.
+               "STANDIN_IVS_PUBLIC_KEY_FILE": str(ivs_public_key)}
         self.proc = subprocess.Popen([str(binary), "--bind", "127.0.0.1", "--port", "0"], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()
@@ -313,6 +321,18 @@ class StandIn:
         context = json.dumps({"room": {"name": LIVE_ROOM}, "outputs": [streamer["sid"]]})
         self.request("POST", "/v1/MediaProcessors", {"Extension": "video-composer-v2",
                                                      "ExtensionContext": context, "MaxDuration": "7200"})
+
+    def publish_on_stage(self, identity: str) -> None:
+        """A publisher on the (one) stage, as the host's WHIP publish leaves it: IVS lists the
+        stage's session as active."""
+        stages = self.request("GET", "/__standin/ivs/state", auth=False)["stages"]
+        if len(stages) != 1:
+            raise SystemExit(f"bench: expected the one stage host_token opened, found {stages}")
+        self.request("POST", "/__standin/ivs/participants",
+                     json_body={"stage_arn": stages[0]["arn"], "user_id": identity}, auth=False)
+
+    def ivs_calls(self) -> list:
+        return self.request("GET", "/__standin/ivs/calls", auth=False)
 
     def calls(self) -> list:
         return self.request("GET", "/__standin/calls", auth=False)
@@ -354,6 +374,37 @@ def function_env(standin: StandIn) -> dict:
     }
 
 
+def ivs_key_pair(folder: Path) -> tuple[str, Path]:
+    """A P-384 key pair for this run (openssl; deleted with `folder`): the private key's PEM, as
+    IVS_PRIVATE_KEY holds it, and the public key's file, for the stand-in to import."""
+    private, public = folder / "ivs-private.pem", folder / "ivs-public.pem"
+    sec1 = subprocess.run(["openssl", "ecparam", "-name", "secp384r1", "-genkey", "-noout"],
+                          check=True, capture_output=True).stdout
+    subprocess.run(["openssl", "pkcs8", "-topk8", "-nocrypt", "-out", str(private)], input=sec1, check=True)
+    subprocess.run(["openssl", "pkey", "-in", str(private), "-pubout", "-out", str(public)], check=True)
+    return private.read_text(), public
+
+
+def ivs_env(standin: StandIn, private_pem: str) -> dict:
+    """`function_env` in ivs mode: the stand-in's IVS API, its key ARN and AWS key pair."""
+    return {**function_env(standin), "AUDIENCE_MODE": "ivs",
+            "IVS_ENDPOINT_URL": f"{standin.base_url}/ivs",
+            "IVS_PUBLIC_KEY_ARN": IVS_KEY_ARN, "IVS_PRIVATE_KEY": private_pem,
+            "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": IVS_ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": IVS_SECRET_ACCESS_KEY}
+
+
+def start_ivs_stream(args, standin: StandIn, env: dict, cwd: str) -> None:
+    """What host_token (the release binary, once) and the host's publish leave behind in ivs
+    mode: the stream `main`'s stage with its host publishing."""
+    body = json.dumps({"password": HOST_PASSWORD, "stream": "main"})
+    event = apigw_event("/host_token", body)
+    answer = run_function("host_token", [str(args.release_dir / "host_token")], env, [event], cwd)["answers"][0]
+    if answer.get("statusCode") != 200:
+        raise SystemExit(f"bench: host_token in ivs mode answered {answer}")
+    standin.publish_on_stage(HOST_IDENTITY)
+
+
 @dataclass
 class Variant:
     key: str
@@ -366,7 +417,9 @@ class Variant:
         return [apigw_event(f"/{self.function}", self.body) for _ in range(n)]
 
 
-def variants(args, standin: StandIn) -> list[Variant]:
+def variants(args, standin: StandIn, ivs: dict) -> list[Variant]:
+    """host_token and audience_token (live mode) in Rust and in the Node original, and
+    audience_token in ivs mode (Rust only: the original had no such mode) with `ivs`'s env."""
     env = function_env(standin)
     node = shutil.which("node") or "node"
     runtime = str(ROOT / "bench" / "node" / "runtime.js")
@@ -375,6 +428,7 @@ def variants(args, standin: StandIn) -> list[Variant]:
     for function, body in (("host_token", password), ("audience_token", None)):
         out.append(Variant(f"rust:{function}", function, [str(args.release_dir / function)], env, body))
         out.append(Variant(f"node:{function}", function, [node, runtime], {**env, "ONAIR_FUNCTION": function}, body))
+    out.append(Variant("rust:audience_token:ivs", "audience_token", [str(args.release_dir / "audience_token")], ivs, None))
     return out
 
 
@@ -577,6 +631,12 @@ def table(r: dict) -> tuple[list[str], list[str]]:
             f"{ms(nc['median_ms'])} ({ms(nc['p10_ms'])}–{ms(nc['p90_ms'])}; init {ms(nc['init_median_ms'])})",
             f"≥ {COLD_START_RATIO}× faster: **{ratio:.0f}×**", ratio >= COLD_START_RATIO)
 
+    ic = cold["rust:audience_token:ivs"]
+    row(f"1. cold start `audience_token` (ivs mode: one ListStages and one GetStage, then an ES384 "
+        f"participant token): process start → answer, median (p10–p90; init), {ic['runs']} runs",
+        f"{ms(ic['median_ms'])} ({ms(ic['p10_ms'])}–{ms(ic['p90_ms'])}; init {ms(ic['init_median_ms'])}; "
+        f"CPU {ms(ic['cpu_median_ms'])})", "— (no such mode)", "")
+
     for function in ("host_token", "audience_token"):
         rc, nc = cold[f"rust:{function}"], cold[f"node:{function}"]
         row(f"1. CPU time of that cold start `{function}` (all threads, until the answer), median",
@@ -594,6 +654,11 @@ def table(r: dict) -> tuple[list[str], list[str]]:
         f"{us(host['median_ns'])} ({us(host['ci_low_ns'])}–{us(host['ci_high_ns'])})", "—", "")
     row("2. access tokens minted per second on one core (`token::mint`)",
         f"{1e9 / mint['median_ns']:,.0f} /s ({us(mint['median_ns'])} each)", "—", "")
+    aivs, ivs_mint = warm["audience_ivs"], warm["ivs_mint"]
+    row("2. warm `audience_token`, ivs mode, stage lookup cached (no IVS call): CPU per request",
+        f"{us(aivs['median_ns'])} ({us(aivs['ci_low_ns'])}–{us(aivs['ci_high_ns'])})", "—", "")
+    row("2. ES384 IVS participant tokens minted per second on one core (`ivs_token::mint`)",
+        f"{1e9 / ivs_mint['median_ns']:,.0f} /s ({us(ivs_mint['median_ns'])} each)", "—", "")
 
     node_calls = burst["node:audience_token"]["twilio_calls"] / burst["node:audience_token"]["requests"]
     for mode in ("live", "room"):
@@ -612,6 +677,16 @@ def table(r: dict) -> tuple[list[str], list[str]]:
             ok = lookups <= windows
         row(f"3. crowd, {mode} mode: Twilio calls for {c['viewers']:,} viewers in {c['span_secs']} s",
             f"**{c['twilio_calls']}** ({kinds})", original, target, ok)
+
+    c = r["ivs_crowd"]
+    ops = ", ".join(f"{n} × `{op}`" for op, n in c["by_operation"].items())
+    windows = math.ceil(c["span_secs"] / c["lookup_secs"])
+    lookups = c["by_operation"].get("ListStages", 0)
+    per_viewer = c["ivs_calls"] - lookups - c["by_operation"].get("GetStage", 0)
+    row(f"3. crowd, ivs mode: IVS calls for {c['viewers']:,} viewers in {c['span_secs']} s",
+        f"**{c['ivs_calls']}** ({ops})", "— (no such mode)",
+        f"none per viewer; one lookup per {c['lookup_secs']} s: ≤ {windows} lookups",
+        lookups <= windows and per_viewer == 0 and c["ivs_calls"] < c["viewers"])
 
     failing = {"status_500": "every call answers 500", "timeout": "every call times out"}
     for mode in ("live", "room"):
@@ -716,7 +791,11 @@ def main() -> None:
     r["crowd"] = json.loads((args.results / "crowd.json").read_text())
     r["outage_crowd"] = json.loads((args.results / "outage_crowd.json").read_text())
     r["status_crowd"] = json.loads((args.results / "status_crowd.json").read_text())
+    r["ivs_crowd"] = json.loads((args.results / "ivs_crowd.json").read_text())
     r["warm_upstream_calls"] = json.loads((args.results / "warm_upstream_calls.json").read_text())
+    warm_ivs = json.loads((args.results / "warm_ivs_calls.json").read_text())
+    if any(warm_ivs.values()):
+        raise SystemExit(f"bench: the warm path called IVS: {warm_ivs}")
     if any(r["warm_upstream_calls"].values()):
         raise SystemExit(f"bench: the warm path called Twilio: {r['warm_upstream_calls']}")
     home = args.criterion_home
@@ -725,19 +804,24 @@ def main() -> None:
         "audience_room": criterion_estimate(home, "audience_token", "room_cached"),
         "host": criterion_estimate(home, "host_token", "standin_loopback"),
         "mint": criterion_estimate(home, "token", "mint"),
+        "audience_ivs": criterion_estimate(home, "audience_token", "ivs_cached"),
+        "ivs_mint": criterion_estimate(home, "token", "ivs_mint"),
     }
 
-    standin = StandIn(args.standin)
     cwd = tempfile.TemporaryDirectory(prefix="onair-bench-")  # the functions' cwd: no .env there
+    private_pem, public_key = ivs_key_pair(Path(cwd.name))
+    standin = StandIn(args.standin, public_key)
     try:
         standin.start_live_stream()
-        vs = variants(args, standin)
+        ivs = ivs_env(standin, private_pem)
+        start_ivs_stream(args, standin, ivs, cwd.name)
+        vs = variants(args, standin, ivs)
         os.sync()  # the builds' dirty pages: their writeback would share the disk and the CPUs
         r["busy_before_cold"] = wait_for_quiet(args.quiet_wait)
         r["machine"]["load_average"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
         r["cold"] = cold_starts(vs, args.runs, cwd.name)
         r["busy_after_cold"] = busy_fraction()
-        r["burst"] = bursts(standin, vs, args.burst, cwd.name)
+        r["burst"] = bursts(standin, [v for v in vs if v.key != "rust:audience_token:ivs"], args.burst, cwd.name)
     finally:
         standin.stop()
         cwd.cleanup()

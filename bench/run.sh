@@ -6,7 +6,9 @@
 #      Lambda Runtime API (bench/harness.py), Twilio = the stand-in;
 #   2. warm CPU per request and tokens per second (criterion, as a library: bench/rust, the
 #      `onair-bench` binary);
-#   3. Twilio calls of 1,000 viewers within 60 s in live and room mode, and of the same crowd
+#   1b. cold start of audience_token in ivs mode (the stand-in's IVS API);
+#   3. Twilio calls of 1,000 viewers within 60 s in live and room mode (IVS calls in ivs
+#      mode), and of the same crowd
 #      while every Twilio call fails (500, or a timeout) (onair-bench too);
 #   3b. function invocations per second per stream of 1,000 viewers polling /status/<stream>
 #      through the dev server's edge cache (onair-bench's status_crowd);

@@ -61,65 +61,10 @@ pub fn config(standin: &StandIn, extra: &[(&str, &str)]) -> HashMap<String, Stri
     app::with(app::with(app::standin_source(standin), &defaults), extra)
 }
 
-/// An `ivs` mode App from `source`, its IVS client with the stand-in's default AWS key pair
-/// (not the process environment, which tests share).
-pub fn ivs_app(source: &HashMap<String, String>) -> App {
-    use onair_common::config::{Secrets, Settings};
-    let settings = Settings::from_source(source).expect("the settings parse");
-    let secrets = Secrets::from_source(source).expect("the secrets parse");
-    secrets.require_ivs_key().expect("an IVS key");
-    let ivs = onair_common::ivs::Ivs::with_static_credentials(
-        settings.ivs.as_ref().expect("ivs settings"),
-        "us-east-1",
-        twilio_standin::DEFAULT_ACCESS_KEY_ID,
-        twilio_standin::DEFAULT_SECRET_ACCESS_KEY,
-    );
-    App::with_ivs(
-        settings,
-        onair_common::secret_store::SecretStore::fixed(secrets),
-        Some(ivs),
-    )
-}
+pub use onair_test_support::app::ivs_app;
 
-/// A P-384 key pair made now with the openssl CLI: the private key (PKCS#8 PEM) and the public
-/// key (PEM).
-pub struct IvsKeyPair {
-    pub private_pem: String,
-    pub public_pem: String,
-}
-
-pub fn ivs_key_pair() -> IvsKeyPair {
-    fn openssl(args: &[&str], input: Option<&str>) -> String {
-        use std::io::Write;
-        let mut child = std::process::Command::new("openssl")
-            .args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("openssl runs");
-        if let Some(input) = input {
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(input.as_bytes())
-                .expect("openssl reads");
-        }
-        drop(child.stdin.take());
-        let out = child.wait_with_output().expect("openssl finishes");
-        assert!(out.status.success(), "openssl {args:?} failed");
-        String::from_utf8(out.stdout).expect("PEM is text")
-    }
-    let sec1 = openssl(
-        &["ecparam", "-name", "secp384r1", "-genkey", "-noout"],
-        None,
-    );
-    IvsKeyPair {
-        private_pem: openssl(&["pkcs8", "-topk8", "-nocrypt"], Some(&sec1)),
-        public_pem: openssl(&["ec", "-pubout"], Some(&sec1)),
-    }
-}
+/// A P-384 key pair made now with the openssl CLI (never stored).
+pub use onair_test_support::ivs_keys::{KeyPair as IvsKeyPair, p384 as ivs_key_pair};
 
 /// An App against `standin` with the test settings and `extra` on top.
 pub fn app_for(standin: &StandIn, extra: &[(&str, &str)]) -> App {

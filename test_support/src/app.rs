@@ -1,6 +1,7 @@
 //! An [`App`] against the Twilio stand-in, configured as a deployed function is: settings and
 //! secrets read from a key-value [`Source`] holding what the function's environment would (the
-//! same names), the secrets then fixed as they are once read from Secrets Manager.
+//! same names), the secrets then fixed as they are once read from Secrets Manager; in `ivs` mode
+//! with an IVS client against the stand-in ([`ivs_app`]).
 
 use std::collections::HashMap;
 
@@ -49,4 +50,20 @@ pub fn app(source: &Source) -> App {
     let settings = Settings::from_source(source).expect("the settings parse");
     let secrets = Secrets::from_source(source).expect("the secrets parse");
     App::new(settings, SecretStore::fixed(secrets))
+}
+
+/// An `ivs` mode App from `source` (which names `IVS_ENDPOINT_URL`, `IVS_PUBLIC_KEY_ARN` and
+/// `IVS_PRIVATE_KEY`), its IVS client signing with the stand-in's default AWS key pair rather
+/// than the process environment, which tests share.
+pub fn ivs_app(source: &Source) -> App {
+    let settings = Settings::from_source(source).expect("the settings parse");
+    let secrets = Secrets::from_source(source).expect("the secrets parse");
+    secrets.require_ivs_key().expect("an IVS key");
+    let ivs = onair_common::ivs::Ivs::with_static_credentials(
+        settings.ivs.as_ref().expect("ivs settings"),
+        "us-east-1",
+        twilio_standin::DEFAULT_ACCESS_KEY_ID,
+        twilio_standin::DEFAULT_SECRET_ACCESS_KEY,
+    );
+    App::with_ivs(settings, SecretStore::fixed(secrets), Some(ivs))
 }

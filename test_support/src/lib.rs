@@ -1,7 +1,8 @@
 //! What the tests, the benchmarks and the relay's load harness share, so none of them includes
 //! another crate's files by path or keeps its own copy:
 //!
-//! - [`jwt`]: a token's header and claims as JSON, and [`rng`]: a seeded PRNG (always there);
+//! - [`jwt`]: a token's header and claims as JSON, [`rng`]: a seeded PRNG, and [`ivs_keys`]:
+//!   throwaway P-384 key pairs from the openssl CLI (always there);
 //! - `app` and `request` (feature `app`): an `App` configured against the Twilio stand-in as a
 //!   deployed function is, and requests as API Gateway hands them to a handler, with the answer
 //!   read back; used by `integration_tests` and `bench/rust`;
@@ -19,6 +20,7 @@ pub mod app;
 pub mod fuzz;
 #[cfg(feature = "ivs-contract")]
 pub mod ivs_contract;
+pub mod ivs_keys;
 pub mod jwt;
 #[cfg(feature = "relay-peer")]
 pub mod relay_peer;

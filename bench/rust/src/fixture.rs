@@ -1,15 +1,18 @@
 //! What the benchmarks share: criterion set up with the CPU clock, the Twilio stand-in on a
-//! thread of its own, an [`App`] configured against it as a deployed function is (settings and
-//! secrets from a key-value source, `onair_test_support::app`), and where results are written.
+//! thread of its own (with its IVS API for `ivs` mode), an [`App`] configured against it as a
+//! deployed function is (settings and secrets from a key-value source, `onair_test_support::app`),
+//! and where results are written.
 //! Requests and answers: `onair_test_support::request`.
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::Criterion;
 use onair_common::App;
 use onair_test_support::app::{self, Source};
-use twilio_standin::{Account, StandIn};
+use onair_test_support::ivs_keys::KeyPair;
+use twilio_standin::{Account, IvsSettings, MediaSettings, StandIn};
 
 use crate::cpu_clock::ThreadCpuTime;
 
@@ -54,6 +57,44 @@ impl Upstream {
     pub fn app(&self, extra: &[(&str, &str)]) -> App {
         let source = app::with(app::standin_source(&self.standin), &HOST);
         app::app(&app::with(source, extra))
+    }
+
+    /// The stand-in with its IVS API too, the public half of `keys` imported at start (as the
+    /// stack imports it into IVS).
+    pub fn start_ivs(keys: &KeyPair) -> Upstream {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("the stand-in's runtime starts");
+        let standin = runtime
+            .block_on(StandIn::start_with_ivs(
+                SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+                Account::for_tests(),
+                MediaSettings::default(),
+                IvsSettings {
+                    public_key_pem: Some(keys.public_pem.clone()),
+                    ..IvsSettings::default()
+                },
+            ))
+            .expect("the stand-in starts");
+        Upstream {
+            standin,
+            _runtime: runtime,
+        }
+    }
+
+    /// An `ivs` mode App against this stand-in (started by [`Upstream::start_ivs`] with `keys`).
+    pub fn ivs_app(&self, keys: &KeyPair) -> App {
+        let endpoint = format!("{}/ivs", self.standin.base_url());
+        let ivs = [
+            ("AUDIENCE_MODE", "ivs"),
+            ("IVS_ENDPOINT_URL", endpoint.as_str()),
+            ("IVS_PUBLIC_KEY_ARN", twilio_standin::STARTUP_KEY_ARN),
+            ("IVS_PRIVATE_KEY", keys.private_pem.as_str()),
+        ];
+        let source = app::with(app::standin_source(&self.standin), &HOST);
+        app::ivs_app(&app::with(source, &ivs))
     }
 
     /// Twilio calls received so far.

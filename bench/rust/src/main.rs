@@ -7,6 +7,8 @@
 //!   path's CPU per request in both modes, tokens minted per second;
 //! - `outage`: the same crowd while every Twilio call fails (500, or a timeout): the calls
 //!   Twilio received and the answers;
+//! - `ivs`: the same crowd in `ivs` mode (IVS calls of 1,000 viewers within 60 s), its warm
+//!   path's CPU per request, ES384 participant tokens minted per second;
 //! - `host`: CPU per `host_token` request, one room created on the in-process stand-in;
 //! - `status_crowd`: 1,000 viewers polling `/status/<stream>` through the dev server's edge
 //!   cache: the `stream_status` invocations per second per stream.
@@ -21,6 +23,7 @@ mod audience;
 mod cpu_clock;
 mod fixture;
 mod host;
+mod ivs;
 mod outage;
 mod status_crowd;
 
@@ -33,6 +36,7 @@ fn main() {
     let rt = fixture::handler_runtime();
     let mut c = fixture::criterion();
     audience::run(&mut c, &rt);
+    ivs::run(&mut c, &rt);
     fixture::report("outage_crowd", &outage::run(&rt));
     host::run(&mut c, &rt);
     status_crowd();

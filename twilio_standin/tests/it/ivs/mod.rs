@@ -12,7 +12,6 @@ mod faults;
 mod startup;
 mod whip;
 
-use std::process::Command;
 use std::sync::OnceLock;
 
 use aws_sdk_ivsrealtime::Client;
@@ -23,44 +22,7 @@ use twilio_standin::{DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, StandIn};
 
 /// A P-384 key pair made for this test run with openssl (never stored in the repository):
 /// the private key as PKCS#8 PEM, the public key as PEM.
-pub struct KeyPair {
-    pub private_pem: String,
-    pub public_pem: String,
-}
-
-fn openssl(args: &[&str], input: Option<&str>) -> String {
-    use std::io::Write;
-    let mut child = Command::new("openssl")
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("openssl runs");
-    if let Some(input) = input {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("openssl reads");
-    }
-    drop(child.stdin.take());
-    let out = child.wait_with_output().expect("openssl finishes");
-    assert!(out.status.success(), "openssl {args:?} failed");
-    String::from_utf8(out.stdout).expect("PEM is text")
-}
-
-/// A fresh key pair (`curve` e.g. `secp384r1`).
-pub fn key_pair(curve: &str) -> KeyPair {
-    let sec1 = openssl(&["ecparam", "-name", curve, "-genkey", "-noout"], None);
-    let private_pem = openssl(&["pkcs8", "-topk8", "-nocrypt"], Some(&sec1));
-    let public_pem = openssl(&["ec", "-pubout"], Some(&sec1));
-    KeyPair {
-        private_pem,
-        public_pem,
-    }
-}
+pub use onair_test_support::ivs_keys::{KeyPair, key_pair};
 
 /// One P-384 key pair for the whole test binary.
 pub fn keys() -> &'static KeyPair {
