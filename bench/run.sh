@@ -4,9 +4,9 @@
 #   1. cold start of host_token and audience_token, Rust release binary against the original
 #      Node.js Twilio Functions (bench/node), each a fresh process per run under the same minimal
 #      Lambda Runtime API (bench/harness.py), Twilio = the stand-in;
+#   1b. cold start of audience_token in ivs mode (the stand-in's IVS API);
 #   2. warm CPU per request and tokens per second (criterion, as a library: bench/rust, the
 #      `onair-bench` binary);
-#   1b. cold start of audience_token in ivs mode (the stand-in's IVS API);
 #   3. Twilio calls of 1,000 viewers within 60 s in live and room mode (IVS calls in ivs
 #      mode), and of the same crowd
 #      while every Twilio call fails (500, or a timeout) (onair-bench too);
