@@ -54,7 +54,8 @@ API_KEY_SID = "SK" + "be" * 16
 API_KEY_SECRET = "benchApiKeySecret0123456789abcde"
 HOST_PASSWORD = "bench-host-password"
 HOST_IDENTITY = "host"
-LIVE_ROOM = "livestream-bench-live"
+# The stream `main`'s room, named as `RoomName::for_stream` names it (a 10-character suffix).
+LIVE_ROOM = "livestream-main-benchlive0"
 
 # The stand-in's IVS API: its key ARN for a key imported at start, its default AWS key pair.
 IVS_KEY_ARN = "arn:aws:ivs:us-east-1:123456789012:public-key/standin0000"

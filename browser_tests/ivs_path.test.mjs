@@ -12,11 +12,10 @@ import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { root } from './stack.mjs';
+import { freePort, root } from './stack.mjs';
 import { TRACK_PEER_CONNECTIONS, closePages, launch, newPage } from './browser.mjs';
-import { LOADED, until, waitForState, waitForStatus } from './pages.mjs';
+import { LOADED, openStudio, signIn, until, waitForState, waitForStatus } from './pages.mjs';
 
 const AXE = readFileSync(join(root, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 const STAGE_ID = 'AbCdEf123456';
@@ -26,18 +25,6 @@ const WHIP = `https://0123456789ab.global-bm.whip.live-video.net`;
 let server;
 let base;
 let browser;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.unref();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 // The dev server alone, in ivs mode: static/ with the ivs security headers. Its API and media
 // upstreams are closed ports: every API call in these tests is answered by page.route.
@@ -490,13 +477,8 @@ test('the host publishes to the stage over WHIP: Bearer token, H.264 and Opus fi
   const calls = await fakeApi(host, { status: () => ({ stream: 'talk', state, room: ROOM }) });
   const whip = await fakeWhip(host, answerer);
   await host.goto(`${base}/host.html`, LOADED);
-  await host.fill('#password', 'any');
-  await host.click('#sign-in');
-  await waitForState(host, 'name');
-  await host.fill('#stream-title', 'talk');
-  await host.click('#open-studio');
-  await waitForState(host, 'studio');
-  await host.waitForFunction(() => !document.getElementById('go-live').disabled && document.getElementById('audience-link').value);
+  await signIn(host, 'any');
+  await openStudio(host, { title: 'talk', camera: false });
 
   const webcam = await host.evaluate(() => ({
     disabled: document.getElementById('camera-select').disabled,
@@ -602,12 +584,8 @@ test('a browser that cannot send H.264 is told so before anything is sent; a WHI
   await fakeApi(host, { status: () => ({ stream: 'talk', state: 'ready', room: ROOM }) });
   const whip = await fakeWhip(host, answerer);
   await host.goto(`${base}/host.html`, LOADED);
-  await host.fill('#password', 'any');
-  await host.click('#sign-in');
-  await waitForState(host, 'name');
-  await host.fill('#stream-title', 'talk');
-  await host.click('#open-studio');
-  await host.waitForFunction(() => document.body.dataset.state === 'studio' && !document.getElementById('go-live').disabled);
+  await signIn(host, 'any');
+  await openStudio(host, { title: 'talk', camera: false });
   await host.click('#go-live');
   await host.waitForFunction(() => /H\.264 video/.test(document.getElementById('problem').textContent));
   assert.match(await host.locator('#problem').textContent(), /cannot send H\.264 video, which the video service requires/);
@@ -618,12 +596,8 @@ test('a browser that cannot send H.264 is told so before anything is sent; a WHI
   await fakeApi(page, { status: () => ({ stream: 'talk', state: 'ready', room: ROOM }) });
   const plain = await fakeWhip(page, answerer, { exposeLocation: false });
   await page.goto(`${base}/host.html`, LOADED);
-  await page.fill('#password', 'any');
-  await page.click('#sign-in');
-  await waitForState(page, 'name');
-  await page.fill('#stream-title', 'talk');
-  await page.click('#open-studio');
-  await page.waitForFunction(() => document.body.dataset.state === 'studio' && !document.getElementById('go-live').disabled);
+  await signIn(page, 'any');
+  await openStudio(page, { title: 'talk', camera: false });
   await page.click('#go-live');
   await waitForStatus(page, 'You are live');
   await page.click('#stop');

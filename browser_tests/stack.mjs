@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const HOST_PASSWORD = 'browser-test-password';
 
-function freePort() {
+// A port nothing listens on now, on loopback.
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

@@ -80,6 +80,21 @@ impl Run {
         self.log_in_to(stack, password, "main").await
     }
 
+    /// A viewer finds nothing live, a wrong password is refused, then the host opens the studio
+    /// of `main`: its answer and the host's token.
+    async fn first_login(&mut self, stack: &Stack) -> (Value, String) {
+        let (status, _) = self
+            .call(stack, Endpoint::AudienceToken, post_empty())
+            .await;
+        assert_eq!(status, 200);
+        let (status, _) = self.log_in(stack, "not it").await;
+        assert_eq!(status, 401);
+        let (status, login) = self.log_in(stack, HOST_PASSWORD).await;
+        assert_eq!(status, 200, "{login}");
+        let host_token = self.tokens.last().unwrap().clone();
+        (login, host_token)
+    }
+
     /// Opens the studio of `stream` with the password.
     async fn log_in_to(&mut self, stack: &Stack, password: &str, stream: &str) -> (u16, Value) {
         let req = post_json(json!({ "password": password, "stream": stream }));
@@ -99,15 +114,7 @@ async fn flows(mode: &str, run: &mut Run) {
     let key = stack.standin.account().api_key_secret.clone();
 
     // Nothing live yet; a wrong password; the host logs in and connects.
-    let (status, _) = run
-        .call(&stack, Endpoint::AudienceToken, post_empty())
-        .await;
-    assert_eq!(status, 200);
-    let (status, _) = run.log_in(&stack, "not it").await;
-    assert_eq!(status, 401);
-    let (status, login) = run.log_in(&stack, HOST_PASSWORD).await;
-    assert_eq!(status, 200, "{login}");
-    let host_token = run.tokens.last().unwrap().clone();
+    let (login, host_token) = run.first_login(&stack).await;
     let room = login["room"].as_str().unwrap().to_owned();
     stack
         .standin
@@ -284,15 +291,7 @@ async fn flows(mode: &str, run: &mut Run) {
 async fn ivs_flows(run: &mut Run) -> String {
     let keys = ivs_key_pair();
     let stack = Stack::ivs_with(&keys, &[("IVS_LOOKUP_SECONDS", "1")]).await;
-    let (status, _) = run
-        .call(&stack, Endpoint::AudienceToken, post_empty())
-        .await;
-    assert_eq!(status, 200);
-    let (status, _) = run.log_in(&stack, "not it").await;
-    assert_eq!(status, 401);
-    let (status, login) = run.log_in(&stack, HOST_PASSWORD).await;
-    assert_eq!(status, 200, "{login}");
-    let host_token = run.tokens.last().unwrap().clone();
+    let (login, host_token) = run.first_login(&stack).await;
     let publisher = onair_test_support::relay_peer::Peer::publish(
         &reqwest::Client::new(),
         login["media"]["publish_url"].as_str().unwrap(),

@@ -60,6 +60,31 @@ impl AudienceToken {
             expires_at: None,
         }
     }
+
+    /// The answer to a viewer who can join: their token for `room`, and how to carry it.
+    fn joinable(app: &App, state: State, stream: StreamName, viewer: Viewer) -> AudienceToken {
+        AudienceToken {
+            live: true,
+            state,
+            stream,
+            mode: app.settings.audience_mode,
+            token: Some(viewer.jwt),
+            media: Some(viewer.media),
+            room: Some(viewer.room),
+            identity: Some(viewer.identity),
+            presenter: Some(app.settings.host_identity.clone()),
+            expires_at: Some(viewer.expires_at),
+        }
+    }
+}
+
+/// A viewer's token and where it takes them.
+struct Viewer {
+    identity: Identity,
+    jwt: String,
+    expires_at: u64,
+    room: String,
+    media: serde_json::Value,
 }
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -90,18 +115,14 @@ async fn audience_token(app: &App, req: &Request) -> Result<AudienceToken, ApiEr
     };
     let identity = Identity::new_viewer();
     let token = app.mint_token(&identity, &grant, ttl).await?;
-    Ok(AudienceToken {
-        live: true,
-        state: status.state,
-        stream,
-        mode,
-        token: Some(token.jwt),
-        media: Some(app.settings.media_path.for_viewer(&room)),
-        room: Some(room.as_str().to_owned()),
-        identity: Some(identity),
-        presenter: Some(app.settings.host_identity.clone()),
-        expires_at: Some(token.expires_at),
-    })
+    let viewer = Viewer {
+        identity,
+        jwt: token.jwt,
+        expires_at: token.expires_at,
+        media: app.settings.media_path.for_viewer(&room),
+        room: room.as_str().to_owned(),
+    };
+    Ok(AudienceToken::joinable(app, status.state, stream, viewer))
 }
 
 /// `ivs` mode: a viewer's subscribe-only token for the stream's live stage.
@@ -117,16 +138,12 @@ async fn stage_audience_token(app: &App, stream: StreamName) -> Result<AudienceT
     let identity = Identity::new_viewer();
     let token = app.mint_stage_token(&endpoints, &identity, &stream).await?;
     let room = endpoints.arn.room();
-    Ok(AudienceToken {
-        live: true,
-        state: status.state,
-        stream,
-        mode,
-        token: Some(token.jwt),
-        media: Some(app.settings.media_path.for_stage_viewer(&room)),
-        room: Some(room),
-        identity: Some(identity),
-        presenter: Some(app.settings.host_identity.clone()),
-        expires_at: Some(token.expires_at),
-    })
+    let viewer = Viewer {
+        identity,
+        jwt: token.jwt,
+        expires_at: token.expires_at,
+        media: app.settings.media_path.for_stage_viewer(&room),
+        room,
+    };
+    Ok(AudienceToken::joinable(app, status.state, stream, viewer))
 }

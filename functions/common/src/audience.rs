@@ -235,13 +235,9 @@ impl AudienceCache {
         ))
     }
 
-    /// `ivs` mode: the status of `stream`, from the remembered listing of stages.
-    pub async fn stage_status(
-        &self,
-        ivs: &Ivs,
-        settings: &Settings,
-        stream: &StreamName,
-    ) -> Result<StageStatus, LookupFailed<IvsError>> {
+    /// `ivs` mode: how long a listing of stages is trusted (`IVS_LOOKUP_SECONDS`), and the
+    /// trust of an IVS answer (a failure remembered at most that long).
+    fn stage_trust(&self, settings: &Settings) -> (Duration, Trust<'_>) {
         let ttl = settings
             .ivs
             .as_ref()
@@ -250,6 +246,17 @@ impl AudienceCache {
             clock: &self.clock,
             failure_memory: FAILURE_MEMORY.min(ttl),
         };
+        (ttl, trust)
+    }
+
+    /// `ivs` mode: the status of `stream`, from the remembered listing of stages.
+    pub async fn stage_status(
+        &self,
+        ivs: &Ivs,
+        settings: &Settings,
+        stream: &StreamName,
+    ) -> Result<StageStatus, LookupFailed<IvsError>> {
+        let (ttl, trust) = self.stage_trust(settings);
         let stages = trust
             .get(
                 &self.stages,
@@ -274,14 +281,7 @@ impl AudienceCache {
             Some(arn) if status.state == State::Live => arn.clone(),
             _ => return Ok((status, None)),
         };
-        let ttl = settings
-            .ivs
-            .as_ref()
-            .map_or(DEFAULT_IVS_LOOKUP, |ivs| ivs.lookup_ttl);
-        let trust = Trust {
-            clock: &self.clock,
-            failure_memory: FAILURE_MEMORY.min(ttl),
-        };
+        let (_, trust) = self.stage_trust(settings);
         let per_stream = self.per_stream(stream);
         let wanted = arn.clone();
         let endpoints = trust

@@ -29,31 +29,22 @@ async fn post(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_function_answers_at_its_production_path() {
-    let standin = twilio_standin::StandIn::start(twilio_standin::Account::for_tests())
-        .await
-        .unwrap();
+/// `cargo lambda watch` of the workspace's functions on `port`, with `settings` as their
+/// environment (an env file `target/test-logs/<name>.env`) and nothing of this process's
+/// cargo or AWS environment; stopped when the guard drops.
+fn watch_functions(
+    name: &str,
+    port: u16,
+    settings: std::collections::HashMap<String, String>,
+) -> ChildGuard {
     let env_file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/test-logs/lambda-watch.env");
+        .join(format!("../target/test-logs/{name}.env"));
     std::fs::create_dir_all(env_file.parent().unwrap()).unwrap();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let events_url = format!("{base}/room_events");
-    let auth_token = standin.account().auth_token.clone();
-    let lines: Vec<String> = config(
-        &standin,
-        &[
-            ("TWILIO_TIMEOUT_MS", "4000"),
-            ("TWILIO_AUTH_TOKEN", &auth_token),
-            ("ROOM_EVENTS_URL", &events_url),
-        ],
-    )
-    .into_iter()
-    .map(|(k, v)| format!("{k}=\"{v}\""))
-    .collect();
+    let lines: Vec<String> = settings
+        .into_iter()
+        .map(|(k, v)| format!("{k}=\"{v}\""))
+        .collect();
     std::fs::write(&env_file, lines.join("\n")).unwrap();
-
     let mut command =
         std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command
@@ -70,12 +61,35 @@ async fn every_function_answers_at_its_production_path() {
         .arg("--env-file")
         .arg(&env_file);
     for (key, _) in std::env::vars() {
-        if key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR" {
+        if (key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR")
+            || key.starts_with("AWS_")
+        {
             command.env_remove(key);
         }
     }
-    let mut watch = ChildGuard::spawn("cargo-lambda-watch", &mut command);
+    let mut watch = ChildGuard::spawn(name, &mut command);
     watch.wait_for_port(([127, 0, 0, 1], port).into(), Duration::from_secs(120));
+    watch
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_function_answers_at_its_production_path() {
+    let standin = twilio_standin::StandIn::start(twilio_standin::Account::for_tests())
+        .await
+        .unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let events_url = format!("{base}/room_events");
+    let auth_token = standin.account().auth_token.clone();
+    let settings = config(
+        &standin,
+        &[
+            ("TWILIO_TIMEOUT_MS", "4000"),
+            ("TWILIO_AUTH_TOKEN", &auth_token),
+            ("ROOM_EVENTS_URL", &events_url),
+        ],
+    );
+    let watch = watch_functions("lambda-watch", port, settings);
 
     // A function compiles on its first request if the build did not make it yet.
     let client = reqwest::Client::builder()
@@ -207,15 +221,12 @@ async fn ivs_mode_runs_from_the_environment() {
     )
     .await
     .unwrap();
-    let env_file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/test-logs/lambda-watch-ivs.env");
-    std::fs::create_dir_all(env_file.parent().unwrap()).unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let endpoint = format!("{}/ivs", standin.base_url());
     // One line per key: the PEM's line breaks written as `\n`, as an environment often holds it.
     let private_key = keys.private_pem.trim().replace('\n', "\\n");
-    let lines: Vec<String> = config(
+    let settings = config(
         &standin,
         &[
             ("TWILIO_TIMEOUT_MS", "4000"),
@@ -230,36 +241,8 @@ async fn ivs_mode_runs_from_the_environment() {
             ),
             ("AWS_REGION", "us-east-1"),
         ],
-    )
-    .into_iter()
-    .map(|(k, v)| format!("{k}=\"{v}\""))
-    .collect();
-    std::fs::write(&env_file, lines.join("\n")).unwrap();
-
-    let mut command =
-        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    command
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .args([
-            "lambda",
-            "watch",
-            "--disable-cors",
-            "-A",
-            "127.0.0.1",
-            "-P",
-            &port.to_string(),
-        ])
-        .arg("--env-file")
-        .arg(&env_file);
-    for (key, _) in std::env::vars() {
-        if (key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR")
-            || key.starts_with("AWS_")
-        {
-            command.env_remove(key);
-        }
-    }
-    let mut watch = ChildGuard::spawn("cargo-lambda-watch-ivs", &mut command);
-    watch.wait_for_port(([127, 0, 0, 1], port).into(), Duration::from_secs(120));
+    );
+    let watch = watch_functions("lambda-watch-ivs", port, settings);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(600))
         .build()

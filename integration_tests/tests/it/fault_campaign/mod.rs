@@ -64,71 +64,63 @@ async fn stack(mode: Mode) -> Stack {
     .await
 }
 
-/// Runs `seeds` one after another on one stand-in of `mode`. A run that panics is a failure
-/// too; its stand-in is replaced.
+/// Runs `seeds` one after another on one stand-in of `mode`; see [`run_lane`].
 async fn lane(mode: Mode, seeds: Vec<u64>) -> (Tally, Vec<(u64, Failure)>) {
-    let mut tally = Tally::default();
-    let mut failures = Vec::new();
-    let mut current = Some(stack(mode).await);
-    for seed in seeds {
-        let mut stack = match current.take() {
-            Some(stack) => stack,
-            None => stack(mode).await,
-        };
-        let task = tokio::spawn(async move {
+    run_lane(
+        seeds,
+        "",
+        async || stack(mode).await,
+        move |mut stack, seed| async move {
             let outcome = sequence::run(&mut stack, mode, seed).await;
             (stack, outcome)
-        });
-        let outcome = match task.await {
-            Ok((stack, outcome)) => {
-                current = Some(stack);
-                outcome
-            }
-            Err(panic) => Err(Failure {
-                message: format!("the run panicked: {panic}"),
-                actions: Vec::new(),
-                leaked: 0,
-            }),
-        };
-        match outcome {
-            Ok(run) => tally.add(&run),
-            Err(failure) => {
-                tally.runs += 1;
-                tally.leaked += failure.leaked;
-                failures.push((seed, failure));
-                if failures.len() >= MAX_FAILURES {
-                    break;
-                }
-            }
-        }
-    }
-    if let Some(stack) = current {
-        stack.standin.shutdown().await;
-    }
-    (tally, failures)
+        },
+    )
+    .await
 }
 
-/// Runs `seeds` in `ivs` mode one after another on one stand-in; as [`lane`].
+/// Runs `seeds` in `ivs` mode one after another on one stand-in; see [`run_lane`].
 async fn ivs_lane(seeds: Vec<u64>) -> (Tally, Vec<(u64, Failure)>) {
-    let mut tally = Tally::default();
-    let mut failures = Vec::new();
-    let mut current = Some(ivs::stack().await);
-    for seed in seeds {
-        let mut stack = match current.take() {
-            Some(stack) => stack,
-            None => ivs::stack().await,
-        };
-        let task = tokio::spawn(async move {
+    run_lane(
+        seeds,
+        ivs::FAILURE_PREFIX,
+        ivs::stack,
+        |mut stack, seed| async move {
             let outcome = ivs::run(&mut stack, seed).await;
             (stack, outcome)
-        });
-        let outcome = match task.await {
+        },
+    )
+    .await
+}
+
+/// Runs `seeds` one after another on one stand-in made by `make`, each by `run`. A run that
+/// panics is a failure too (its message after `prefix`); its stand-in is replaced.
+async fn run_lane<Make, Made, Run, Ran>(
+    seeds: Vec<u64>,
+    prefix: &'static str,
+    make: Make,
+    run: Run,
+) -> (Tally, Vec<(u64, Failure)>)
+where
+    Make: Fn() -> Made,
+    Made: Future<Output = Stack>,
+    Run: Fn(Stack, u64) -> Ran,
+    Ran: Future<Output = (Stack, Result<Tally, Failure>)> + Send + 'static,
+{
+    let mut tally = Tally::default();
+    let mut failures = Vec::new();
+    let mut current = Some(make().await);
+    for seed in seeds {
+        let stack = match current.take() {
+            Some(stack) => stack,
+            None => make().await,
+        };
+        let outcome = match tokio::spawn(run(stack, seed)).await {
             Ok((stack, outcome)) => {
                 current = Some(stack);
                 outcome
             }
             Err(panic) => Err(Failure {
-                message: format!("{}the run panicked: {panic}", ivs::FAILURE_PREFIX),
+                message: format!("{prefix}the run panicked: {panic}"),
                 actions: Vec::new(),
                 leaked: 0,
             }),

@@ -4,7 +4,7 @@
 
 use aws_sdk_ivsrealtime::error::ProvideErrorMetadata;
 
-use super::{assert_calls_fit_the_model, client, keys};
+use super::{assert_calls_fit_the_model, client, keys, new_stage};
 use crate::common::start;
 
 #[tokio::test]
@@ -219,15 +219,7 @@ async fn participants_of_an_unknown_session_are_none_and_cannot_be_disconnected(
 async fn a_simulated_publisher_starts_a_session_until_it_is_disconnected() {
     let standin = start().await;
     let ivs = client(&standin);
-    let arn = ivs
-        .create_stage()
-        .send()
-        .await
-        .expect("CreateStage")
-        .stage()
-        .expect("a stage")
-        .arn()
-        .to_owned();
+    let arn = new_stage(&ivs).await;
     assert!(
         standin
             .ivs_connect_publisher("arn:aws:ivs:us-east-1:123456789012:stage/nope", "host")

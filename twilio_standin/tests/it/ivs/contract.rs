@@ -6,7 +6,7 @@ use aws_sdk_ivsrealtime::error::ProvideErrorMetadata;
 use onair_test_support::ivs_contract::Model;
 use serde_json::json;
 
-use super::{assert_calls_fit_the_model, client};
+use super::{assert_calls_fit_the_model, client, new_stage};
 use crate::common::start;
 
 #[test]
@@ -111,15 +111,7 @@ fn the_validator_catches_what_the_model_forbids() {
 async fn bodies_outside_the_input_shape_are_validation_errors() {
     let standin = start().await;
     let ivs = client(&standin);
-    let arn = ivs
-        .create_stage()
-        .send()
-        .await
-        .expect("CreateStage")
-        .stage()
-        .expect("a stage")
-        .arn()
-        .to_owned();
+    let arn = new_stage(&ivs).await;
     // Signed bodies the SDK would never send: the body is replaced before signing.
     for body in [
         json!({ "arn": arn, "unexpected": true }).to_string(),

@@ -46,6 +46,18 @@ pub fn client_with(standin: &StandIn, access_key_id: &str, secret: &str) -> Clie
     Client::from_conf(config)
 }
 
+/// A stage made with no name: its ARN.
+pub async fn new_stage(ivs: &Client) -> String {
+    ivs.create_stage()
+        .send()
+        .await
+        .expect("CreateStage")
+        .stage()
+        .expect("a stage")
+        .arn()
+        .to_owned()
+}
+
 /// Every IVS call the stand-in logged fits the model.
 pub fn assert_calls_fit_the_model(standin: &StandIn) {
     let calls = serde_json::to_value(standin.ivs_calls()).expect("calls as JSON");

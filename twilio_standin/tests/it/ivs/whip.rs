@@ -49,6 +49,22 @@ async fn stage(standin: &StandIn) -> (Client, String, String, String, String) {
     (ivs, arn, id, whip, key_arn)
 }
 
+/// The host publishing screen and microphone to `whip` with a valid token for stage `arn`.
+async fn publish_host(
+    http: &reqwest::Client,
+    whip: &str,
+    key_arn: &str,
+    arn: &str,
+) -> Result<Peer, Refused> {
+    Peer::publish(
+        http,
+        whip,
+        &mint(keys(), Some(key_arn), &host(arn)),
+        one_video_and_mic(),
+    )
+    .await
+}
+
 /// What a token says.
 struct Claims<'a> {
     stage_arn: &'a str,
@@ -156,14 +172,9 @@ async fn a_publisher_with_a_valid_token_goes_live_and_viewers_watch_it() {
     let (ivs, arn, id, whip, key_arn) = stage(&standin).await;
     assert_eq!(whip, format!("{}/media/ivs/whip/{id}", standin.base_url()));
     let http = reqwest::Client::new();
-    let publisher = Peer::publish(
-        &http,
-        &whip,
-        &mint(keys(), Some(&key_arn), &host(&arn)),
-        one_video_and_mic(),
-    )
-    .await
-    .expect("201 for a publish token");
+    let publisher = publish_host(&http, &whip, &key_arn, &arn)
+        .await
+        .expect("201 for a publish token");
     assert!(
         publisher.location.starts_with("/media/sessions/"),
         "{}",
@@ -373,14 +384,9 @@ async fn delete_stage_and_disconnect_participant_end_the_publishers_session() {
     let http = reqwest::Client::new();
 
     // DisconnectParticipant ends that participant's relay session and the stage session.
-    let publisher = Peer::publish(
-        &http,
-        &whip,
-        &mint(keys(), Some(&key_arn), &host(&arn)),
-        one_video_and_mic(),
-    )
-    .await
-    .expect("201");
+    let publisher = publish_host(&http, &whip, &key_arn, &arn)
+        .await
+        .expect("201");
     publisher
         .wait_for("connected", LIMIT, |c| c.connected)
         .await;
@@ -403,14 +409,9 @@ async fn delete_stage_and_disconnect_participant_end_the_publishers_session() {
     publisher.close().await;
 
     // DeleteStage ends the stage's room: publisher and viewer closed, the stage gone.
-    let publisher = Peer::publish(
-        &http,
-        &whip,
-        &mint(keys(), Some(&key_arn), &host(&arn)),
-        one_video_and_mic(),
-    )
-    .await
-    .expect("201 again");
+    let publisher = publish_host(&http, &whip, &key_arn, &arn)
+        .await
+        .expect("201 again");
     let second = active_session(&ivs, &arn).await.expect("a new session");
     assert_ne!(second, session);
     let watcher = Peer::watch(
@@ -445,15 +446,10 @@ async fn delete_stage_and_disconnect_participant_end_the_publishers_session() {
         !participants(&ivs, &arn, &second).await[0].2,
         "disconnected"
     );
-    let gone = Peer::publish(
-        &http,
-        &whip,
-        &mint(keys(), Some(&key_arn), &host(&arn)),
-        one_video_and_mic(),
-    )
-    .await
-    .err()
-    .expect("a deleted stage");
+    let gone = publish_host(&http, &whip, &key_arn, &arn)
+        .await
+        .err()
+        .expect("a deleted stage");
     assert_eq!(gone.status, 404);
     publisher.close().await;
     watcher.close().await;
