@@ -424,7 +424,8 @@ def variants(args, standin: StandIn, ivs: dict) -> list[Variant]:
     env = function_env(standin)
     node = shutil.which("node") or "node"
     runtime = str(ROOT / "bench" / "node" / "runtime.js")
-    password = json.dumps({"password": HOST_PASSWORD})
+    # Another stream than the live one (`main`), whose name a second studio could not take.
+    password = json.dumps({"password": HOST_PASSWORD, "stream": "bench"})
     out = []
     for function, body in (("host_token", password), ("audience_token", None)):
         out.append(Variant(f"rust:{function}", function, [str(args.release_dir / function)], env, body))
@@ -667,9 +668,13 @@ def table(r: dict) -> tuple[list[str], list[str]]:
         kinds = ", ".join(f"{n} × `{k}`" for k, n in c["by_kind"].items())
         original = f"{2 * c['viewers']:,} (2 per viewer; measured {node_calls:.2f} per request in the burst below)"
         if mode == "live":
+            # The lookup (MediaProcessors) once per AUDIENCE_CACHE_SECONDS, and a PlaybackGrant
+            # once per grant lifetime: none per viewer.
             lifetimes = math.ceil(c["span_secs"] / c["grant_usable_secs"])
-            bound = 2 * lifetimes
-            target = f"≤ 2 per grant lifetime ({c['grant_usable_secs']} s usable): ≤ {bound}"
+            windows = math.ceil(c["span_secs"] / c["audience_cache_secs"])
+            bound = windows + lifetimes
+            target = (f"one lookup per {c['audience_cache_secs']} s and one grant per grant lifetime "
+                      f"({c['grant_usable_secs']} s usable): ≤ {bound}")
             ok = c["twilio_calls"] <= bound
         else:
             windows = math.ceil(c["span_secs"] / c["audience_cache_secs"])

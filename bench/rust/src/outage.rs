@@ -91,7 +91,8 @@ pub fn run(rt: &tokio::runtime::Runtime) -> serde_json::Value {
                 json!({
                     "viewers": VIEWERS,
                     "span_secs": CROWD_SPAN.as_secs(),
-                    "failure_memory_secs": FAILURE_MEMORY.as_secs(),
+                    // A failure is remembered as long as an answer at most.
+                    "failure_memory_secs": FAILURE_MEMORY.min(app.settings.audience_cache_ttl).as_secs(),
                     "twilio_calls": calls.len(),
                     "by_kind": calls_by_kind(&calls),
                     "answers": answers,

@@ -17,10 +17,11 @@ pub fn constant_time_eq(candidate: &str, secret: &SecretString) -> bool {
 }
 
 /// A P-384 private key for ES384 signatures, parsed from PEM (PKCS#8 `PRIVATE KEY` or SEC1
-/// `EC PRIVATE KEY`). Holds the key as PKCS#8 for `jsonwebtoken` and the public point, so that
-/// tokens it signed can be verified without the private half. `Debug` shows neither.
+/// `EC PRIVATE KEY`) once: the parsed key pair signs (parsing it again per signature, as
+/// `jsonwebtoken`'s own signer does, costs more than the signature itself), and the public
+/// point verifies what it signed without the private half. `Debug` shows neither.
 pub struct SigningKey {
-    encoding: jsonwebtoken::EncodingKey,
+    pair: aws_lc_rs::signature::EcdsaKeyPair,
     decoding: jsonwebtoken::DecodingKey,
 }
 
@@ -60,16 +61,23 @@ impl SigningKey {
             _ => return Err(KeyError::NotPem),
         }
         .map_err(|_| KeyError::NotP384)?;
-        let pkcs8 = pair.to_pkcs8v1().map_err(|_| KeyError::NotP384)?;
         Ok(SigningKey {
-            encoding: jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()),
             decoding: jsonwebtoken::DecodingKey::from_ec_der(pair.public_key().as_ref()),
+            pair,
         })
     }
 
-    /// The key that signs (PKCS#8 inside).
-    pub fn encoding_key(&self) -> &jsonwebtoken::EncodingKey {
-        &self.encoding
+    /// The ES384 signature of `message`: ECDSA P-384 over SHA-384, `r || s` (96 bytes), as a
+    /// JWT carries it.
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        // With a parsed key, signing fails only if the system's random source does, which a
+        // running Lambda does not survive either.
+        self.pair
+            .sign(&rng, message)
+            .expect("an ECDSA signature with a parsed P-384 key")
+            .as_ref()
+            .to_vec()
     }
 
     /// The public half, to verify what this key signed.
