@@ -39,14 +39,18 @@ pub struct Upstream {
 
 impl Upstream {
     pub fn start() -> Upstream {
+        Upstream::serve(StandIn::start(Account::for_tests()))
+    }
+
+    /// Runs `starting` (a stand-in starting) on a one-worker runtime of its own, which then
+    /// serves it.
+    fn serve(starting: impl Future<Output = std::io::Result<StandIn>>) -> Upstream {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("the stand-in's runtime starts");
-        let standin = runtime
-            .block_on(StandIn::start(Account::for_tests()))
-            .expect("the stand-in starts");
+        let standin = runtime.block_on(starting).expect("the stand-in starts");
         Upstream {
             standin,
             _runtime: runtime,
@@ -62,26 +66,15 @@ impl Upstream {
     /// The stand-in with its IVS API too, the public half of `keys` imported at start (as the
     /// stack imports it into IVS).
     pub fn start_ivs(keys: &KeyPair) -> Upstream {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("the stand-in's runtime starts");
-        let standin = runtime
-            .block_on(StandIn::start_with_ivs(
-                SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-                Account::for_tests(),
-                MediaSettings::default(),
-                IvsSettings {
-                    public_key_pem: Some(keys.public_pem.clone()),
-                    ..IvsSettings::default()
-                },
-            ))
-            .expect("the stand-in starts");
-        Upstream {
-            standin,
-            _runtime: runtime,
-        }
+        Upstream::serve(StandIn::start_with_ivs(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            Account::for_tests(),
+            MediaSettings::default(),
+            IvsSettings {
+                public_key_pem: Some(keys.public_pem.clone()),
+                ..IvsSettings::default()
+            },
+        ))
     }
 
     /// An `ivs` mode App against this stand-in (started by [`Upstream::start_ivs`] with `keys`).

@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use aws_sdk_ivsrealtime::error::ProvideErrorMetadata;
 use onair_test_support::ivs_contract::Model;
@@ -15,18 +15,7 @@ use twilio_standin::{
 };
 
 use super::{client, client_with, keys};
-
-/// Kills the child if a test fails before it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
+use crate::binary::Running;
 
 /// A file holding the test's public key, removed when dropped.
 struct PemFile(std::path::PathBuf);
