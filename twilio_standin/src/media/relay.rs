@@ -51,13 +51,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 const SILENCE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A meeting camera session that sent media and then nothing at all for this long has dropped
 /// (a page sends RTP all the time, muted tracks included), so others see it go within 2 s,
-/// provided another publisher's media arrived meanwhile. When every publisher is quiet at once,
-/// the likelier cause is this host (the relay or the browsers starved of CPU), not everyone
-/// leaving together: then only [`SILENCE_TIMEOUT`] ends a session.
+/// provided another publisher has kept sending for at least as long. When every publisher is
+/// quiet at once, the likelier cause is this host (the relay or the browsers starved of CPU),
+/// not everyone leaving together; and as they come back one by one, the first back must not make
+/// the others look dropped. So another publisher's media counts only once it has flowed without
+/// a break for this long too; until then only [`SILENCE_TIMEOUT`] ends a session.
 const MEDIA_STOPPED_TIMEOUT: Duration = Duration::from_millis(1500);
-/// How recent another publisher's media must be for one camera's silence to count as a drop
-/// (pages send audio every 20 ms and video many times a second).
-const OTHERS_RECENT: Duration = Duration::from_millis(500);
+/// A gap in one publisher's media longer than this breaks its run of media (pages send audio
+/// every 20 ms and video many times a second).
+const MEDIA_GAP: Duration = Duration::from_millis(500);
 /// At most this many datagrams are read in one go before the loop looks at anything else.
 const READ_BATCH: usize = 256;
 /// How often the REST state is re-read even without a change notification (clock-driven
@@ -270,6 +272,8 @@ struct Session {
     heard_media: bool,
     /// Publishers: when the last RTP packet arrived.
     last_media: Instant,
+    /// Publishers: when the current run of media began (no gap over [`MEDIA_GAP`] since).
+    media_since: Instant,
     /// The first packet received (publishers) or forwarded (viewers) was recorded.
     first_recorded: bool,
     /// Publishers: SSRC to slot, learnt from the first packets.
@@ -363,12 +367,24 @@ struct Relay {
     stalls: Vec<(String, Instant)>,
 }
 
-/// Whether a publisher other than `key` sent media in the last [`OTHERS_RECENT`] before `now`:
-/// one camera's silence is a drop only while the others' media still arrives.
-fn others_sending(media_at: &[(u64, Instant)], key: u64, now: Instant) -> bool {
-    media_at
-        .iter()
-        .any(|&(k, at)| k != key && now.saturating_duration_since(at) < OTHERS_RECENT)
+/// One publisher's media, as the media-stopped rule sees it: its current run of media and when
+/// that run's last packet arrived.
+#[derive(Clone, Copy)]
+struct MediaRun {
+    key: u64,
+    since: Instant,
+    last: Instant,
+}
+
+/// Whether a publisher other than `key` is still sending (a packet within [`MEDIA_GAP`]) and has
+/// been for [`MEDIA_STOPPED_TIMEOUT`] without a break: one camera's silence is a drop only while
+/// the others' media flows, and not while everyone is coming back from a shared quiet.
+fn others_sending(runs: &[MediaRun], key: u64, now: Instant) -> bool {
+    runs.iter().any(|r| {
+        r.key != key
+            && now.saturating_duration_since(r.last) <= MEDIA_GAP
+            && now.saturating_duration_since(r.since) >= MEDIA_STOPPED_TIMEOUT
+    })
 }
 
 /// Drains `s` to its next timeout: transmits, and turns events into work.
@@ -403,6 +419,11 @@ fn drain(s: &mut Session, io: &Io, work: &mut VecDeque<Work>) {
                 }
                 Event::Closed => s.end(End::RemoteClosed),
                 Event::RtpPacket(pkt) if s.role == Role::Publisher => {
+                    if !s.heard_media
+                        || s.last_heard.saturating_duration_since(s.last_media) > MEDIA_GAP
+                    {
+                        s.media_since = s.last_heard;
+                    }
                     s.heard_media = true;
                     s.last_media = s.last_heard;
                     if let Some(slot) = s.slot_of_ssrc(pkt.header.ssrc) {
@@ -471,6 +492,7 @@ impl Relay {
             ending: None,
             heard_media: false,
             last_media: now,
+            media_since: now,
             first_recorded: false,
             ssrc_slots: Vec::new(),
             keyframes: [KeyframeThrottle::default(); 3],
@@ -579,11 +601,15 @@ impl Relay {
     /// 1.5 s media-stopped rule waits for it; the 10 s silence rule does not).
     fn timeouts(&mut self, now: Instant, caught_up: bool) {
         self.end_stalls(now);
-        let media_at: Vec<(u64, Instant)> = self
+        let media_runs: Vec<MediaRun> = self
             .sessions
             .iter()
             .filter(|s| s.heard_media && s.ending.is_none())
-            .map(|s| (s.key, s.last_media))
+            .map(|s| MediaRun {
+                key: s.key,
+                since: s.media_since,
+                last: s.last_media,
+            })
             .collect();
         for s in &mut self.sessions {
             if s.ending.is_some() {
@@ -607,7 +633,7 @@ impl Relay {
             } else if s.media_stop_is_drop()
                 && caught_up
                 && quiet >= MEDIA_STOPPED_TIMEOUT
-                && others_sending(&media_at, s.key, now)
+                && others_sending(&media_runs, s.key, now)
             {
                 s.end(End::MediaStopped);
             }
