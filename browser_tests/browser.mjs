@@ -52,6 +52,27 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: join(dir, `${name}.png`) });
 }
 
+// A live MediaStreamTrack made in the page, for the SDK doubles' remote participants: a tone
+// from an oscillator for 'audio', a canvas changing colour at 20 fps for anything else.
+// Serialized into a page script, so it uses nothing from this module.
+export const FAKE_TRACK = (kind) => {
+  if (kind === 'audio') {
+    const context = new AudioContext();
+    const tone = context.createOscillator();
+    const sink = context.createMediaStreamDestination();
+    tone.connect(sink);
+    tone.start();
+    return sink.stream.getAudioTracks()[0];
+  }
+  const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 180 });
+  const context = canvas.getContext('2d');
+  setInterval(() => {
+    context.fillStyle = `hsl(${Date.now() % 360}, 60%, 50%)`;
+    context.fillRect(0, 0, 320, 180);
+  }, 50);
+  return canvas.captureStream(20).getVideoTracks()[0];
+};
+
 // Inbound RTP totals of the page's peer connections (the pages expose none: we read them from
 // every RTCPeerConnection the page created, captured by an init script).
 export const TRACK_PEER_CONNECTIONS = () => {

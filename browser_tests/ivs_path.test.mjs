@@ -14,7 +14,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, root } from './stack.mjs';
-import { TRACK_PEER_CONNECTIONS, closePages, launch, newPage } from './browser.mjs';
+import { FAKE_TRACK, TRACK_PEER_CONNECTIONS, closePages, launch, newPage } from './browser.mjs';
 import { LOADED, openStudio, signIn, until, waitForState, waitForStatus } from './pages.mjs';
 
 const AXE = readFileSync(join(root, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
@@ -61,8 +61,8 @@ after(async () => {
 // --- the double of the IVS Web Broadcast SDK -------------------------------------------------
 
 // Served in place of /vendor/amazon-ivs-web-broadcast.js. `window.__ivs` lets the test play the
-// stage's side and records what the adapter did.
-const DOUBLE = () => {
+// stage's side and records what the adapter did. `fakeTrack` is browser.mjs's FAKE_TRACK.
+const DOUBLE = (fakeTrack) => {
   const StageEvents = {
     STAGE_CONNECTION_STATE_CHANGED: 'stageConnectionStateChanged',
     STAGE_PARTICIPANT_JOINED: 'stageParticipantJoined',
@@ -84,23 +84,6 @@ const DOUBLE = () => {
   const StageErrorCategory = { JOIN_ERROR: 'JOIN_ERROR', PUBLISH_ERROR: 'PUBLISH_ERROR', SUBSCRIBE_ERROR: 'SUBSCRIBE_ERROR' };
   const ivs = (window.__ivs = { stages: [], refuse: window.__ivs?.refuse ?? null });
 
-  const source = (kind) => {
-    if (kind === 'audio') {
-      const context = new AudioContext();
-      const tone = context.createOscillator();
-      const sink = context.createMediaStreamDestination();
-      tone.connect(sink);
-      tone.start();
-      return sink.stream.getAudioTracks()[0];
-    }
-    const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 180 });
-    const context = canvas.getContext('2d');
-    setInterval(() => {
-      context.fillStyle = `hsl(${Date.now() % 360}, 60%, 50%)`;
-      context.fillRect(0, 0, 320, 180);
-    }, 50);
-    return canvas.captureStream(20).getVideoTracks()[0];
-  };
 
   class Stage {
     constructor(token, strategy) {
@@ -156,8 +139,8 @@ const DOUBLE = () => {
     const wanted = stage.strategy.shouldSubscribeToParticipant(participant);
     if (wanted === SubscribeType.NONE) return wanted;
     const streams = [
-      { id: 'v', streamType: StreamType.VIDEO, mediaStreamTrack: source('video'), isMuted: false },
-      { id: 'a', streamType: StreamType.AUDIO, mediaStreamTrack: source('audio'), isMuted: false },
+      { id: 'v', streamType: StreamType.VIDEO, mediaStreamTrack: fakeTrack('video'), isMuted: false },
+      { id: 'a', streamType: StreamType.AUDIO, mediaStreamTrack: fakeTrack('audio'), isMuted: false },
     ];
     stage.emit(StageEvents.STAGE_PARTICIPANT_STREAMS_ADDED, participant, streams);
     return wanted;
@@ -194,7 +177,7 @@ async function withDouble(page) {
   page.sdkFetches = 0;
   await page.route('**/vendor/amazon-ivs-web-broadcast.js', (route) => {
     page.sdkFetches++;
-    return route.fulfill({ status: 200, contentType: 'text/javascript', body: `(${DOUBLE})();` });
+    return route.fulfill({ status: 200, contentType: 'text/javascript', body: `(${DOUBLE})(${FAKE_TRACK});` });
   });
 }
 

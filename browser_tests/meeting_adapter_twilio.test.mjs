@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './stack.mjs';
-import { launch } from './browser.mjs';
+import { FAKE_TRACK, launch } from './browser.mjs';
 import { until } from './pages.mjs';
 import { createMeeting, eventsOf, join, meetingToken, openAdapterPage, waitForEvent } from './meeting_adapter_page.mjs';
 
@@ -25,8 +25,9 @@ after(async () => {
 });
 
 // Appended to the vendored SDK as the page loads it. `window.__twilio` records what the adapter
-// asked of the SDK and lets the test play the room's side.
-const DOUBLE = () => {
+// asked of the SDK and lets the test play the room's side. `fakeTrack` is browser.mjs's
+// FAKE_TRACK.
+const DOUBLE = (fakeTrack) => {
   const Video = window.Twilio.Video;
   const twilio = (window.__twilio = { connects: [], rooms: [], present: [], refuse: null, tracks: new Map() });
   const emitter = (target) => {
@@ -40,27 +41,10 @@ const DOUBLE = () => {
   };
   const identityOf = (token) =>
     JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).grants.identity;
-  const source = (kind) => {
-    if (kind === 'mic') {
-      const context = new AudioContext();
-      const tone = context.createOscillator();
-      const sink = context.createMediaStreamDestination();
-      tone.connect(sink);
-      tone.start();
-      return sink.stream.getAudioTracks()[0];
-    }
-    const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 180 });
-    const context = canvas.getContext('2d');
-    setInterval(() => {
-      context.fillStyle = `hsl(${Date.now() % 360}, 60%, 50%)`;
-      context.fillRect(0, 0, 320, 180);
-    }, 50);
-    return canvas.captureStream(20).getVideoTracks()[0];
-  };
   // A remote participant's subscribed track and its publication; the track records what the
   // adapter asked of it.
   const publish = (participant, kind, enabled = true) => {
-    const mediaStreamTrack = source(kind);
+    const mediaStreamTrack = fakeTrack(kind === 'mic' ? 'audio' : 'video');
     const track = {
       kind: kind === 'mic' ? 'audio' : 'video',
       name: kind,
@@ -166,7 +150,7 @@ async function pageWithDouble(setUp = '') {
   return openAdapterPage(browser, stack, (page) =>
     page.route('**/vendor/twilio-video.min.js', async (route) => {
       const response = await route.fetch();
-      await route.fulfill({ response, body: `${await response.text()}\n;(${DOUBLE})();\n${setUp}` });
+      await route.fulfill({ response, body: `${await response.text()}\n;(${DOUBLE})(${FAKE_TRACK});\n${setUp}` });
     }),
   );
 }
