@@ -11,6 +11,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use crate::audience::LookupFailed;
+use crate::config::ConfigError;
 use crate::error::{ApiError, whole_seconds};
 use crate::ids::NameError;
 use crate::ivs::IvsError;
@@ -20,11 +21,25 @@ use crate::stage::StageError;
 use crate::stream::StreamError;
 use crate::twilio::TwilioError;
 
+/// What the caller hears when this deployment lacks something it needs: a 503 `unavailable`.
+pub(crate) fn not_configured() -> ApiError {
+    ApiError::Unavailable("the service is not configured; try again later".into())
+}
+
 /// Secrets that cannot be read: a 503 `unavailable` for the caller, the reason in the log.
 impl From<SecretsError> for ApiError {
     fn from(err: SecretsError) -> ApiError {
         tracing::error!(error = %err, "secrets unavailable");
-        ApiError::Unavailable("the service is not configured; try again later".into())
+        not_configured()
+    }
+}
+
+/// A setting this request needs is missing (a misconfigured deployment): a 503 for the caller,
+/// the key in the log (a `ConfigError` names the key, never its value).
+impl From<ConfigError> for ApiError {
+    fn from(err: ConfigError) -> ApiError {
+        tracing::error!(error = %err, "not configured");
+        not_configured()
     }
 }
 
@@ -109,11 +124,11 @@ impl From<LookupFailed> for ApiError {
 /// with `Retry-After`: nothing was retried, and a moment later may well work.
 impl From<IvsError> for ApiError {
     fn from(err: IvsError) -> ApiError {
-        let secs = whole_seconds(crate::audience::FAILURE_MEMORY);
-        ApiError::Upstream {
-            message: format!("{}; try again in {secs} s", ivs_failure(&err)),
-            retry_after_secs: Some(secs),
+        LookupFailed {
+            cause: err,
+            retry_after: crate::audience::FAILURE_MEMORY,
         }
+        .into()
     }
 }
 
