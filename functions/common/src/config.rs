@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::attempts::AttemptPolicy;
-use crate::ids::{Identity, Sid};
+use crate::ids::{Identity, Sid, ivs_arn_id};
 use crate::password::HostPassword;
 use crate::secret::{SecretString, SigningKey};
 
@@ -115,24 +115,9 @@ impl IvsSettings {
 
 /// The model's pattern for a public key ARN: `arn:aws:ivs:[a-z0-9-]+:[0-9]+:public-key/[a-zA-Z0-9-]+`.
 fn public_key_arn(value: &str) -> bool {
-    let Some(rest) = value.strip_prefix("arn:aws:ivs:") else {
-        return false;
-    };
-    let Some((region, rest)) = rest.split_once(':') else {
-        return false;
-    };
-    let Some((account, id)) = rest.split_once(":public-key/") else {
-        return false;
-    };
-    !region.is_empty()
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !account.is_empty()
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && !id.is_empty()
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        && value.len() <= 128
+    ivs_arn_id(value, "public-key").is_some_and(|id| {
+        !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    }) && value.len() <= 128
 }
 
 /// Meetings (docs/ARCHITECTURE.md, Meetings): how long an invite lasts, and how long and how

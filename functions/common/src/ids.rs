@@ -361,6 +361,22 @@ impl MeetingIdentity {
     }
 }
 
+/// The id of an IVS ARN of resource `kind`, `arn:aws:ivs:<region>:<account>:<kind>/<id>`, when
+/// its region and account are well formed (the model's patterns); the caller checks the id.
+pub fn ivs_arn_id<'a>(value: &'a str, kind: &str) -> Option<&'a str> {
+    let rest = value.strip_prefix("arn:aws:ivs:")?;
+    let (region, rest) = rest.split_once(':')?;
+    let (account, rest) = rest.split_once(':')?;
+    let id = rest.strip_prefix(kind)?.strip_prefix('/')?;
+    let ok = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !account.is_empty()
+        && account.bytes().all(|b| b.is_ascii_digit());
+    ok.then_some(id)
+}
+
 /// An IVS real-time stage's ARN, `arn:aws:ivs:<region>:<account>:stage/<id>` (the model's
 /// pattern; the id is 12 `A-Z a-z 0-9`). Read only through [`StageArn::parse`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -369,17 +385,8 @@ pub struct StageArn(String);
 
 impl StageArn {
     pub fn parse(value: &str) -> Option<StageArn> {
-        let rest = value.strip_prefix("arn:aws:ivs:")?;
-        let (region, rest) = rest.split_once(':')?;
-        let (account, id) = rest.split_once(":stage/")?;
-        let ok = !region.is_empty()
-            && region
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !account.is_empty()
-            && account.bytes().all(|b| b.is_ascii_digit())
-            && (1..=64).contains(&id.len())
-            && id.bytes().all(|b| b.is_ascii_alphanumeric());
+        let id = ivs_arn_id(value, "stage")?;
+        let ok = (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric());
         ok.then(|| StageArn(value.to_owned()))
     }
 
