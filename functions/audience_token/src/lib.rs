@@ -128,10 +128,7 @@ async fn audience_token(app: &App, req: &Request) -> Result<AudienceToken, ApiEr
 /// `ivs` mode: a viewer's subscribe-only token for the stream's live stage.
 async fn stage_audience_token(app: &App, stream: StreamName) -> Result<AudienceToken, ApiError> {
     let mode = app.settings.audience_mode;
-    let (status, endpoints) = app
-        .audience
-        .stage_joinable(app.ivs()?, &app.settings, &stream)
-        .await?;
+    let (status, endpoints) = app.audience.stage_joinable(app.ivs()?, &stream).await?;
     let Some(endpoints) = endpoints else {
         return Ok(AudienceToken::not_joinable(status.state, stream, mode));
     };

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::attempts::WrongPasswords;
 use crate::audience::AudienceCache;
 use crate::auth::Gate;
+use crate::aws_env::AwsEnvironment;
 use crate::config::{ConfigError, Environment, Settings, Source};
 use crate::error::ApiError;
 use crate::ids::{Identity, MeetingId, MeetingIdentity, MeetingRoom, StreamName};
@@ -50,12 +51,13 @@ impl App {
 
     pub async fn from_source(source: &dyn Source) -> Result<App, StartupError> {
         let settings = Settings::from_source(source)?;
-        let secrets = SecretStore::load(&settings, source).await?;
+        let aws = AwsEnvironment::default();
+        let secrets = SecretStore::load(&settings, source, &aws).await?;
         let ivs = match &settings.ivs {
             Some(ivs) => {
                 // The mode cannot work without its key: fail the cold start, naming it.
                 secrets.current().await?.require_ivs_key()?;
-                Some(Ivs::from_env(ivs).await)
+                Some(Ivs::new(aws.config().await, ivs))
             }
             None => None,
         };
@@ -133,7 +135,7 @@ impl App {
     pub fn ivs(&self) -> Result<&Ivs, ApiError> {
         self.ivs.as_ref().ok_or_else(|| {
             tracing::error!("ivs mode without an IVS client");
-            ApiError::Unavailable("the service is not configured; try again later".into())
+            crate::response::not_configured()
         })
     }
 
@@ -145,22 +147,11 @@ impl App {
         who: &Identity,
         stream: &StreamName,
     ) -> Result<ParticipantToken, ApiError> {
+        let ivs = self.ivs()?;
         let secrets = self.secrets.current().await?;
-        let unavailable = |what: &str| {
-            tracing::error!(missing = what, "ivs mode not configured");
-            ApiError::Unavailable("the service is not configured; try again later".into())
-        };
-        let key = secrets
-            .require_ivs_key()
-            .map_err(|_| unavailable("IVS_PRIVATE_KEY"))?;
-        let ivs = self
-            .settings
-            .ivs
-            .as_ref()
-            .ok_or_else(|| unavailable("IVS_PUBLIC_KEY_ARN"))?;
         Ok(stage::mint(
-            key,
-            &ivs.public_key_arn,
+            secrets.require_ivs_key()?,
+            &ivs.settings().public_key_arn,
             stage,
             who,
             stream,

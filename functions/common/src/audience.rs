@@ -52,9 +52,6 @@ pub const FAILURE_MEMORY: Duration = Duration::from_secs(2);
 /// How long a stage's endpoints are remembered (IVS: they hold for the stage's life).
 pub const ENDPOINTS_TTL: Duration = Duration::from_secs(3600);
 
-/// `IVS_LOOKUP_SECONDS` when no IVS settings are given (tests of other modes).
-const DEFAULT_IVS_LOOKUP: Duration = Duration::from_secs(5);
-
 /// The most streams whose own answers (host check, grant) a container remembers at once.
 pub const MAX_STREAMS_REMEMBERED: usize = 1000;
 
@@ -237,11 +234,8 @@ impl AudienceCache {
 
     /// `ivs` mode: how long a listing of stages is trusted (`IVS_LOOKUP_SECONDS`), and the
     /// trust of an IVS answer (a failure remembered at most that long).
-    fn stage_trust(&self, settings: &Settings) -> (Duration, Trust<'_>) {
-        let ttl = settings
-            .ivs
-            .as_ref()
-            .map_or(DEFAULT_IVS_LOOKUP, |ivs| ivs.lookup_ttl);
+    fn stage_trust(&self, ivs: &Ivs) -> (Duration, Trust<'_>) {
+        let ttl = ivs.settings().lookup_ttl;
         let trust = Trust {
             clock: &self.clock,
             failure_memory: FAILURE_MEMORY.min(ttl),
@@ -253,10 +247,9 @@ impl AudienceCache {
     pub async fn stage_status(
         &self,
         ivs: &Ivs,
-        settings: &Settings,
         stream: &StreamName,
     ) -> Result<StageStatus, LookupFailed<IvsError>> {
-        let (ttl, trust) = self.stage_trust(settings);
+        let (ttl, trust) = self.stage_trust(ivs);
         let stages = trust
             .get(
                 &self.stages,
@@ -273,15 +266,14 @@ impl AudienceCache {
     pub async fn stage_joinable(
         &self,
         ivs: &Ivs,
-        settings: &Settings,
         stream: &StreamName,
     ) -> Result<(StageStatus, Option<StageEndpoints>), LookupFailed<IvsError>> {
-        let status = self.stage_status(ivs, settings, stream).await?;
+        let status = self.stage_status(ivs, stream).await?;
         let arn = match &status.stage {
             Some(arn) if status.state == State::Live => arn.clone(),
             _ => return Ok((status, None)),
         };
-        let (_, trust) = self.stage_trust(settings);
+        let (_, trust) = self.stage_trust(ivs);
         let per_stream = self.per_stream(stream);
         let wanted = arn.clone();
         let endpoints = trust

@@ -270,10 +270,7 @@ impl Gate<'_> {
             return Err(ApiError::Unauthorized("the token is not valid".into()));
         }
         let secrets = self.current_secrets().await?;
-        let key = secrets.require_ivs_key().map_err(|err| {
-            tracing::error!(error = %err, "ivs mode without its key");
-            ApiError::Unavailable("the service is not configured; try again later".into())
-        })?;
+        let key = secrets.require_ivs_key()?;
         let verified = ivs_token::verify(key, jwt, token::unix_now()).map_err(|err| {
             ApiError::Unauthorized(match err {
                 ivs_token::TokenError::Expired => "the token has expired".into(),

@@ -126,20 +126,10 @@ pub struct Participant {
 #[derive(Clone, Debug)]
 pub struct Ivs {
     client: aws_sdk_ivsrealtime::Client,
+    settings: IvsSettings,
 }
 
 impl Ivs {
-    /// The client for `settings`, with credentials and region from the default chain.
-    pub async fn from_env(settings: &IvsSettings) -> Ivs {
-        let region = aws_config::meta::region::RegionProviderChain::default_provider()
-            .or_else(aws_config::Region::from_static("us-east-1"));
-        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(region)
-            .load()
-            .await;
-        Ivs::new(&shared, settings)
-    }
-
     /// The client over an SDK configuration (credentials, region), with our endpoint, timeout
     /// and no retries.
     pub fn new(shared: &aws_config::SdkConfig, settings: &IvsSettings) -> Ivs {
@@ -182,7 +172,13 @@ impl Ivs {
         }
         Ivs {
             client: aws_sdk_ivsrealtime::Client::from_conf(config.build()),
+            settings: settings.clone(),
         }
+    }
+
+    /// The settings the client was made with (the token key's ARN, the lookup's lifetime).
+    pub fn settings(&self) -> &IvsSettings {
+        &self.settings
     }
 
     /// CreateStage named `name` with `tags`; answers the stage and its endpoints.

@@ -9,7 +9,8 @@
 //!    [`secret`] (secret wrappers, the constant-time comparison, the IVS signing key),
 //!    [`random`] (names and jitter), [`logging`] (JSON logs with the request id), [`ids`] (SIDs,
 //!    identities, room names and stage ARNs; meeting ids, display names and the identities
-//!    carrying them; checked once at the edge).
+//!    carrying them; checked once at the edge), [`aws_env`] (the AWS SDK configuration, loaded
+//!    once when Secrets Manager or IVS needs it).
 //! 2. Configuration: [`password`] (the host password, plain or argon2), [`attempts`]
 //!    (wrong-password lock-outs), [`config`] (typed settings and secrets, parsed once at start-up;
 //!    errors name the key), [`secret_store`] (secrets from the environment or Secrets Manager:
@@ -38,6 +39,7 @@ pub mod app;
 pub mod attempts;
 pub mod audience;
 pub mod auth;
+pub mod aws_env;
 pub mod config;
 pub mod error;
 pub mod ids;

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::RwLock;
 
+use crate::aws_env::AwsEnvironment;
 use crate::config::{ConfigError, Secrets, Settings, Source};
 
 /// Secrets could not be had; callers answer 503 `unavailable`.
@@ -36,13 +37,13 @@ impl SecretStore {
     pub async fn load(
         settings: &Settings,
         source: &dyn Source,
+        aws: &AwsEnvironment,
     ) -> Result<SecretStore, SecretsError> {
         match &settings.secret_id {
             None => Ok(SecretStore::Fixed(Arc::new(Secrets::from_source(source)?))),
             Some(secret_id) => {
-                let aws = aws_config::load_from_env().await;
                 let store = ManagedSecret {
-                    client: aws_sdk_secretsmanager::Client::new(&aws),
+                    client: aws_sdk_secretsmanager::Client::new(aws.config().await),
                     secret_id: secret_id.clone(),
                     ttl: settings.secrets_ttl,
                     cached: RwLock::new(None),

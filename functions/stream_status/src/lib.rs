@@ -44,10 +44,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn stream_status(app: &App, req: &Request) -> Result<StreamStatus, ApiError> {
     let stream = request::path_stream(req, PATH_PREFIX)?;
     if app.settings.audience_mode == AudienceMode::Ivs {
-        let status = app
-            .audience
-            .stage_status(app.ivs()?, &app.settings, &stream)
-            .await?;
+        let status = app.audience.stage_status(app.ivs()?, &stream).await?;
         return Ok(StreamStatus {
             stream,
             state: status.state,
