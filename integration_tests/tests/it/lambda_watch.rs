@@ -210,30 +210,17 @@ async fn every_function_answers_at_its_production_path() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ivs_mode_runs_from_the_environment() {
     let keys = ivs_key_pair();
-    let standin = twilio_standin::StandIn::start_with_ivs(
-        std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
-        twilio_standin::Account::for_tests(),
-        twilio_standin::MediaSettings::default(),
-        twilio_standin::IvsSettings {
-            public_key_pem: Some(keys.public_pem.clone()),
-            ..twilio_standin::IvsSettings::default()
-        },
-    )
-    .await
-    .unwrap();
+    let standin = onair_test_support::app::start_ivs_standin(&keys)
+        .await
+        .unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let endpoint = format!("{}/ivs", standin.base_url());
     // One line per key: the PEM's line breaks written as `\n`, as an environment often holds it.
     let private_key = keys.private_pem.trim().replace('\n', "\\n");
-    let settings = config(
+    let mut settings = config(
         &standin,
         &[
             ("TWILIO_TIMEOUT_MS", "4000"),
-            ("AUDIENCE_MODE", "ivs"),
-            ("IVS_ENDPOINT_URL", &endpoint),
-            ("IVS_PUBLIC_KEY_ARN", twilio_standin::STARTUP_KEY_ARN),
-            ("IVS_PRIVATE_KEY", &private_key),
             ("AWS_ACCESS_KEY_ID", twilio_standin::DEFAULT_ACCESS_KEY_ID),
             (
                 "AWS_SECRET_ACCESS_KEY",
@@ -242,6 +229,7 @@ async fn ivs_mode_runs_from_the_environment() {
             ("AWS_REGION", "us-east-1"),
         ],
     );
+    settings.extend(onair_test_support::app::ivs_source(&standin, &private_key));
     let watch = watch_functions("lambda-watch-ivs", port, settings);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(600))
