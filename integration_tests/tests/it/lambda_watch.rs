@@ -29,6 +29,24 @@ async fn post(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// A client patient enough for a function that compiles on its first request (if the build did
+/// not make it yet), and the host's login at `base`'s `host_token` (asserted to be a 200).
+async fn log_in_as_host(base: &str) -> (reqwest::Client, Value) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let (status, login) = post(
+        &client,
+        &format!("{base}/host_token"),
+        None,
+        Some(json!({ "password": HOST_PASSWORD })),
+    )
+    .await;
+    assert_eq!(status, 200, "{login}");
+    (client, login)
+}
+
 /// `cargo lambda watch` of the workspace's functions on `port`, with `settings` as their
 /// environment (an env file `target/test-logs/<name>.env`) and nothing of this process's
 /// cargo or AWS environment; stopped when the guard drops.
@@ -91,20 +109,7 @@ async fn every_function_answers_at_its_production_path() {
     );
     let watch = watch_functions("lambda-watch", port, settings);
 
-    // A function compiles on its first request if the build did not make it yet.
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(600))
-        .build()
-        .unwrap();
-
-    let (status, login) = post(
-        &client,
-        &format!("{base}/host_token"),
-        None,
-        Some(json!({ "password": HOST_PASSWORD })),
-    )
-    .await;
-    assert_eq!(status, 200, "{login}");
+    let (client, login) = log_in_as_host(&base).await;
     let token = login["token"].as_str().unwrap();
     assert_eq!(header(token)["cty"], "twilio-fpa;v=1");
     assert_eq!(claims(token)["grants"]["video"]["room"], login["room"]);
@@ -231,19 +236,7 @@ async fn ivs_mode_runs_from_the_environment() {
     );
     settings.extend(onair_test_support::app::ivs_source(&standin, &private_key));
     let watch = watch_functions("lambda-watch-ivs", port, settings);
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(600))
-        .build()
-        .unwrap();
-
-    let (status, login) = post(
-        &client,
-        &format!("{base}/host_token"),
-        None,
-        Some(json!({ "password": HOST_PASSWORD })),
-    )
-    .await;
-    assert_eq!(status, 200, "{login}");
+    let (client, login) = log_in_as_host(&base).await;
     assert_eq!(login["mode"], "ivs");
     let token = login["token"].as_str().unwrap();
     assert_eq!(header(token)["alg"], "ES384");
