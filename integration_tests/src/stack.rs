@@ -97,27 +97,12 @@ impl Stack {
 
     /// [`Stack::ivs`] with the key pair `keys`.
     pub async fn ivs_with(keys: &IvsKeyPair, extra: &[(&str, &str)]) -> Stack {
-        let standin = StandIn::start_with_ivs(
-            std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
-            Account::for_tests(),
-            twilio_standin::MediaSettings::default(),
-            twilio_standin::IvsSettings {
-                public_key_pem: Some(keys.public_pem.clone()),
-                ..twilio_standin::IvsSettings::default()
-            },
-        )
-        .await
-        .expect("the stand-in starts");
-        let endpoint = format!("{}/ivs", standin.base_url());
-        let mut settings = vec![
-            ("AUDIENCE_MODE", "ivs"),
-            ("IVS_ENDPOINT_URL", endpoint.as_str()),
-            ("IVS_PUBLIC_KEY_ARN", twilio_standin::STARTUP_KEY_ARN),
-            ("IVS_PRIVATE_KEY", keys.private_pem.as_str()),
-            ("IVS_TIMEOUT_MS", "1000"),
-        ];
-        settings.extend_from_slice(extra);
-        let source = config(&standin, &settings);
+        let standin = app::start_ivs_standin(keys)
+            .await
+            .expect("the stand-in starts");
+        let mut source = config(&standin, &[("IVS_TIMEOUT_MS", "1000")]);
+        source.extend(app::ivs_source(&standin, &keys.private_pem));
+        let source = app::with(source, extra);
         let app = ivs_app(&source);
         Stack { standin, app }
     }

@@ -1,12 +1,17 @@
 //! Throwaway EC key pairs for the IVS tests and benchmarks, made by the openssl CLI when asked
-//! for and never stored: the private key as PKCS#8 PEM (what `IVS_PRIVATE_KEY` holds), the public
-//! key as PEM (what the stand-in imports, as the stack imports it into IVS).
+//! for and never stored: the private key as PKCS#8 PEM (what `IVS_PRIVATE_KEY` holds) and as
+//! SEC1 PEM (the other form a key may come in), the public key as PEM (what the stand-in
+//! imports, as the stack imports it into IVS).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
 pub struct KeyPair {
+    /// The private key as PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
     pub private_pem: String,
+    /// The same private key as SEC1 PEM (`-----BEGIN EC PRIVATE KEY-----`).
+    pub sec1_pem: String,
+    /// The public key as SubjectPublicKeyInfo PEM (`-----BEGIN PUBLIC KEY-----`).
     pub public_pem: String,
 }
 
@@ -16,6 +21,7 @@ pub fn key_pair(curve: &str) -> KeyPair {
     KeyPair {
         private_pem: openssl(&["pkcs8", "-topk8", "-nocrypt"], Some(&sec1)),
         public_pem: openssl(&["ec", "-pubout"], Some(&sec1)),
+        sec1_pem: sec1,
     }
 }
 

@@ -4,8 +4,9 @@
 //! - [`jwt`]: a token's header and claims as JSON, [`rng`]: a seeded PRNG, and [`ivs_keys`]:
 //!   throwaway P-384 key pairs from the openssl CLI (always there);
 //! - `app` and `request` (feature `app`): an `App` configured against the Twilio stand-in as a
-//!   deployed function is, and requests as API Gateway hands them to a handler, with the answer
-//!   read back; used by `integration_tests` and `bench/rust`;
+//!   deployed function is (in `ivs` mode too, the stand-in started with its IVS API), and
+//!   requests as API Gateway hands them to a handler, with the answer read back; used by
+//!   `integration_tests` and `bench/rust`;
 //! - `fuzz` (feature `fuzz`): the runner, corpus and generators of the property-based fuzz
 //!   targets of `functions/common/tests` and `integration_tests`;
 //! - `relay_peer` (feature `relay-peer`): a WebRTC peer for the stand-in's relay, used by its

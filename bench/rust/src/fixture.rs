@@ -4,7 +4,6 @@
 //! and where results are written.
 //! Requests and answers: `onair_test_support::request`.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -12,7 +11,7 @@ use criterion::Criterion;
 use onair_common::App;
 use onair_test_support::app::{self, Source};
 use onair_test_support::ivs_keys::KeyPair;
-use twilio_standin::{Account, IvsSettings, MediaSettings, StandIn};
+use twilio_standin::{Account, StandIn};
 
 use crate::cpu_clock::ThreadCpuTime;
 
@@ -66,28 +65,14 @@ impl Upstream {
     /// The stand-in with its IVS API too, the public half of `keys` imported at start (as the
     /// stack imports it into IVS).
     pub fn start_ivs(keys: &KeyPair) -> Upstream {
-        Upstream::serve(StandIn::start_with_ivs(
-            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            Account::for_tests(),
-            MediaSettings::default(),
-            IvsSettings {
-                public_key_pem: Some(keys.public_pem.clone()),
-                ..IvsSettings::default()
-            },
-        ))
+        Upstream::serve(app::start_ivs_standin(keys))
     }
 
     /// An `ivs` mode App against this stand-in (started by [`Upstream::start_ivs`] with `keys`).
     pub fn ivs_app(&self, keys: &KeyPair) -> App {
-        let endpoint = format!("{}/ivs", self.standin.base_url());
-        let ivs = [
-            ("AUDIENCE_MODE", "ivs"),
-            ("IVS_ENDPOINT_URL", endpoint.as_str()),
-            ("IVS_PUBLIC_KEY_ARN", twilio_standin::STARTUP_KEY_ARN),
-            ("IVS_PRIVATE_KEY", keys.private_pem.as_str()),
-        ];
-        let source = app::with(app::standin_source(&self.standin), &HOST);
-        app::ivs_app(&app::with(source, &ivs))
+        let mut source = app::with(app::standin_source(&self.standin), &HOST);
+        source.extend(app::ivs_source(&self.standin, &keys.private_pem));
+        app::ivs_app(&source)
     }
 
     /// Twilio calls received so far.

@@ -749,7 +749,7 @@ mod tests {
             secrets.require_ivs_key().unwrap_err().key,
             "IVS_PRIVATE_KEY"
         );
-        let (pem, _) = crate::secret::tests::openssl_p384();
+        let pem = onair_test_support::ivs_keys::p384().private_pem;
         let mut pairs = GOOD.to_vec();
         pairs.push(("IVS_PRIVATE_KEY", &pem));
         let secrets = Secrets::from_source(&source(&pairs)).unwrap();

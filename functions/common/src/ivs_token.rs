@@ -185,6 +185,8 @@ pub fn verify(key: &SigningKey, jwt: &str, now: u64) -> Result<Verified, TokenEr
 #[cfg(test)]
 mod tests {
     use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use onair_test_support::{ivs_keys, jwt};
     use p384::ecdsa::signature::Verifier;
     use p384::pkcs8::DecodePublicKey;
 
@@ -201,25 +203,13 @@ mod tests {
     }
 
     /// A fresh key pair from the openssl CLI: the private key parsed as the function parses
-    /// it, the public key as PEM (`openssl ec -pubout`), read by the independent verifier.
+    /// it, the public key as PEM, read by the independent verifier.
     fn key_pair() -> (SigningKey, String) {
-        let (pkcs8, _) = crate::secret::tests::openssl_p384();
-        let public = openssl(&["pkey", "-pubout"], pkcs8.as_bytes());
-        (SigningKey::from_pem(&pkcs8).unwrap(), public)
-    }
-
-    fn openssl(args: &[&str], input: &[u8]) -> String {
-        use std::io::Write;
-        let mut child = std::process::Command::new("openssl")
-            .args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success());
-        String::from_utf8(out.stdout).unwrap()
+        let keys = ivs_keys::p384();
+        (
+            SigningKey::from_pem(&keys.private_pem).unwrap(),
+            keys.public_pem,
+        )
     }
 
     fn mint_for(key: &SigningKey, capabilities: Capabilities, now: u64) -> ParticipantToken {
@@ -235,20 +225,16 @@ mod tests {
         })
     }
 
-    fn part(jwt: &str, index: usize) -> Vec<u8> {
-        let text = jwt.split('.').nth(index).unwrap();
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(text)
-            .unwrap()
-    }
-
     #[test]
     fn the_signature_verifies_with_an_independent_es384_implementation() {
         let (key, public_pem) = key_pair();
         let token = mint_for(&key, Capabilities::PUBLISH, 1_700_000_000);
         let verifying = p384::ecdsa::VerifyingKey::from_public_key_pem(&public_pem).unwrap();
         let (signed, _) = token.jwt.rsplit_once('.').unwrap();
-        let signature = p384::ecdsa::Signature::from_slice(&part(&token.jwt, 2)).unwrap();
+        // The signature's bytes, which `jwt` (JSON segments only) does not read.
+        let (_, signature) = token.jwt.rsplit_once('.').unwrap();
+        let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        let signature = p384::ecdsa::Signature::from_slice(&signature).unwrap();
         verifying.verify(signed.as_bytes(), &signature).unwrap();
         // A changed payload, or another key, does not verify.
         let tampered = format!("{signed}x");
@@ -262,12 +248,12 @@ mod tests {
     fn header_and_claims_are_the_guides_claim_by_claim() {
         let (key, _) = key_pair();
         let token = mint_for(&key, Capabilities::PUBLISH, 1_700_000_000);
-        let header: serde_json::Value = serde_json::from_slice(&part(&token.jwt, 0)).unwrap();
+        let header = jwt::header(&token.jwt);
         assert_eq!(
             header,
             serde_json::json!({ "alg": "ES384", "typ": "JWT", "kid": KEY_ARN })
         );
-        let payload: serde_json::Value = serde_json::from_slice(&part(&token.jwt, 1)).unwrap();
+        let payload = jwt::claims(&token.jwt);
         let object = payload.as_object().unwrap();
         let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
         keys.sort_unstable();
@@ -330,7 +316,7 @@ mod tests {
             now: 100,
             ttl_secs: u64::MAX,
         });
-        let payload: serde_json::Value = serde_json::from_slice(&part(&token.jwt, 1)).unwrap();
+        let payload = jwt::claims(&token.jwt);
         assert_eq!(
             payload["capabilities"],
             serde_json::json!({ "allow_publish": false, "allow_subscribe": true })
@@ -357,7 +343,7 @@ mod tests {
         );
         assert_eq!(verify(&key, "a.b.c", 0).unwrap_err(), TokenError::Invalid);
         // An HS256 token with the same claims is not ours.
-        let claims: Claims = serde_json::from_slice(&part(&token.jwt, 1)).unwrap();
+        let claims: Claims = serde_json::from_value(jwt::claims(&token.jwt)).unwrap();
         let hs = jsonwebtoken::encode(
             &Header::default(),
             &claims,

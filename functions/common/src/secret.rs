@@ -97,7 +97,9 @@ fn pem_body(text: &str) -> Option<(&str, String)> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
+    use onair_test_support::ivs_keys;
+
     use super::*;
 
     #[test]
@@ -115,38 +117,13 @@ pub(crate) mod tests {
         assert!(!format!("{secret:?}").contains("hunter2"));
     }
 
-    /// A throwaway P-384 key made by the openssl CLI, as PKCS#8 and SEC1 PEM.
-    pub(crate) fn openssl_p384() -> (String, String) {
-        let run = |args: &[&str], input: Option<&[u8]>| {
-            use std::io::Write;
-            let mut child = std::process::Command::new("openssl")
-                .args(args)
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .expect("openssl");
-            if let Some(input) = input {
-                child.stdin.take().unwrap().write_all(input).unwrap();
-            }
-            let out = child.wait_with_output().unwrap();
-            assert!(out.status.success());
-            String::from_utf8(out.stdout).unwrap()
-        };
-        let sec1 = run(
-            &["ecparam", "-name", "secp384r1", "-genkey", "-noout"],
-            None,
-        );
-        let pkcs8 = run(&["pkcs8", "-topk8", "-nocrypt"], Some(sec1.as_bytes()));
-        (pkcs8, sec1)
-    }
-
     #[test]
     fn p384_keys_parse_from_pkcs8_and_sec1_and_never_print() {
-        let (pkcs8, sec1) = openssl_p384();
-        let key = SigningKey::from_pem(&pkcs8).unwrap();
+        let keys = ivs_keys::p384();
+        let key = SigningKey::from_pem(&keys.private_pem).unwrap();
         assert_eq!(format!("{key:?}"), "SigningKey(..)");
-        SigningKey::from_pem(&sec1).unwrap();
-        SigningKey::from_pem(&pkcs8.replace('\n', "\\n")).unwrap();
+        SigningKey::from_pem(&keys.sec1_pem).unwrap();
+        SigningKey::from_pem(&keys.private_pem.replace('\n', "\\n")).unwrap();
     }
 
     #[test]
@@ -155,11 +132,7 @@ pub(crate) mod tests {
             SigningKey::from_pem("hunter2").unwrap_err(),
             KeyError::NotPem
         );
-        let p256 = std::process::Command::new("openssl")
-            .args(["ecparam", "-name", "prime256v1", "-genkey", "-noout"])
-            .output()
-            .unwrap();
-        let p256 = String::from_utf8(p256.stdout).unwrap();
+        let p256 = ivs_keys::key_pair("prime256v1").sec1_pem;
         assert_eq!(SigningKey::from_pem(&p256).unwrap_err(), KeyError::NotP384);
         let broken = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
         assert_eq!(SigningKey::from_pem(broken).unwrap_err(), KeyError::NotP384);

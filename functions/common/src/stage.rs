@@ -428,7 +428,7 @@ mod tests {
 
     #[test]
     fn host_tokens_publish_and_viewer_tokens_subscribe() {
-        let (pem, _) = crate::secret::tests::openssl_p384();
+        let pem = onair_test_support::ivs_keys::p384().private_pem;
         let key = SigningKey::from_pem(&pem).unwrap();
         let stage = StageEndpoints {
             arn: StageArn::parse("arn:aws:ivs:us-east-1:123456789012:stage/aaaaaaaaaaaa").unwrap(),

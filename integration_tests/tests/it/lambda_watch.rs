@@ -29,6 +29,24 @@ async fn post(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// A client patient enough for a function that compiles on its first request (if the build did
+/// not make it yet), and the host's login at `base`'s `host_token` (asserted to be a 200).
+async fn log_in_as_host(base: &str) -> (reqwest::Client, Value) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let (status, login) = post(
+        &client,
+        &format!("{base}/host_token"),
+        None,
+        Some(json!({ "password": HOST_PASSWORD })),
+    )
+    .await;
+    assert_eq!(status, 200, "{login}");
+    (client, login)
+}
+
 /// `cargo lambda watch` of the workspace's functions on `port`, with `settings` as their
 /// environment (an env file `target/test-logs/<name>.env`) and nothing of this process's
 /// cargo or AWS environment; stopped when the guard drops.
@@ -91,20 +109,7 @@ async fn every_function_answers_at_its_production_path() {
     );
     let watch = watch_functions("lambda-watch", port, settings);
 
-    // A function compiles on its first request if the build did not make it yet.
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(600))
-        .build()
-        .unwrap();
-
-    let (status, login) = post(
-        &client,
-        &format!("{base}/host_token"),
-        None,
-        Some(json!({ "password": HOST_PASSWORD })),
-    )
-    .await;
-    assert_eq!(status, 200, "{login}");
+    let (client, login) = log_in_as_host(&base).await;
     let token = login["token"].as_str().unwrap();
     assert_eq!(header(token)["cty"], "twilio-fpa;v=1");
     assert_eq!(claims(token)["grants"]["video"]["room"], login["room"]);
@@ -210,30 +215,17 @@ async fn every_function_answers_at_its_production_path() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ivs_mode_runs_from_the_environment() {
     let keys = ivs_key_pair();
-    let standin = twilio_standin::StandIn::start_with_ivs(
-        std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
-        twilio_standin::Account::for_tests(),
-        twilio_standin::MediaSettings::default(),
-        twilio_standin::IvsSettings {
-            public_key_pem: Some(keys.public_pem.clone()),
-            ..twilio_standin::IvsSettings::default()
-        },
-    )
-    .await
-    .unwrap();
+    let standin = onair_test_support::app::start_ivs_standin(&keys)
+        .await
+        .unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let endpoint = format!("{}/ivs", standin.base_url());
     // One line per key: the PEM's line breaks written as `\n`, as an environment often holds it.
     let private_key = keys.private_pem.trim().replace('\n', "\\n");
-    let settings = config(
+    let mut settings = config(
         &standin,
         &[
             ("TWILIO_TIMEOUT_MS", "4000"),
-            ("AUDIENCE_MODE", "ivs"),
-            ("IVS_ENDPOINT_URL", &endpoint),
-            ("IVS_PUBLIC_KEY_ARN", twilio_standin::STARTUP_KEY_ARN),
-            ("IVS_PRIVATE_KEY", &private_key),
             ("AWS_ACCESS_KEY_ID", twilio_standin::DEFAULT_ACCESS_KEY_ID),
             (
                 "AWS_SECRET_ACCESS_KEY",
@@ -242,20 +234,9 @@ async fn ivs_mode_runs_from_the_environment() {
             ("AWS_REGION", "us-east-1"),
         ],
     );
+    settings.extend(onair_test_support::app::ivs_source(&standin, &private_key));
     let watch = watch_functions("lambda-watch-ivs", port, settings);
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(600))
-        .build()
-        .unwrap();
-
-    let (status, login) = post(
-        &client,
-        &format!("{base}/host_token"),
-        None,
-        Some(json!({ "password": HOST_PASSWORD })),
-    )
-    .await;
-    assert_eq!(status, 200, "{login}");
+    let (client, login) = log_in_as_host(&base).await;
     assert_eq!(login["mode"], "ivs");
     let token = login["token"].as_str().unwrap();
     assert_eq!(header(token)["alg"], "ES384");
