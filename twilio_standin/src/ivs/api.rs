@@ -260,7 +260,7 @@ fn import_public_key(
     req: model::ImportPublicKey,
 ) -> Result<Value, AwsError> {
     req.check()?;
-    let fingerprint =
+    let (fingerprint, decoding) =
         token::check_public_key(&req.public_key_material).map_err(AwsError::validation)?;
     ivs.with_state(|s| {
         if s.keys.iter().any(|k| k.fingerprint == fingerprint) {
@@ -271,6 +271,7 @@ fn import_public_key(
             name: req.name.unwrap_or_default(),
             material: req.public_key_material,
             fingerprint,
+            decoding,
             tags: req.tags.unwrap_or_default(),
         };
         let answer = json!({ "publicKey": model::public_key(&key) });

@@ -157,13 +157,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Ivs {
     pub(crate) fn new(shared: Arc<Shared>, settings: &IvsSettings) -> Result<Ivs, String> {
         let startup_key = match &settings.public_key_pem {
-            Some(pem) => Some(state::PublicKey {
-                arn: STARTUP_KEY_ARN.to_owned(),
-                name: "standin".to_owned(),
-                material: pem.clone(),
-                fingerprint: token::check_public_key(pem)?,
-                tags: Default::default(),
-            }),
+            Some(pem) => {
+                let (fingerprint, decoding) = token::check_public_key(pem)?;
+                Some(state::PublicKey {
+                    arn: STARTUP_KEY_ARN.to_owned(),
+                    name: "standin".to_owned(),
+                    material: pem.clone(),
+                    fingerprint,
+                    decoding,
+                    tags: Default::default(),
+                })
+            }
             None => None,
         };
         let whip_base = settings

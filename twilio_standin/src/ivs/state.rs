@@ -18,6 +18,8 @@ pub(crate) struct PublicKey {
     pub(crate) name: String,
     pub(crate) material: String,
     pub(crate) fingerprint: String,
+    /// The material as token verification reads it, built once at import.
+    pub(crate) decoding: jsonwebtoken::DecodingKey,
     pub(crate) tags: BTreeMap<String, String>,
 }
 
