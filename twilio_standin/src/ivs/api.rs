@@ -219,7 +219,7 @@ fn dispatch(ivs: &Ivs, name: &str, region: &str, body: &[u8]) -> Result<Value, A
                     .filter(|p| req.filter_by_published.is_none_or(|b| p.published == b))
                     .filter(|p| {
                         req.filter_by_state.is_none_or(|st| {
-                            (st == model::ParticipantState::Connected) == p.connected
+                            (st == model::ParticipantState::Connected) == p.connected()
                         })
                     })
                     // Nothing is recorded, so no participant has a recording state to match.

@@ -235,7 +235,7 @@ impl Ivs {
                             participant_id: p.id.clone(),
                             user_id: p.user_id.clone(),
                             session_id: p.session_id.clone(),
-                            connected: p.connected,
+                            connected: p.connected(),
                             published: p.published,
                         })
                         .collect(),

@@ -328,7 +328,7 @@ pub(crate) fn participant(p: &Participant) -> Value {
     json!({
         "participantId": p.id,
         "userId": p.user_id,
-        "state": if p.connected { "CONNECTED" } else { "DISCONNECTED" },
+        "state": if p.connected() { "CONNECTED" } else { "DISCONNECTED" },
         "firstJoinTime": iso(p.first_join),
         "published": p.published,
         "recordingState": "DISABLED",

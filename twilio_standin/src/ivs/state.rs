@@ -42,11 +42,17 @@ pub(crate) struct Participant {
     pub(crate) id: String,
     /// The token's `user_id`.
     pub(crate) user_id: String,
-    pub(crate) connected: bool,
     pub(crate) published: bool,
     pub(crate) first_join: OffsetDateTime,
     /// The relay session carrying it while connected.
     pub(crate) media_session: Option<String>,
+}
+
+impl Participant {
+    /// Connected while a relay session carries it.
+    pub(crate) fn connected(&self) -> bool {
+        self.media_session.is_some()
+    }
 }
 
 /// Why a participant could not join.
@@ -119,9 +125,8 @@ impl IvsState {
         for p in self
             .participants
             .iter_mut()
-            .filter(|p| p.stage_id == stage.id && p.connected)
+            .filter(|p| p.stage_id == stage.id)
         {
-            p.connected = false;
             p.media_session = None;
         }
         true
@@ -153,7 +158,6 @@ impl IvsState {
             .find(|p| p.stage_id == stage_id && p.session_id == session && p.id == id)
         {
             Some(p) => {
-                p.connected = true;
                 p.published = true;
                 p.user_id = user_id.to_owned();
                 p.media_session = Some(media_session.to_owned());
@@ -163,7 +167,6 @@ impl IvsState {
                 session_id: session.clone(),
                 id: id.to_owned(),
                 user_id: user_id.to_owned(),
-                connected: true,
                 published: true,
                 first_join: now,
                 media_session: Some(media_session.to_owned()),
@@ -180,7 +183,6 @@ impl IvsState {
                 && p.id == id
                 && p.media_session.as_deref() == Some(media_session)
         }) {
-            p.connected = false;
             p.media_session = None;
         }
         self.end_session_if_empty(stage_id);
@@ -197,9 +199,8 @@ impl IvsState {
             .filter(|p| p.stage_id == stage_id && p.id == id)
         {
             known = true;
-            if p.connected {
+            if p.connected() {
                 was_connected = true;
-                p.connected = false;
                 p.media_session = None;
             }
         }
@@ -211,7 +212,7 @@ impl IvsState {
         let anyone = self
             .participants
             .iter()
-            .any(|p| p.stage_id == stage_id && p.connected);
+            .any(|p| p.stage_id == stage_id && p.connected());
         if !anyone && let Some(stage) = self.stages.iter_mut().find(|s| s.id == stage_id) {
             stage.active_session = None;
         }
@@ -228,7 +229,6 @@ impl IvsState {
             Some((id, media_session)) => self.participants.iter().any(|p| {
                 p.stage_id == stage_id
                     && p.id == id
-                    && p.connected
                     && p.media_session.as_deref() == Some(media_session)
             }),
         }
