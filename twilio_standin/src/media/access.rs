@@ -29,12 +29,9 @@ pub(crate) enum Access {
     /// Through a Live PlayerStreamer fed from the room (receives the room's publishers).
     Live { streamer_sid: String },
     /// An IVS stage's room (`ivs-<stage id>`) with a participant token: a publisher is the
-    /// stage participant `participant` (the token's jti); a viewer (`None`) receives the
-    /// stage's publishers and is not a participant.
-    Stage {
-        stage_id: String,
-        participant: Option<String>,
-    },
+    /// stage participant its session's `participant_sid` names (the token's jti, no Twilio
+    /// sid); a viewer receives the stage's publishers and is not a participant.
+    Stage { stage_id: String },
 }
 
 /// Which rules a room's media follows (docs/RELAY.md, "Meeting rooms").

@@ -67,7 +67,7 @@ pub use token::AccessToken;
 use access::{Access, RoomKind, RoomRef};
 use relay::{Command, End, NewSession, Track};
 use sdp::{Layout, Slot};
-use sessions::{MuteError, Role, Sessions};
+use sessions::{MuteError, Role, STAGE_MODE, Sessions};
 
 /// Twilio's "Room contains too many Participants".
 const ROOM_FULL: u32 = 53105;
@@ -148,6 +148,8 @@ struct Opening {
     role: Role,
     room: RoomRef,
     access: Access,
+    /// A stage's publisher: the stage participant it is (the token's jti).
+    stage_participant: Option<String>,
     /// Meeting viewers: the participant watched.
     target: Option<String>,
     identity: String,
@@ -315,6 +317,7 @@ impl Hub {
             role,
             room,
             access,
+            stage_participant: None,
             target,
             identity: claims.identity,
             layout,
@@ -335,6 +338,7 @@ impl Hub {
             role,
             room,
             access,
+            stage_participant,
             target,
             identity,
             layout,
@@ -446,7 +450,7 @@ impl Hub {
             mode: match access {
                 Access::Room => "room",
                 Access::Live { .. } => "live",
-                Access::Stage { .. } => "ivs",
+                Access::Stage { .. } => STAGE_MODE,
             }
             .to_owned(),
             identity: identity.clone(),
@@ -462,17 +466,12 @@ impl Hub {
             first_forwarded_at_ms: None,
         };
         let (participant_sid, replaced) = self.sessions.with_open(|open| {
-            if access == Access::Room {
-                info.participant_sid = Some(self.participant(open, &room, &identity)?);
-            }
-            // A stage publisher is the stage's participant: its id is the token's jti.
-            if let Access::Stage {
-                participant: Some(participant),
-                ..
-            } = &access
-            {
-                info.participant_sid = Some(participant.clone());
-            }
+            info.participant_sid = match &access {
+                Access::Room => Some(self.participant(open, &room, &identity)?),
+                // A stage publisher is the stage's participant: its id is the token's jti.
+                Access::Stage { .. } => stage_participant,
+                Access::Live { .. } => None,
+            };
             let replaced = replaced_by(open, &info, room.kind);
             let participant_sid = info.participant_sid.clone();
             open.push(info);
@@ -566,8 +565,8 @@ impl Hub {
             room: access::stage_room(stage_id),
             access: Access::Stage {
                 stage_id: stage_id.to_owned(),
-                participant: Some(who.participant_id.clone()),
             },
+            stage_participant: Some(who.participant_id.clone()),
             target: None,
             identity: if who.user_id.is_empty() {
                 who.participant_id.clone()
@@ -610,8 +609,8 @@ impl Hub {
             room: access::stage_room(stage_id),
             access: Access::Stage {
                 stage_id: stage_id.to_owned(),
-                participant: None,
             },
+            stage_participant: None,
             target: None,
             identity: if who.user_id.is_empty() {
                 who.participant_id
