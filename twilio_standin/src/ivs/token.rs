@@ -49,6 +49,18 @@ pub(crate) struct Verified {
     pub(crate) subscribe: bool,
 }
 
+impl Verified {
+    /// Who the participant is in the relay: its `user_id`, or its participant id if that is
+    /// empty.
+    pub(crate) fn identity(&self) -> &str {
+        if self.user_id.is_empty() {
+            &self.participant_id
+        } else {
+            &self.user_id
+        }
+    }
+}
+
 /// The DER body of a PEM `PUBLIC KEY`, if the text is one.
 fn pem_der(pem: &str) -> Option<Vec<u8>> {
     let start = pem.find("-----BEGIN PUBLIC KEY-----")? + "-----BEGIN PUBLIC KEY-----".len();

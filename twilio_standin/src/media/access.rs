@@ -86,7 +86,12 @@ pub(crate) fn room(state: &State, key: &str) -> Result<RoomRef, TwilioError> {
 }
 
 /// The relay room of IVS stages: `ivs-<stage id>`.
-pub(crate) const STAGE_ROOM_PREFIX: &str = "ivs-";
+const STAGE_ROOM_PREFIX: &str = "ivs-";
+
+/// The stage id of a stage's relay room name (`ivs-<stage id>`), if `room_key` is one.
+pub(crate) fn stage_id(room_key: &str) -> Option<&str> {
+    room_key.strip_prefix(STAGE_ROOM_PREFIX)
+}
 
 /// The relay room of stage `stage_id`: a stream room (one host) that is no REST room.
 pub(crate) fn stage_room(stage_id: &str) -> RoomRef {
