@@ -22,12 +22,12 @@ mod sigv4;
 mod state;
 mod token;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::shared::Shared;
+use crate::shared::{Shared, lock};
 
 pub(crate) use state::JoinError;
 pub(crate) use token::Verified;
@@ -148,10 +148,6 @@ pub(crate) struct Ivs {
     startup_key: Option<state::PublicKey>,
     state: Mutex<state::IvsState>,
     calls: Mutex<Vec<IvsCall>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Ivs {

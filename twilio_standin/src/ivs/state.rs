@@ -74,13 +74,20 @@ pub(crate) fn arn(region: &str, kind: &str, id: &str) -> String {
     format!("arn:aws:ivs:{region}:{ACCOUNT}:{kind}/{id}")
 }
 
-/// The id part of an ARN of `kind` (any region and account), if it is one.
-pub(crate) fn id_of<'a>(arn: &'a str, kind: &str) -> Option<&'a str> {
+/// The region, account and id of an ARN `arn:aws:ivs:<region>:<account>:<kind>/<id>`, if it
+/// is one (the parts unchecked).
+pub(crate) fn arn_parts<'a>(arn: &'a str, kind: &str) -> Option<(&'a str, &'a str, &'a str)> {
     let rest = arn.strip_prefix("arn:aws:ivs:")?;
     let mut parts = rest.splitn(3, ':');
-    let _region = parts.next()?;
-    let _account = parts.next()?;
-    parts.next()?.strip_prefix(kind)?.strip_prefix('/')
+    let region = parts.next()?;
+    let account = parts.next()?;
+    let id = parts.next()?.strip_prefix(kind)?.strip_prefix('/')?;
+    Some((region, account, id))
+}
+
+/// The id part of an ARN of `kind` (any region and account), if it is one.
+pub(crate) fn id_of<'a>(arn: &'a str, kind: &str) -> Option<&'a str> {
+    arn_parts(arn, kind).map(|(_, _, id)| id)
 }
 
 impl IvsState {

@@ -6,13 +6,14 @@
 //! session holds that participant (the sessions of one meeting participant share it).
 
 use std::collections::VecDeque;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
 
 use serde::Serialize;
 
 use super::access::RoomKind;
 use super::sdp::Slot;
+use crate::shared::lock;
 
 /// What a published track is, as the room status names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -174,10 +175,6 @@ pub(crate) struct Sessions {
     open: Mutex<Vec<MediaSessionInfo>>,
     ended: Mutex<VecDeque<String>>,
     pub(crate) counters: Counters,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Real time as unix milliseconds.
