@@ -47,14 +47,15 @@ impl Account {
 
     /// Whether `user`/`password` is one of the account's two credential pairs.
     pub(crate) fn accepts(&self, user: &str, password: &str) -> bool {
-        let pair = |u: &str, p: &str| same(user, u) & same(password, p);
+        let pair = |u: &str, p: &str| {
+            same(user.as_bytes(), u.as_bytes()) & same(password.as_bytes(), p.as_bytes())
+        };
         pair(&self.account_sid, &self.auth_token) | pair(&self.api_key_sid, &self.api_key_secret)
     }
 }
 
 /// Compares without stopping at the first differing byte.
-fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     let mut diff = a.len() ^ b.len();
     for (x, y) in a.iter().zip(b.iter()) {
         diff |= usize::from(x ^ y);

@@ -14,11 +14,11 @@
 //! | route | body | does |
 //! |---|---|---|
 //! | `GET /__standin/calls` | | the call log (REST calls only): `[{method, path, params: [[name, value]...], status}]` |
+//! | `DELETE /__standin/calls` | | clears it (204) |
 //! | `GET /__standin/ivs/calls` | | the IVS API's call log: `[{operation, request, status, response, error_type}]` (request and response bodies as JSON, `error_type` the `x-amzn-ErrorType` or null) |
 //! | `DELETE /__standin/ivs/calls` | | clears it (204) |
 //! | `POST /__standin/ivs/participants` | `{stage_arn, user_id}` | a simulated publisher joins the stage, no WebRTC (201 `{participant_id}`; 404 no such stage) |
 //! | `GET /__standin/ivs/state` | | the IVS stages that exist: `{stages: [{arn, name, active_session_id, tags, participants: [{participant_id, user_id, session_id, connected, published}]}]}` |
-//! | `DELETE /__standin/calls` | | clears it (204) |
 //! | `GET /__standin/callbacks` | | room status callbacks sent: `[{url, method, event, params: [[name, value]...], signature, status, error}]` |
 //! | `POST /__standin/faults` | `{method?, path_contains, nth? = 1, times? = 1, status? , delay_ms?}` (exactly one of `status`, `delay_ms`) | adds a fault for REST or `/media` calls (201), e.g. `{"method": "POST", "path_contains": "/media/whep/", "status": 503}` |
 //! | `DELETE /__standin/faults` | | removes all faults (204) |

@@ -42,7 +42,7 @@ pub(crate) struct Shared {
 
 /// Locks without panicking: a poisoned lock still holds consistent data here, because no
 /// state change spans a panic point.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 

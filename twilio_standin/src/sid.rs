@@ -15,7 +15,16 @@ pub(crate) fn random_hex(bytes: usize) -> String {
     if getrandom::fill(&mut buf).is_err() {
         fallback_fill(&mut buf);
     }
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&buf)
+}
+
+/// `bytes` as lowercase hex, two digits a byte.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 fn fallback_fill(buf: &mut [u8]) {

@@ -219,7 +219,7 @@ fn dispatch(ivs: &Ivs, name: &str, region: &str, body: &[u8]) -> Result<Value, A
                     .filter(|p| req.filter_by_published.is_none_or(|b| p.published == b))
                     .filter(|p| {
                         req.filter_by_state.is_none_or(|st| {
-                            (st == model::ParticipantState::Connected) == p.connected
+                            (st == model::ParticipantState::Connected) == p.connected()
                         })
                     })
                     // Nothing is recorded, so no participant has a recording state to match.
@@ -260,7 +260,7 @@ fn import_public_key(
     req: model::ImportPublicKey,
 ) -> Result<Value, AwsError> {
     req.check()?;
-    let fingerprint =
+    let (fingerprint, decoding) =
         token::check_public_key(&req.public_key_material).map_err(AwsError::validation)?;
     ivs.with_state(|s| {
         if s.keys.iter().any(|k| k.fingerprint == fingerprint) {
@@ -271,6 +271,7 @@ fn import_public_key(
             name: req.name.unwrap_or_default(),
             material: req.public_key_material,
             fingerprint,
+            decoding,
             tags: req.tags.unwrap_or_default(),
         };
         let answer = json!({ "publicKey": model::public_key(&key) });

@@ -22,12 +22,12 @@ mod sigv4;
 mod state;
 mod token;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::shared::Shared;
+use crate::shared::{Shared, lock};
 
 pub(crate) use state::JoinError;
 pub(crate) use token::Verified;
@@ -150,20 +150,20 @@ pub(crate) struct Ivs {
     calls: Mutex<Vec<IvsCall>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 impl Ivs {
     pub(crate) fn new(shared: Arc<Shared>, settings: &IvsSettings) -> Result<Ivs, String> {
         let startup_key = match &settings.public_key_pem {
-            Some(pem) => Some(state::PublicKey {
-                arn: STARTUP_KEY_ARN.to_owned(),
-                name: "standin".to_owned(),
-                material: pem.clone(),
-                fingerprint: token::check_public_key(pem)?,
-                tags: Default::default(),
-            }),
+            Some(pem) => {
+                let (fingerprint, decoding) = token::check_public_key(pem)?;
+                Some(state::PublicKey {
+                    arn: STARTUP_KEY_ARN.to_owned(),
+                    name: "standin".to_owned(),
+                    material: pem.clone(),
+                    fingerprint,
+                    decoding,
+                    tags: Default::default(),
+                })
+            }
             None => None,
         };
         let whip_base = settings
@@ -231,7 +231,7 @@ impl Ivs {
                             participant_id: p.id.clone(),
                             user_id: p.user_id.clone(),
                             session_id: p.session_id.clone(),
-                            connected: p.connected,
+                            connected: p.connected(),
                             published: p.published,
                         })
                         .collect(),

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::error::AwsError;
-use super::state::{Participant, PublicKey, Stage};
+use super::state::{Participant, PublicKey, Stage, arn_parts};
 use crate::clock::iso;
 
 /// A request body: empty is `{}`; anything not an object of the shape's members is a 400.
@@ -58,15 +58,7 @@ fn check_arn(member: &str, value: &str, kind: &str) -> Result<(), AwsError> {
         ))
     };
     check_len(member, value, 1, 128)?;
-    let rest = value.strip_prefix("arn:aws:ivs:").ok_or_else(bad)?;
-    let mut parts = rest.splitn(3, ':');
-    let region = parts.next().ok_or_else(bad)?;
-    let account = parts.next().ok_or_else(bad)?;
-    let id = parts
-        .next()
-        .and_then(|r| r.strip_prefix(kind))
-        .and_then(|r| r.strip_prefix('/'))
-        .ok_or_else(bad)?;
+    let (region, account, id) = arn_parts(value, kind).ok_or_else(bad)?;
     let ok = !region.is_empty()
         && region
             .bytes()
@@ -279,14 +271,6 @@ impl DisconnectParticipant {
     }
 }
 
-fn tags_json(tags: &BTreeMap<String, String>) -> Value {
-    Value::Object(
-        tags.iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect::<Map<_, _>>(),
-    )
-}
-
 /// A `PublicKey`.
 pub(crate) fn public_key(key: &PublicKey) -> Value {
     json!({
@@ -294,7 +278,7 @@ pub(crate) fn public_key(key: &PublicKey) -> Value {
         "name": key.name,
         "publicKeyMaterial": key.material,
         "fingerprint": key.fingerprint,
-        "tags": tags_json(&key.tags),
+        "tags": key.tags,
     })
 }
 
@@ -303,7 +287,7 @@ pub(crate) fn stage_summary(stage: &Stage) -> Value {
     let mut v = json!({
         "arn": stage.arn,
         "name": stage.name,
-        "tags": tags_json(&stage.tags),
+        "tags": stage.tags,
     });
     if let Some(session) = &stage.active_session {
         v["activeSessionId"] = json!(session);
@@ -328,7 +312,7 @@ pub(crate) fn participant(p: &Participant) -> Value {
     json!({
         "participantId": p.id,
         "userId": p.user_id,
-        "state": if p.connected { "CONNECTED" } else { "DISCONNECTED" },
+        "state": if p.connected() { "CONNECTED" } else { "DISCONNECTED" },
         "firstJoinTime": iso(p.first_join),
         "published": p.published,
         "recordingState": "DISABLED",

@@ -8,6 +8,9 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
+use crate::account::same;
+use crate::sid::hex;
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// The signing name the model gives the service (`signingName`).
@@ -39,14 +42,6 @@ pub(crate) struct Signed<'a> {
     /// Every header as received (name, value); names compared without case.
     pub(crate) headers: Vec<(&'a str, &'a str)>,
     pub(crate) body: &'a [u8],
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
@@ -110,14 +105,6 @@ fn canonical_path(path: &str) -> String {
 /// Header values trimmed, inner runs of spaces collapsed to one.
 fn canonical_value(v: &str) -> String {
     v.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn same(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = a.len() ^ b.len();
-    for (x, y) in a.iter().zip(b.iter()) {
-        diff |= usize::from(x ^ y);
-    }
-    diff == 0
 }
 
 /// The parts of `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`.

@@ -18,6 +18,8 @@ pub(crate) struct PublicKey {
     pub(crate) name: String,
     pub(crate) material: String,
     pub(crate) fingerprint: String,
+    /// The material as token verification reads it, built once at import.
+    pub(crate) decoding: jsonwebtoken::DecodingKey,
     pub(crate) tags: BTreeMap<String, String>,
 }
 
@@ -40,11 +42,17 @@ pub(crate) struct Participant {
     pub(crate) id: String,
     /// The token's `user_id`.
     pub(crate) user_id: String,
-    pub(crate) connected: bool,
     pub(crate) published: bool,
     pub(crate) first_join: OffsetDateTime,
     /// The relay session carrying it while connected.
     pub(crate) media_session: Option<String>,
+}
+
+impl Participant {
+    /// Connected while a relay session carries it.
+    pub(crate) fn connected(&self) -> bool {
+        self.media_session.is_some()
+    }
 }
 
 /// Why a participant could not join.
@@ -66,13 +74,20 @@ pub(crate) fn arn(region: &str, kind: &str, id: &str) -> String {
     format!("arn:aws:ivs:{region}:{ACCOUNT}:{kind}/{id}")
 }
 
-/// The id part of an ARN of `kind` (any region and account), if it is one.
-pub(crate) fn id_of<'a>(arn: &'a str, kind: &str) -> Option<&'a str> {
+/// The region, account and id of an ARN `arn:aws:ivs:<region>:<account>:<kind>/<id>`, if it
+/// is one (the parts unchecked).
+pub(crate) fn arn_parts<'a>(arn: &'a str, kind: &str) -> Option<(&'a str, &'a str, &'a str)> {
     let rest = arn.strip_prefix("arn:aws:ivs:")?;
     let mut parts = rest.splitn(3, ':');
-    let _region = parts.next()?;
-    let _account = parts.next()?;
-    parts.next()?.strip_prefix(kind)?.strip_prefix('/')
+    let region = parts.next()?;
+    let account = parts.next()?;
+    let id = parts.next()?.strip_prefix(kind)?.strip_prefix('/')?;
+    Some((region, account, id))
+}
+
+/// The id part of an ARN of `kind` (any region and account), if it is one.
+pub(crate) fn id_of<'a>(arn: &'a str, kind: &str) -> Option<&'a str> {
+    arn_parts(arn, kind).map(|(_, _, id)| id)
 }
 
 impl IvsState {
@@ -117,9 +132,8 @@ impl IvsState {
         for p in self
             .participants
             .iter_mut()
-            .filter(|p| p.stage_id == stage.id && p.connected)
+            .filter(|p| p.stage_id == stage.id)
         {
-            p.connected = false;
             p.media_session = None;
         }
         true
@@ -151,7 +165,6 @@ impl IvsState {
             .find(|p| p.stage_id == stage_id && p.session_id == session && p.id == id)
         {
             Some(p) => {
-                p.connected = true;
                 p.published = true;
                 p.user_id = user_id.to_owned();
                 p.media_session = Some(media_session.to_owned());
@@ -161,7 +174,6 @@ impl IvsState {
                 session_id: session.clone(),
                 id: id.to_owned(),
                 user_id: user_id.to_owned(),
-                connected: true,
                 published: true,
                 first_join: now,
                 media_session: Some(media_session.to_owned()),
@@ -178,7 +190,6 @@ impl IvsState {
                 && p.id == id
                 && p.media_session.as_deref() == Some(media_session)
         }) {
-            p.connected = false;
             p.media_session = None;
         }
         self.end_session_if_empty(stage_id);
@@ -195,9 +206,8 @@ impl IvsState {
             .filter(|p| p.stage_id == stage_id && p.id == id)
         {
             known = true;
-            if p.connected {
+            if p.connected() {
                 was_connected = true;
-                p.connected = false;
                 p.media_session = None;
             }
         }
@@ -209,7 +219,7 @@ impl IvsState {
         let anyone = self
             .participants
             .iter()
-            .any(|p| p.stage_id == stage_id && p.connected);
+            .any(|p| p.stage_id == stage_id && p.connected());
         if !anyone && let Some(stage) = self.stages.iter_mut().find(|s| s.id == stage_id) {
             stage.active_session = None;
         }
@@ -226,7 +236,6 @@ impl IvsState {
             Some((id, media_session)) => self.participants.iter().any(|p| {
                 p.stage_id == stage_id
                     && p.id == id
-                    && p.connected
                     && p.media_session.as_deref() == Some(media_session)
             }),
         }

@@ -6,6 +6,7 @@
 //! (`allow_publish`, `allow_subscribe`) and `version`.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::LazyLock;
 
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -48,6 +49,18 @@ pub(crate) struct Verified {
     pub(crate) subscribe: bool,
 }
 
+impl Verified {
+    /// Who the participant is in the relay: its `user_id`, or its participant id if that is
+    /// empty.
+    pub(crate) fn identity(&self) -> &str {
+        if self.user_id.is_empty() {
+            &self.participant_id
+        } else {
+            &self.user_id
+        }
+    }
+}
+
 /// The DER body of a PEM `PUBLIC KEY`, if the text is one.
 fn pem_der(pem: &str) -> Option<Vec<u8>> {
     let start = pem.find("-----BEGIN PUBLIC KEY-----")? + "-----BEGIN PUBLIC KEY-----".len();
@@ -60,22 +73,34 @@ fn pem_der(pem: &str) -> Option<Vec<u8>> {
 }
 
 /// Checks that `pem` is a P-384 public key (SubjectPublicKeyInfo, PEM); its fingerprint (the
-/// MD5-like colon-separated form IVS shows, here the first 16 bytes of the DER's SHA-256).
-pub(crate) fn check_public_key(pem: &str) -> Result<String, String> {
+/// MD5-like colon-separated form IVS shows, here the first 16 bytes of the DER's SHA-256) and
+/// the key as [`verify`] uses it.
+pub(crate) fn check_public_key(pem: &str) -> Result<(String, DecodingKey), String> {
     let der = pem_der(pem).ok_or("publicKeyMaterial is not a PEM public key")?;
     if !der.windows(P384_OID.len()).any(|w| w == P384_OID) {
         return Err("publicKeyMaterial must be an ECDSA P-384 (secp384r1) public key".into());
     }
-    DecodingKey::from_ec_pem(pem.as_bytes())
+    let decoding = DecodingKey::from_ec_pem(pem.as_bytes())
         .map_err(|e| format!("publicKeyMaterial cannot be read: {e}"))?;
     use sha2::Digest;
     let digest = sha2::Sha256::digest(&der);
-    Ok(digest[..16]
+    let fingerprint = digest[..16]
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()
-        .join(":"))
+        .join(":");
+    Ok((fingerprint, decoding))
 }
+
+/// ES384 only; `exp` is checked by [`verify`] itself (to say why), nothing else is required.
+static VALIDATION: LazyLock<Validation> = LazyLock::new(|| {
+    let mut validation = Validation::new(Algorithm::ES384);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims = HashSet::new();
+    validation
+});
 
 /// Verifies `token` for the stage `stage_arn` at unix time `now` with the imported `keys`.
 /// The error says why (the caller answers 401).
@@ -99,15 +124,9 @@ pub(crate) fn verify(
             None => "No public key is imported".into(),
         });
     }
-    let mut validation = Validation::new(Algorithm::ES384);
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims = HashSet::new();
     let mut last = String::from("Bad signature");
     let claims = candidates.iter().find_map(|key| {
-        let decoding = DecodingKey::from_ec_pem(key.material.as_bytes()).ok()?;
-        match jsonwebtoken::decode::<Claims>(token, &decoding, &validation) {
+        match jsonwebtoken::decode::<Claims>(token, &key.decoding, &VALIDATION) {
             Ok(data) => Some(data.claims),
             Err(e) => {
                 last = format!("The token does not verify with an imported key: {e}");

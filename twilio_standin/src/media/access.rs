@@ -29,12 +29,9 @@ pub(crate) enum Access {
     /// Through a Live PlayerStreamer fed from the room (receives the room's publishers).
     Live { streamer_sid: String },
     /// An IVS stage's room (`ivs-<stage id>`) with a participant token: a publisher is the
-    /// stage participant `participant` (the token's jti); a viewer (`None`) receives the
-    /// stage's publishers and is not a participant.
-    Stage {
-        stage_id: String,
-        participant: Option<String>,
-    },
+    /// stage participant its session's `participant_sid` names (the token's jti, no Twilio
+    /// sid); a viewer receives the stage's publishers and is not a participant.
+    Stage { stage_id: String },
 }
 
 /// Which rules a room's media follows (docs/RELAY.md, "Meeting rooms").
@@ -89,7 +86,12 @@ pub(crate) fn room(state: &State, key: &str) -> Result<RoomRef, TwilioError> {
 }
 
 /// The relay room of IVS stages: `ivs-<stage id>`.
-pub(crate) const STAGE_ROOM_PREFIX: &str = "ivs-";
+const STAGE_ROOM_PREFIX: &str = "ivs-";
+
+/// The stage id of a stage's relay room name (`ivs-<stage id>`), if `room_key` is one.
+pub(crate) fn stage_id(room_key: &str) -> Option<&str> {
+    room_key.strip_prefix(STAGE_ROOM_PREFIX)
+}
 
 /// The relay room of stage `stage_id`: a stream room (one host) that is no REST room.
 pub(crate) fn stage_room(stage_id: &str) -> RoomRef {

@@ -67,7 +67,7 @@ pub use token::AccessToken;
 use access::{Access, RoomKind, RoomRef};
 use relay::{Command, End, NewSession, Track};
 use sdp::{Layout, Slot};
-use sessions::{MuteError, Role, Sessions};
+use sessions::{MuteError, Role, STAGE_MODE, Sessions};
 
 /// Twilio's "Room contains too many Participants".
 const ROOM_FULL: u32 = 53105;
@@ -148,10 +148,21 @@ struct Opening {
     role: Role,
     room: RoomRef,
     access: Access,
+    /// A stage's publisher: the stage participant it is (the token's jti).
+    stage_participant: Option<String>,
     /// Meeting viewers: the participant watched.
     target: Option<String>,
     identity: String,
     layout: Layout,
+}
+
+/// What a stage's participant token must allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Capability {
+    /// `capabilities.allow_publish`: WHIP.
+    Publish,
+    /// `capabilities.allow_subscribe`: WHEP.
+    Subscribe,
 }
 
 /// The HTTP side of the relay: opens sessions from offers and hands them to the media task.
@@ -293,7 +304,7 @@ impl Hub {
         options: &OpenOptions,
     ) -> Result<Opened, TwilioError> {
         if role == Role::Viewer
-            && let Some(stage_id) = room_key.strip_prefix(access::STAGE_ROOM_PREFIX)
+            && let Some(stage_id) = access::stage_id(room_key)
         {
             return self.watch_stage(stage_id, bearer, offer, options);
         }
@@ -315,6 +326,7 @@ impl Hub {
             role,
             room,
             access,
+            stage_participant: None,
             target,
             identity: claims.identity,
             layout,
@@ -335,6 +347,7 @@ impl Hub {
             role,
             room,
             access,
+            stage_participant,
             target,
             identity,
             layout,
@@ -446,7 +459,7 @@ impl Hub {
             mode: match access {
                 Access::Room => "room",
                 Access::Live { .. } => "live",
-                Access::Stage { .. } => "ivs",
+                Access::Stage { .. } => STAGE_MODE,
             }
             .to_owned(),
             identity: identity.clone(),
@@ -462,17 +475,12 @@ impl Hub {
             first_forwarded_at_ms: None,
         };
         let (participant_sid, replaced) = self.sessions.with_open(|open| {
-            if access == Access::Room {
-                info.participant_sid = Some(self.participant(open, &room, &identity)?);
-            }
-            // A stage publisher is the stage's participant: its id is the token's jti.
-            if let Access::Stage {
-                participant: Some(participant),
-                ..
-            } = &access
-            {
-                info.participant_sid = Some(participant.clone());
-            }
+            info.participant_sid = match &access {
+                Access::Room => Some(self.participant(open, &room, &identity)?),
+                // A stage publisher is the stage's participant: its id is the token's jti.
+                Access::Stage { .. } => stage_participant,
+                Access::Live { .. } => None,
+            };
             let replaced = replaced_by(open, &info, room.kind);
             let participant_sid = info.participant_sid.clone();
             open.push(info);
@@ -518,8 +526,13 @@ impl Hub {
     }
 
     /// The participant token `bearer` for stage `stage_id`, verified (404 no such stage, 401 a
-    /// token that does not verify).
-    fn stage_token(&self, stage_id: &str, bearer: Option<&str>) -> Result<Verified, TwilioError> {
+    /// token that does not verify), allowing `need` if given (403 if not).
+    fn stage_token(
+        &self,
+        stage_id: &str,
+        bearer: Option<&str>,
+        need: Option<Capability>,
+    ) -> Result<Verified, TwilioError> {
         let jwt = bearer.ok_or_else(|| {
             TwilioError::new(
                 401,
@@ -527,15 +540,27 @@ impl Hub {
                 "Invalid participant token: send Authorization: Bearer <participant token>",
             )
         })?;
-        match self.ivs.verify_token(stage_id, jwt) {
-            Ok(Some(verified)) => Ok(verified),
-            Ok(None) => Err(no_stage(stage_id)),
-            Err(why) => Err(TwilioError::new(
-                401,
-                token::INVALID_TOKEN,
-                format!("Invalid participant token: {why}"),
-            )),
-        }
+        let who = match self.ivs.verify_token(stage_id, jwt) {
+            Ok(Some(verified)) => verified,
+            Ok(None) => return Err(no_stage(stage_id)),
+            Err(why) => {
+                return Err(TwilioError::new(
+                    401,
+                    token::INVALID_TOKEN,
+                    format!("Invalid participant token: {why}"),
+                ));
+            }
+        };
+        let refused = match need {
+            Some(Capability::Publish) if !who.publish => {
+                "The participant token does not allow publishing (capabilities.allow_publish)"
+            }
+            Some(Capability::Subscribe) if !who.subscribe => {
+                "The participant token does not allow subscribing (capabilities.allow_subscribe)"
+            }
+            _ => return Ok(who),
+        };
+        Err(TwilioError::new(403, token::INVALID_GRANTS, refused))
     }
 
     /// IVS WHIP (`POST /media/ivs/whip/{stage}`): a participant token that allows publishing,
@@ -547,14 +572,7 @@ impl Hub {
         bearer: Option<&str>,
         offer: &str,
     ) -> Result<Opened, TwilioError> {
-        let who = self.stage_token(stage_id, bearer)?;
-        if !who.publish {
-            return Err(TwilioError::new(
-                403,
-                token::INVALID_GRANTS,
-                "The participant token does not allow publishing (capabilities.allow_publish)",
-            ));
-        }
+        let who = self.stage_token(stage_id, bearer, Some(Capability::Publish))?;
         if !sdp::offers_codec(offer, "video", "H264") || !sdp::offers_codec(offer, "audio", "opus")
         {
             return Err(bad_offer(
@@ -566,14 +584,10 @@ impl Hub {
             room: access::stage_room(stage_id),
             access: Access::Stage {
                 stage_id: stage_id.to_owned(),
-                participant: Some(who.participant_id.clone()),
             },
+            stage_participant: Some(who.participant_id.clone()),
             target: None,
-            identity: if who.user_id.is_empty() {
-                who.participant_id.clone()
-            } else {
-                who.user_id.clone()
-            },
+            identity: who.identity().to_owned(),
             layout: Layout::Broadcast,
         };
         self.negotiate(opening, offer, |session| {
@@ -592,14 +606,7 @@ impl Hub {
         offer: &str,
         options: &OpenOptions,
     ) -> Result<Opened, TwilioError> {
-        let who = self.stage_token(stage_id, bearer)?;
-        if !who.subscribe {
-            return Err(TwilioError::new(
-                403,
-                token::INVALID_GRANTS,
-                "The participant token does not allow subscribing (capabilities.allow_subscribe)",
-            ));
-        }
+        let who = self.stage_token(stage_id, bearer, Some(Capability::Subscribe))?;
         if options.kind.is_some() || options.publisher.is_some() {
             return Err(bad_offer(
                 "kind= and publisher= are for meeting rooms; a stage's room has one host",
@@ -610,14 +617,10 @@ impl Hub {
             room: access::stage_room(stage_id),
             access: Access::Stage {
                 stage_id: stage_id.to_owned(),
-                participant: None,
             },
+            stage_participant: None,
             target: None,
-            identity: if who.user_id.is_empty() {
-                who.participant_id
-            } else {
-                who.user_id
-            },
+            identity: who.identity().to_owned(),
             layout: Layout::Broadcast,
         };
         self.negotiate(opening, offer, |_| Ok(()))
@@ -694,8 +697,8 @@ impl Hub {
         room_key: &str,
         bearer: Option<&str>,
     ) -> Result<MediaRoomInfo, TwilioError> {
-        if let Some(stage_id) = room_key.strip_prefix(access::STAGE_ROOM_PREFIX) {
-            self.stage_token(stage_id, bearer)?;
+        if let Some(stage_id) = access::stage_id(room_key) {
+            self.stage_token(stage_id, bearer, None)?;
             let room = access::stage_room(stage_id);
             return Ok(self.sessions.room(&room.sid, room.kind));
         }
@@ -710,7 +713,7 @@ impl Hub {
 
     /// The room status of an in-progress room, for the Rust API.
     pub(crate) fn room_info(&self, room_key: &str) -> Option<MediaRoomInfo> {
-        if let Some(stage_id) = room_key.strip_prefix(access::STAGE_ROOM_PREFIX) {
+        if let Some(stage_id) = access::stage_id(room_key) {
             self.ivs.stage_arn(stage_id)?;
             let room = access::stage_room(stage_id);
             return Some(self.sessions.room(&room.sid, room.kind));

@@ -690,13 +690,8 @@ impl Relay {
                     continue;
                 }
                 let alive = match (&s.participant_sid, &s.access) {
-                    (
-                        _,
-                        Access::Stage {
-                            stage_id,
-                            participant,
-                        },
-                    ) => self
+                    // A publisher's participant_sid is its stage participant id.
+                    (participant, Access::Stage { stage_id }) => self
                         .ivs
                         .alive(stage_id, participant.as_deref().map(|p| (p, s.id.as_str()))),
                     (Some(pa), _) => access::participant_connected(state, pa),
@@ -974,11 +969,7 @@ impl Relay {
             shared.disconnect_participant_sid(pa);
         });
         // A stage publisher leaves the stage (its session ends with the last one).
-        if let Access::Stage {
-            stage_id,
-            participant: Some(participant),
-        } = &s.access
-        {
+        if let (Access::Stage { stage_id }, Some(participant)) = (&s.access, &s.participant_sid) {
             self.ivs.left(stage_id, participant, &s.id);
         }
         Counters::add(&self.sessions_open.counters.sessions_closed, 1);

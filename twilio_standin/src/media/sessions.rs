@@ -6,13 +6,14 @@
 //! session holds that participant (the sessions of one meeting participant share it).
 
 use std::collections::VecDeque;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
 
 use serde::Serialize;
 
 use super::access::RoomKind;
 use super::sdp::Slot;
+use crate::shared::lock;
 
 /// What a published track is, as the room status names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -88,10 +89,11 @@ pub struct MediaSessionInfo {
     pub room_name: String,
     /// `publisher` or `viewer`.
     pub role: String,
-    /// `room` (a participant) or `live` (through a PlayerStreamer).
+    /// `room` (a participant), `live` (through a PlayerStreamer) or `ivs` ([`STAGE_MODE`]).
     pub mode: String,
     pub identity: String,
-    /// The participant this session is in the REST state (room mode only).
+    /// The participant this session is: in the REST state (room mode), or, for a stage's
+    /// publisher (ivs mode), the stage participant (the token's jti, not a Twilio sid).
     pub participant_sid: Option<String>,
     pub player_streamer_sid: Option<String>,
     /// Publishers: `broadcast` (a stream host: screen, microphone, webcam), `camera` or `screen`
@@ -164,16 +166,15 @@ pub(crate) enum Role {
 /// How many ended session ids are remembered (see [`Sessions::ended_recently`]).
 const ENDED_REMEMBERED: usize = 1024;
 
+/// [`MediaSessionInfo::mode`] of a session in an IVS stage's room.
+pub(crate) const STAGE_MODE: &str = "ivs";
+
 /// The open sessions, oldest first, the ids of the last sessions that ended, and the counters.
 #[derive(Debug, Default)]
 pub(crate) struct Sessions {
     open: Mutex<Vec<MediaSessionInfo>>,
     ended: Mutex<VecDeque<String>>,
     pub(crate) counters: Counters,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Real time as unix milliseconds.
@@ -198,6 +199,8 @@ impl Sessions {
     /// Removes session `id`; `None` if it was not open. Its participant is handed to
     /// `disconnect` when no other open session holds it, or always when `whole_participant`
     /// (a meeting participant that dropped). The lock is held meanwhile (see [`Self::with_open`]).
+    /// A stage session's participant is never handed over: it is no participant of the REST
+    /// state (the relay tells the IVS module when it leaves), and its id is client-chosen.
     pub(crate) fn release(
         &self,
         id: &str,
@@ -212,10 +215,12 @@ impl Sessions {
             ended.pop_front();
         }
         ended.push_back(info.id.clone());
-        if let Some(pa) = info.participant_sid.as_deref() {
+        if info.mode != STAGE_MODE
+            && let Some(pa) = info.participant_sid.as_deref()
+        {
             let held = open
                 .iter()
-                .any(|s| s.participant_sid.as_deref() == Some(pa));
+                .any(|s| s.mode != STAGE_MODE && s.participant_sid.as_deref() == Some(pa));
             if whole_participant || !held {
                 disconnect(pa);
             }
@@ -387,6 +392,23 @@ mod tests {
         );
         s.release("MS3", true, |pa| gone.push(pa.to_owned()));
         assert_eq!(gone, ["PA1", "PA2"], "a drop takes the whole participant");
+    }
+
+    #[test]
+    fn a_stage_session_never_disconnects_a_twilio_participant() {
+        // A stage publisher whose (client-chosen) participant id is a Twilio participant's sid.
+        let mut stage = session("MS1", "ivs-abc", "host", "PA1", &[Slot::Webcam]);
+        stage.mode = STAGE_MODE.to_owned();
+        let s = sessions(vec![
+            stage,
+            session("MS2", "RM1", "ana", "PA1", &[Slot::Webcam]),
+        ]);
+        s.release("MS1", true, |pa| {
+            panic!("{pa} disconnected by a stage session")
+        });
+        let mut gone = Vec::new();
+        s.release("MS2", false, |pa| gone.push(pa.to_owned()));
+        assert_eq!(gone, ["PA1"]);
     }
 
     #[test]

@@ -19,20 +19,13 @@ impl Drop for Running {
     }
 }
 
-const SID: &str = "AC11111111111111111111111111111111";
-const TOKEN: &str = "binarytesttoken00000000000000000";
-
-#[tokio::test]
-async fn the_binary_serves_logs_and_stops_on_sigterm() {
-    let child = Command::new(env!("CARGO_BIN_EXE_twilio-standin"))
-        .args(["--bind", "127.0.0.1", "--port", "0", "--media-port", "0"])
-        .env("STANDIN_ACCOUNT_SID", SID)
-        .env("STANDIN_AUTH_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let mut running = Running(child);
+/// The binary with `args` (and whatever else `setup` sets, such as the environment and
+/// stderr), started; with the base URL its first line announces.
+pub fn listening(args: &[&str], setup: impl FnOnce(&mut Command)) -> (Running, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_twilio-standin"));
+    command.args(args).stdout(Stdio::piped());
+    setup(&mut command);
+    let mut running = Running(command.spawn().expect("the binary starts"));
     let stdout = running.0.stdout.take().expect("stdout");
     let mut line = String::new();
     BufReader::new(stdout)
@@ -43,6 +36,34 @@ async fn the_binary_serves_logs_and_stops_on_sigterm() {
         .strip_prefix("twilio stand-in listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
+    (running, base)
+}
+
+/// Runs the binary with `args`, which it must refuse with exit status 2: what it wrote to
+/// stderr.
+pub fn refused_with_status_2(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_twilio-standin"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    assert_eq!(out.status.code(), Some(2), "{args:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+const SID: &str = "AC11111111111111111111111111111111";
+const TOKEN: &str = "binarytesttoken00000000000000000";
+
+#[tokio::test]
+async fn the_binary_serves_logs_and_stops_on_sigterm() {
+    let (mut running, base) = listening(
+        &["--bind", "127.0.0.1", "--port", "0", "--media-port", "0"],
+        |command| {
+            command
+                .env("STANDIN_ACCOUNT_SID", SID)
+                .env("STANDIN_AUTH_TOKEN", TOKEN)
+                .stderr(Stdio::piped());
+        },
+    );
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
 
     let http = reqwest::Client::new();
@@ -133,14 +154,6 @@ fn bad_arguments_exit_with_status_2() {
         &["--media-ip", "0.0.0.0"],
         &["--media-ip", "phone.local"],
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_twilio-standin"))
-            .args(args)
-            .output()
-            .expect("the binary runs");
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(
-            String::from_utf8_lossy(&out.stderr).contains("usage"),
-            "{args:?}"
-        );
+        assert!(refused_with_status_2(args).contains("usage"), "{args:?}");
     }
 }

@@ -182,8 +182,7 @@ async fn stages_are_created_listed_in_pages_read_and_deleted() {
 async fn participants_of_an_unknown_session_are_none_and_cannot_be_disconnected() {
     let standin = start().await;
     let ivs = client(&standin);
-    let stage = ivs.create_stage().send().await.expect("CreateStage");
-    let arn = stage.stage().expect("a stage").arn().to_owned();
+    let arn = new_stage(&ivs).await;
     let listed = ivs
         .list_participants()
         .stage_arn(&arn)

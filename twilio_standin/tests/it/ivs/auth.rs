@@ -48,18 +48,41 @@ async fn requests_signed_with_another_key_or_unsigned_are_refused() {
     let body: Value = unsigned.json().await.expect("a JSON body");
     assert!(body["exceptionMessage"].is_string());
 
+    // Dated now, with the right key id and scope, so only the signature itself is wrong.
+    let now = time::OffsetDateTime::now_utc();
+    let day = format!(
+        "{:04}{:02}{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    );
+    let amz_date = format!(
+        "{day}T{:02}{:02}{:02}Z",
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
     let forged = http
         .post(format!("{}/ivs/ListStages", standin.base_url()))
         .header(
             "authorization",
-            "AWS4-HMAC-SHA256 Credential=AKIDSTANDIN0000000000/20260101/us-east-1/ivs/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
+            format!(
+                "AWS4-HMAC-SHA256 Credential={}/{day}/us-east-1/ivs/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
+                twilio_standin::DEFAULT_ACCESS_KEY_ID
+            ),
         )
-        .header("x-amz-date", "20260101T000000Z")
+        .header("x-amz-date", amz_date)
         .body("{}")
         .send()
         .await
         .expect("the stand-in answers");
     assert_eq!(forged.status().as_u16(), 403);
+    let body: Value = forged.json().await.expect("a JSON body");
+    let message = body["exceptionMessage"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("signature we calculated does not match"),
+        "refused for the signature, not the clock: {message}"
+    );
 
     // Refused calls are logged too, and fit the model.
     super::assert_calls_fit_the_model(&standin);

@@ -22,12 +22,12 @@ use twilio_standin::{DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY, StandIn};
 
 /// A P-384 key pair made for this test run with openssl (never stored in the repository):
 /// the private key as PKCS#8 PEM, the public key as PEM.
-pub use onair_test_support::ivs_keys::{KeyPair, key_pair};
+pub use onair_test_support::ivs_keys::{KeyPair, key_pair, p384};
 
 /// One P-384 key pair for the whole test binary.
 pub fn keys() -> &'static KeyPair {
     static KEYS: OnceLock<KeyPair> = OnceLock::new();
-    KEYS.get_or_init(|| key_pair("secp384r1"))
+    KEYS.get_or_init(p384)
 }
 
 /// The SDK client against `standin`, with the stand-in's default key pair and no retries.
@@ -36,10 +36,15 @@ pub fn client(standin: &StandIn) -> Client {
 }
 
 pub fn client_with(standin: &StandIn, access_key_id: &str, secret: &str) -> Client {
+    client_at(&standin.base_url(), access_key_id, secret)
+}
+
+/// The SDK client against the stand-in at `base_url`, with this key pair and no retries.
+pub fn client_at(base_url: &str, access_key_id: &str, secret: &str) -> Client {
     let config = aws_sdk_ivsrealtime::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .endpoint_url(format!("{}/ivs", standin.base_url()))
+        .endpoint_url(format!("{base_url}/ivs"))
         .credentials_provider(Credentials::new(access_key_id, secret, None, None, "test"))
         .retry_config(RetryConfig::disabled())
         .build();

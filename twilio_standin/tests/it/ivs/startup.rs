@@ -3,9 +3,8 @@
 //! `StandIn::reset`, which keeps the key imported at start.
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use aws_sdk_ivsrealtime::error::ProvideErrorMetadata;
 use onair_test_support::ivs_contract::Model;
@@ -14,8 +13,8 @@ use twilio_standin::{
     Account, DEFAULT_ACCESS_KEY_ID, IvsSettings, MediaSettings, STARTUP_KEY_ARN, StandIn,
 };
 
-use super::{client, client_with, keys};
-use crate::binary::Running;
+use super::{client, client_at, client_with, keys, p384};
+use crate::binary::{listening, refused_with_status_2};
 
 /// A file holding the test's public key, removed when dropped.
 struct PemFile(std::path::PathBuf);
@@ -42,38 +41,22 @@ impl Drop for PemFile {
 #[tokio::test]
 async fn the_binary_imports_a_key_at_start_and_names_the_whip_base() {
     let pem = PemFile::new("binary", &keys().public_pem);
-    let child = Command::new(env!("CARGO_BIN_EXE_twilio-standin"))
-        .args(["--port", "0", "--ivs-public-key-file", pem.path()])
-        .args(["--ivs-whip-base", "http://127.0.0.1:3000/media/"])
-        .env("STANDIN_AWS_SECRET_ACCESS_KEY", "another-secret")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let mut running = Running(child);
-    let mut line = String::new();
-    BufReader::new(running.0.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("a first line");
-    let base = line
-        .trim()
-        .strip_prefix("twilio stand-in listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-
-    let config = aws_sdk_ivsrealtime::Config::builder()
-        .behavior_version(aws_sdk_ivsrealtime::config::BehaviorVersion::latest())
-        .region(aws_sdk_ivsrealtime::config::Region::new("us-east-1"))
-        .endpoint_url(format!("{base}/ivs"))
-        .credentials_provider(aws_sdk_ivsrealtime::config::Credentials::new(
-            DEFAULT_ACCESS_KEY_ID,
-            "another-secret",
-            None,
-            None,
-            "test",
-        ))
-        .build();
-    let ivs = aws_sdk_ivsrealtime::Client::from_conf(config);
+    let (_running, base) = listening(
+        &[
+            "--port",
+            "0",
+            "--ivs-public-key-file",
+            pem.path(),
+            "--ivs-whip-base",
+            "http://127.0.0.1:3000/media/",
+        ],
+        |command| {
+            command
+                .env("STANDIN_AWS_SECRET_ACCESS_KEY", "another-secret")
+                .stderr(Stdio::null());
+        },
+    );
+    let ivs = client_at(&base, DEFAULT_ACCESS_KEY_ID, "another-secret");
     let key = ivs
         .get_public_key()
         .arn(STARTUP_KEY_ARN)
@@ -148,13 +131,7 @@ async fn the_binary_imports_a_key_at_start_and_names_the_whip_base() {
     // Unreadable or wrong key files stop the binary with status 2.
     let p256 = PemFile::new("p256", &super::key_pair("prime256v1").public_pem);
     for bad in ["/nonexistent/key.pem", p256.path()] {
-        let status = Command::new(env!("CARGO_BIN_EXE_twilio-standin"))
-            .args(["--port", "0", "--ivs-public-key-file", bad])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("the binary runs");
-        assert_eq!(status.code(), Some(2), "{bad}");
+        refused_with_status_2(&["--port", "0", "--ivs-public-key-file", bad]);
     }
 }
 
@@ -174,7 +151,7 @@ async fn reset_forgets_stages_and_keys_but_the_one_imported_at_start() {
     .expect("the stand-in starts");
     let ivs = client(&standin);
     ivs.create_stage().send().await.expect("CreateStage");
-    let other = super::key_pair("secp384r1");
+    let other = p384();
     let imported = ivs
         .import_public_key()
         .public_key_material(&other.public_pem)

@@ -13,7 +13,7 @@ use onair_test_support::relay_peer::{Load, Peer, Refused};
 use serde_json::{Value, json};
 use twilio_standin::StandIn;
 
-use super::{KeyPair, assert_calls_fit_the_model, client, key_pair, keys};
+use super::{KeyPair, assert_calls_fit_the_model, client, keys, p384};
 use crate::common::start;
 
 const LIMIT: Duration = Duration::from_secs(10);
@@ -268,7 +268,7 @@ async fn bad_tokens_and_offers_are_refused_and_make_no_participant() {
     let standin = start().await;
     let (ivs, arn, id, whip, key_arn) = stage(&standin).await;
     let http = reqwest::Client::new();
-    let other_keys = key_pair("secp384r1");
+    let other_keys = p384();
     let kid = Some(key_arn.as_str());
     let other_stage = arn.replace(&id, "zzzzzzzzzzzz");
     let expired = Claims {
