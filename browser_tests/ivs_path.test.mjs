@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { freePort, root } from './stack.mjs';
 import { FAKE_TRACK, TRACK_PEER_CONNECTIONS, closePages, launch, newPage } from './browser.mjs';
 import { LOADED, openStudio, signIn, until, waitForState, waitForStatus } from './pages.mjs';
+import { TRACK_LOCAL_TRACKS } from './meet_pages.mjs';
 
 const AXE = readFileSync(join(root, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 const STAGE_ID = 'AbCdEf123456';
@@ -456,6 +457,7 @@ test('the host publishes to the stage over WHIP: Bearer token, H.264 and Opus fi
   // A webcam remembered from another mode: ivs mode must not open it.
   await host.addInitScript(() => localStorage.setItem('onair.host.camera', 'default'));
   await host.addInitScript(TRACK_PEER_CONNECTIONS);
+  await host.addInitScript(TRACK_LOCAL_TRACKS);
   let state = 'ready';
   const calls = await fakeApi(host, { status: () => ({ stream: 'talk', state, room: ROOM }) });
   const whip = await fakeWhip(host, answerer);
@@ -480,6 +482,14 @@ test('the host publishes to the stage over WHIP: Bearer token, H.264 and Opus fi
     preview: null,
   });
   assert.ok(await host.isVisible('#camera-note'), 'the reason is visible');
+  assert.equal(await host.getAttribute('#camera-select', 'aria-describedby'), 'camera-note', 'the picker is described by the reason');
+  const requests = await host.evaluate(() => window.__mediaRequests);
+  assert.deepEqual(
+    requests.filter((r) => r.name === 'getUserMedia' && r.constraints.video),
+    [],
+    'no webcam was asked for, not even for a moment',
+  );
+  assert.ok(requests.some((r) => r.name === 'getUserMedia' && r.constraints.audio), 'the microphone was opened');
   assert.deepEqual(await axeSerious(host), [], 'the ivs studio has no serious accessibility violation');
 
   await host.click('#go-live');

@@ -57,13 +57,16 @@ export async function startPagesServer() {
   return { base, stop };
 }
 
-// Records every local track the page opens (camera, microphone, screen), to check they stop.
-const TRACK_LOCAL_TRACKS = () => {
+// Records every local track the page opens (camera, microphone, screen), to check they stop,
+// and every request for them (`window.__mediaRequests`: which call, with which constraints).
+export const TRACK_LOCAL_TRACKS = () => {
   window.__localTracks = [];
+  window.__mediaRequests = [];
   const md = navigator.mediaDevices;
   for (const name of ['getUserMedia', 'getDisplayMedia']) {
     const original = md[name].bind(md);
     md[name] = async (...args) => {
+      window.__mediaRequests.push({ name, constraints: JSON.parse(JSON.stringify(args[0] ?? {})) });
       const stream = await original(...args);
       window.__localTracks.push(...stream.getTracks());
       return stream;
