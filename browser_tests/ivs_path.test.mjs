@@ -161,6 +161,9 @@ const DOUBLE = (fakeTrack) => {
     current().emit(StageEvents.ERROR, { name: 'StageError', code: 3, category: StageErrorCategory.JOIN_ERROR, message: 'timed out' });
     current().emit(StageEvents.STAGE_CONNECTION_STATE_CHANGED, StageConnectionState.ERRORED);
   };
+  // A subscribe the SDK could not recover: a StageError with no change of connection state.
+  ivs.subscribeFails = () =>
+    current().emit(StageEvents.ERROR, { name: 'StageError', code: 1, category: StageErrorCategory.SUBSCRIBE_ERROR, message: 'subscribe failed' });
   ivs.summary = () =>
     ivs.stages.map((s) => ({
       token: s.token,
@@ -281,7 +284,7 @@ test('the ivs viewer joins subscribe-only with its token, shows the publisher\'s
   assert.deepEqual(page.errors, []);
 });
 
-test('the stage deleted ends the stream; an error once joined closes the stage as a lost connection', async () => {
+test('the stage deleted ends the stream; an error once joined (a subscribe error too) closes the stage as a lost connection', async () => {
   const page = await adapterPage();
   assert.deepEqual(await watch(page), { joined: true });
   await drive(page, 'publisherJoins');
@@ -297,6 +300,17 @@ test('the stage deleted ends the stream; an error once joined closes the stage a
   await drive(page, 'errors');
   await waitForEvent(page, { event: 'ended', how: 'lost' });
   assert.equal((await stages(page))[1].left, true, 'the failed stage is left');
+  assert.equal((await events(page)).filter((e) => e.event === 'ended').length, 1);
+
+  // A subscribe the SDK gave up on, once joined: lost too, so the page rejoins.
+  await page.evaluate(() => {
+    window.__events = [];
+  });
+  assert.deepEqual(await watch(page), { joined: true });
+  await drive(page, 'publisherJoins');
+  await drive(page, 'subscribeFails');
+  await waitForEvent(page, { event: 'ended', how: 'lost' });
+  assert.equal((await stages(page))[2].left, true, 'the stage whose subscribe failed is left');
   assert.equal((await events(page)).filter((e) => e.event === 'ended').length, 1);
 });
 
