@@ -103,7 +103,7 @@ $('rename').addEventListener('click', () => {
 // carries one picture (IVS WHIP takes one video track), so the webcam is off and says why, and
 // IVS gives no audience count, so none is shown.
 function applyMode(login) {
-  const ivs = login.mode === 'ivs' || login.media?.kind === 'ivs';
+  const ivs = login.mode === 'ivs';
   $('viewers').hidden = ivs;
   $('waiting-line').hidden = ivs;
   return devices.allowCamera(!ivs);

@@ -29,7 +29,9 @@ const fit = (track) => track.applyConstraints(MAX_PICTURE).catch(() => {});
 
 export async function publish({ tracks, ...options }) {
   await fit(tracks.screen);
-  const publisher = await whip.publish({ ...options, tracks: { ...tracks, camera: null }, codecs: CODECS });
+  // The stage's answer may come from another origin without a readable Location (no session to
+  // DELETE: stream_stop disconnects the host).
+  const publisher = await whip.publish({ ...options, tracks: { ...tracks, camera: null }, codecs: CODECS, locationRequired: false });
   return {
     ...publisher,
     replaceScreen: async (track) => {
