@@ -354,7 +354,7 @@ test('the real vendored SDK loads under the ivs CSP with the API the adapter use
 // --- the pages in ivs mode, with the API played by the test ---------------------------------
 
 // `status` (a function of nothing) answers GET /status/<stream>; the rest as the ivs back end
-// answers (the contract: /work/helpers/ivs-contract.md, docs/PAGES.md).
+// answers (the contract: the endpoint table in README.md "Endpoints", and docs/PAGES.md).
 async function fakeApi(page, { status, calls = [] }) {
   const json = (route, body, code = 200) =>
     route.fulfill({ status: code, contentType: 'application/json', body: JSON.stringify(body) });
