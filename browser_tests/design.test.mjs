@@ -89,6 +89,7 @@ test('the host page, state by state', async () => {
 
   await openStudio(host, { title: 'design', camera: true });
   await checkDesign(host, 'host-studio');
+  assert.equal(await host.getAttribute('#camera-select', 'aria-describedby'), null, 'the hidden ivs note describes nothing here');
   const studioFocus = await focusIsVisible(host);
   for (const id of ['rename', 'sign-out', 'camera-corner', 'copy-link', 'mic-select', 'camera-select', 'go-live']) {
     assert.ok(studioFocus.includes(id), `${id} is reached with Tab (${studioFocus})`);

@@ -9,7 +9,7 @@ import { startStack } from './stack.mjs';
 import { closePages, launch } from './browser.mjs';
 import { watchConsole } from './console.mjs';
 import * as pages from './pages.mjs';
-import { goLive, openStudio, receivesMedia, signIn, stopLive, until, waitForStatus } from './pages.mjs';
+import { codecOrder, goLive, openStudio, receivesMedia, signIn, stopLive, until, waitForStatus } from './pages.mjs';
 
 let stack;
 let browser;
@@ -29,16 +29,6 @@ after(async () => {
 const ivsState = async () => (await fetch(`${stack.standin}/__standin/ivs/state`)).json();
 const ivsCalls = async () => (await fetch(`${stack.standin}/__standin/ivs/calls`)).json();
 const stageOf = async (arnOrId) => (await ivsState()).stages.find((s) => s.arn.endsWith(`/${arnOrId}`));
-
-// The m= sections of an SDP offer, each with its payload types' codec names in offer order.
-function codecOrder(sdp) {
-  return sdp.split(/\r?\nm=/).slice(1).map((section) => {
-    const kind = section.split(' ')[0];
-    const order = section.split(/\r?\n/)[0].split(' ').slice(3);
-    const names = new Map([...section.matchAll(/a=rtpmap:(\d+) ([^/]+)\//g)].map((m) => [m[1], m[2]]));
-    return { kind, codecs: order.map((pt) => names.get(pt)) };
-  });
-}
 
 test('a host goes live on an IVS stage over WHIP (H.264 and Opus, Bearer token), a waiting viewer watches over the relay, and is told when it ends; nothing is left on the stage', async () => {
   const stream = 'crowd';

@@ -10,14 +10,13 @@
 // MediaStreamTracks (a canvas and an oscillator), so the tests see frames reach the page.
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, root } from './stack.mjs';
+import { root } from './stack.mjs';
 import { FAKE_TRACK, TRACK_PEER_CONNECTIONS, closePages, launch, newPage } from './browser.mjs';
-import { LOADED, openStudio, signIn, until, waitForState, waitForStatus } from './pages.mjs';
+import { LOADED, codecOrder, openStudio, signIn, until, waitForState, waitForStatus } from './pages.mjs';
+import { TRACK_LOCAL_TRACKS, checkAccessibility, startPagesServer } from './meet_pages.mjs';
 
-const AXE = readFileSync(join(root, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 const STAGE_ID = 'AbCdEf123456';
 const ROOM = `ivs-${STAGE_ID}`;
 const WHIP = `https://0123456789ab.global-bm.whip.live-video.net`;
@@ -29,21 +28,9 @@ let browser;
 // The dev server alone, in ivs mode: static/ with the ivs security headers. Its API and media
 // upstreams are closed ports: every API call in these tests is answered by page.route.
 before(async () => {
-  const built = spawnSync('cargo', ['build', '--quiet', '-p', 'onair-dev-server'], { cwd: root, stdio: 'inherit' });
-  assert.equal(built.status, 0, 'the dev server builds');
   assert.ok(existsSync(join(root, 'static', 'vendor', 'amazon-ivs-web-broadcast.js')), 'the SDK is vendored (npm run vendor)');
-  const [port, closed] = [await freePort(), await freePort()];
-  const bin = join(process.env.CARGO_TARGET_DIR ?? join(root, 'target'), 'debug', 'onair-dev-server');
-  server = spawn(bin, ['--port', String(port), '--static', 'static', '--api', `http://127.0.0.1:${closed}`,
-    '--media', `http://127.0.0.1:${closed}`, '--audience-mode', 'ivs'], { cwd: root, stdio: 'ignore' });
-  base = `http://127.0.0.1:${port}`;
-  await until('the dev server answering', async () => {
-    try {
-      return (await fetch(`${base}/index.html`)).ok;
-    } catch {
-      return false;
-    }
-  }, 30000);
+  server = await startPagesServer({ audienceMode: 'ivs' });
+  base = server.base;
   browser = await launch();
 });
 
@@ -51,11 +38,7 @@ afterEach(closePages);
 
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    const exited = new Promise((resolve) => server.once('exit', resolve));
-    server.kill('SIGTERM');
-    await exited;
-  }
+  await server?.stop();
 });
 
 // --- the double of the IVS Web Broadcast SDK -------------------------------------------------
@@ -83,7 +66,6 @@ const DOUBLE = (fakeTrack) => {
   const StreamType = { AUDIO: 'audio', VIDEO: 'video' };
   const StageErrorCategory = { JOIN_ERROR: 'JOIN_ERROR', PUBLISH_ERROR: 'PUBLISH_ERROR', SUBSCRIBE_ERROR: 'SUBSCRIBE_ERROR' };
   const ivs = (window.__ivs = { stages: [], refuse: window.__ivs?.refuse ?? null });
-
 
   class Stage {
     constructor(token, strategy) {
@@ -160,6 +142,9 @@ const DOUBLE = (fakeTrack) => {
     current().emit(StageEvents.ERROR, { name: 'StageError', code: 3, category: StageErrorCategory.JOIN_ERROR, message: 'timed out' });
     current().emit(StageEvents.STAGE_CONNECTION_STATE_CHANGED, StageConnectionState.ERRORED);
   };
+  // A subscribe the SDK could not recover: a StageError with no change of connection state.
+  ivs.subscribeFails = () =>
+    current().emit(StageEvents.ERROR, { name: 'StageError', code: 1, category: StageErrorCategory.SUBSCRIBE_ERROR, message: 'subscribe failed' });
   ivs.summary = () =>
     ivs.stages.map((s) => ({
       token: s.token,
@@ -280,7 +265,7 @@ test('the ivs viewer joins subscribe-only with its token, shows the publisher\'s
   assert.deepEqual(page.errors, []);
 });
 
-test('the stage deleted ends the stream; an error once joined closes the stage as a lost connection', async () => {
+test('the stage deleted ends the stream; an error once joined (a subscribe error too) closes the stage as a lost connection', async () => {
   const page = await adapterPage();
   assert.deepEqual(await watch(page), { joined: true });
   await drive(page, 'publisherJoins');
@@ -296,6 +281,17 @@ test('the stage deleted ends the stream; an error once joined closes the stage a
   await drive(page, 'errors');
   await waitForEvent(page, { event: 'ended', how: 'lost' });
   assert.equal((await stages(page))[1].left, true, 'the failed stage is left');
+  assert.equal((await events(page)).filter((e) => e.event === 'ended').length, 1);
+
+  // A subscribe the SDK gave up on, once joined: lost too, so the page rejoins.
+  await page.evaluate(() => {
+    window.__events = [];
+  });
+  assert.deepEqual(await watch(page), { joined: true });
+  await drive(page, 'publisherJoins');
+  await drive(page, 'subscribeFails');
+  await waitForEvent(page, { event: 'ended', how: 'lost' });
+  assert.equal((await stages(page))[2].left, true, 'the stage whose subscribe failed is left');
   assert.equal((await events(page)).filter((e) => e.event === 'ended').length, 1);
 });
 
@@ -358,7 +354,7 @@ test('the real vendored SDK loads under the ivs CSP with the API the adapter use
 // --- the pages in ivs mode, with the API played by the test ---------------------------------
 
 // `status` (a function of nothing) answers GET /status/<stream>; the rest as the ivs back end
-// answers (the contract: /work/helpers/ivs-contract.md, docs/PAGES.md).
+// answers (the contract: the endpoint table in README.md "Endpoints", and docs/PAGES.md).
 async function fakeApi(page, { status, calls = [] }) {
   const json = (route, body, code = 200) =>
     route.fulfill({ status: code, contentType: 'application/json', body: JSON.stringify(body) });
@@ -428,24 +424,6 @@ async function fakeWhip(host, answerer, { exposeLocation = true } = {}) {
   return whip;
 }
 
-// The codec names of an SDP section's payload types, in the order offered.
-function codecsOf(sdp, kind) {
-  const section = sdp.split(/\r\n(?=m=)/).find((s) => s.startsWith(`m=${kind}`));
-  const payloads = section.split('\r\n')[0].split(' ').slice(3);
-  const names = Object.fromEntries([...section.matchAll(/a=rtpmap:(\d+) ([^/]+)\//g)].map((m) => [m[1], m[2]]));
-  return payloads.map((p) => names[p]);
-}
-
-async function axeSerious(page) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE);
-  return page.evaluate(async () => {
-    const result = await window.axe.run(document, { resultTypes: ['violations'] });
-    return result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-}
-
 test('the host publishes to the stage over WHIP: Bearer token, H.264 and Opus first, the screen and the microphone only; the webcam is off and says why', async () => {
   const host = await newPage(browser);
   const answerer = await newPage(browser);
@@ -456,6 +434,7 @@ test('the host publishes to the stage over WHIP: Bearer token, H.264 and Opus fi
   // A webcam remembered from another mode: ivs mode must not open it.
   await host.addInitScript(() => localStorage.setItem('onair.host.camera', 'default'));
   await host.addInitScript(TRACK_PEER_CONNECTIONS);
+  await host.addInitScript(TRACK_LOCAL_TRACKS);
   let state = 'ready';
   const calls = await fakeApi(host, { status: () => ({ stream: 'talk', state, room: ROOM }) });
   const whip = await fakeWhip(host, answerer);
@@ -480,7 +459,15 @@ test('the host publishes to the stage over WHIP: Bearer token, H.264 and Opus fi
     preview: null,
   });
   assert.ok(await host.isVisible('#camera-note'), 'the reason is visible');
-  assert.deepEqual(await axeSerious(host), [], 'the ivs studio has no serious accessibility violation');
+  assert.equal(await host.getAttribute('#camera-select', 'aria-describedby'), 'camera-note', 'the picker is described by the reason');
+  const requests = await host.evaluate(() => window.__mediaRequests);
+  assert.deepEqual(
+    requests.filter((r) => r.name === 'getUserMedia' && r.constraints.video),
+    [],
+    'no webcam was asked for, not even for a moment',
+  );
+  assert.ok(requests.some((r) => r.name === 'getUserMedia' && r.constraints.audio), 'the microphone was opened');
+  await checkAccessibility(host, 'the ivs studio');
 
   await host.click('#go-live');
   await waitForStatus(host, 'You are live').catch(async (error) => {
@@ -495,8 +482,7 @@ test('the host publishes to the stage over WHIP: Bearer token, H.264 and Opus fi
   assert.equal(offer.type, 'application/sdp');
   const sections = offer.sdp.split('\r\n').filter((l) => l.startsWith('m=')).map((l) => l.split(' ')[0]);
   assert.deepEqual(sections, ['m=video', 'm=audio'], 'one video track (the screen) and the microphone');
-  const video = codecsOf(offer.sdp, 'video');
-  const audio = codecsOf(offer.sdp, 'audio');
+  const { video, audio } = Object.fromEntries(codecOrder(offer.sdp).map((section) => [section.kind, section.codecs]));
   assert.equal(video[0], 'H264', `H.264 first: ${video.join(' ')}`);
   // Every H.264 profile before any other video codec (retransmission and FEC formats aside).
   const media = video.filter((name) => !['rtx', 'red', 'ulpfec', 'flexfec-03'].includes(name));
@@ -525,7 +511,7 @@ test('the host publishes to the stage over WHIP: Bearer token, H.264 and Opus fi
   );
   assert.equal(sent, 'video/H264');
   assert.equal(await host.isHidden('#viewers'), true, 'no viewer count in ivs mode');
-  assert.deepEqual(await axeSerious(host), [], 'the ivs live page has no serious accessibility violation');
+  await checkAccessibility(host, 'the ivs live page');
 
   await host.click('#stop');
   await waitForStatus(host, 'Stream ended');

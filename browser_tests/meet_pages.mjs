@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { root } from './stack.mjs';
+import { freePort, root } from './stack.mjs';
 import { until } from './pages.mjs';
 import { TRACK_PEER_CONNECTIONS } from './browser.mjs';
 
@@ -18,18 +18,19 @@ export const ADAPTER_PATH = '**/js/meeting/index.js';
 export const DESKTOP = { viewport: { width: 1280, height: 800 } };
 export const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true };
 
-// The dev server binary serving static/ on a free port (built first if missing); stop() ends it.
-export async function startPagesServer() {
+// The dev server binary serving static/ on a free port (built first if missing), with the
+// security headers of `audienceMode` (the dev server's default when not given); stop() ends it.
+export async function startPagesServer({ audienceMode } = {}) {
   const binary = join(root, process.env.CARGO_TARGET_DIR ?? 'target', 'debug', 'onair-dev-server');
   if (!existsSync(binary)) {
     const built = spawnSync('cargo', ['build', '--quiet', '-p', 'onair-dev-server'], { cwd: root, stdio: 'inherit' });
     assert.equal(built.status, 0, 'cargo build -p onair-dev-server');
   }
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   // Nothing listens on the API and media upstreams: the tests answer those requests themselves.
-  const child = spawn(binary, ['--port', String(port), '--static', join(root, 'static'), '--api', 'http://127.0.0.1:9', '--media', 'http://127.0.0.1:9'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const args = ['--port', String(port), '--static', join(root, 'static'), '--api', 'http://127.0.0.1:9', '--media', 'http://127.0.0.1:9'];
+  if (audienceMode) args.push('--audience-mode', audienceMode);
+  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => {
     stderr += chunk;
@@ -57,13 +58,16 @@ export async function startPagesServer() {
   return { base, stop };
 }
 
-// Records every local track the page opens (camera, microphone, screen), to check they stop.
-const TRACK_LOCAL_TRACKS = () => {
+// Records every local track the page opens (camera, microphone, screen), to check they stop,
+// and every request for them (`window.__mediaRequests`: which call, with which constraints).
+export const TRACK_LOCAL_TRACKS = () => {
   window.__localTracks = [];
+  window.__mediaRequests = [];
   const md = navigator.mediaDevices;
   for (const name of ['getUserMedia', 'getDisplayMedia']) {
     const original = md[name].bind(md);
     md[name] = async (...args) => {
+      window.__mediaRequests.push({ name, constraints: JSON.parse(JSON.stringify(args[0] ?? {})) });
       const stream = await original(...args);
       window.__localTracks.push(...stream.getTracks());
       return stream;

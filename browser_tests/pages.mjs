@@ -140,3 +140,13 @@ export const NO_VIEWERS = { participants: [], sessions: [] };
 export async function viewersWaitIn(stack, room, count, timeout = 30000) {
   await until(`${count} viewer sessions in ${room}`, async () => (await viewersIn(stack, room)).sessions.length === count, timeout);
 }
+
+// The m= sections of an SDP, each with its payload types' codec names in the order offered.
+export function codecOrder(sdp) {
+  return sdp.split(/\r?\nm=/).slice(1).map((section) => {
+    const kind = section.split(' ')[0];
+    const order = section.split(/\r?\n/)[0].split(' ').slice(3);
+    const names = new Map([...section.matchAll(/a=rtpmap:(\d+) ([^/]+)\//g)].map((m) => [m[1], m[2]]));
+    return { kind, codecs: order.map((pt) => names.get(pt)) };
+  });
+}

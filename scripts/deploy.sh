@@ -76,6 +76,12 @@ for page in static/index.html static/host.html static/vendor/twilio-video.min.js
 done
 
 # --- ivs mode: the participant tokens' key pair ---------------------------------------------------
+# samconfig.toml's parameter overrides, read once (empty without the file or the setting).
+samconfig_overrides=""
+if [ "$mode" = deploy ] && [ -f samconfig.toml ]; then
+  samconfig_overrides="$(python3 -c 'import tomllib; print(tomllib.load(open("samconfig.toml","rb")).get("default",{}).get("deploy",{}).get("parameters",{}).get("parameter_overrides",""))')"
+fi
+
 # The mode the deploy asks for: an --parameter-overrides on the command line replaces
 # samconfig.toml's (as sam does), so it is read from there only without one.
 requested_mode() {
@@ -86,9 +92,7 @@ requested_mode() {
       break
     fi
   done
-  if [ -z "$overrides" ] && [ -f samconfig.toml ]; then
-    overrides=" $(python3 -c 'import tomllib,sys; print(tomllib.load(open("samconfig.toml","rb"))["default"]["deploy"]["parameters"].get("parameter_overrides",""))')"
-  fi
+  [ -n "$overrides" ] || overrides=" $samconfig_overrides"
   if [[ "$overrides" =~ [[:space:]]AudienceMode=\"?ivs\"?([[:space:]]|$) ]]; then echo ivs; else echo other; fi
 }
 
@@ -142,7 +146,7 @@ if [ "$mode" = deploy ] && [ "$(requested_mode)" = ivs ]; then
     fi
   done
   if [ $found = 0 ]; then
-    merged+=(--parameter-overrides "$(python3 -c 'import tomllib; print(tomllib.load(open("samconfig.toml","rb"))["default"]["deploy"]["parameters"]["parameter_overrides"])')")
+    merged+=(--parameter-overrides "$samconfig_overrides")
     merged+=("IvsPublicKeyPem=\"$public_pem\"")
   fi
   sam_args=("${merged[@]}")

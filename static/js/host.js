@@ -103,7 +103,7 @@ $('rename').addEventListener('click', () => {
 // carries one picture (IVS WHIP takes one video track), so the webcam is off and says why, and
 // IVS gives no audience count, so none is shown.
 function applyMode(login) {
-  const ivs = login.mode === 'ivs' || login.media?.kind === 'ivs';
+  const ivs = login.mode === 'ivs';
   $('viewers').hidden = ivs;
   $('waiting-line').hidden = ivs;
   return devices.allowCamera(!ivs);
@@ -124,13 +124,9 @@ async function openStudio(name, said = 'Offline') {
   page.set('studio', 'Opening the studio…');
   $('go-live').disabled = true;
   try {
-    const [login] = await Promise.all([
-      studio.open(session.session, name).then(async (answer) => {
-        await applyMode(answer);
-        return answer;
-      }),
-      devices.open(),
-    ]);
+    const [login] = await Promise.all([studio.open(session.session, name), devices.open()]);
+    // The webcam opens only now, once the mode says whether it is allowed.
+    await applyMode(login);
     shareLink.set(linkOf(login, name));
     showViewers(0);
     page.say(said);

@@ -40,8 +40,10 @@ export function createDevices({ micSelect, cameraSelect, cameraNote, meterElemen
   const problems = { mic: '', camera: '' };
   const choice = { mic: remembered(KEYS.mic, 'default'), camera: remembered(KEYS.camera, NONE) };
   // The webcam is off where the stream carries one picture (ivs mode); the choice is kept for
-  // the other modes.
-  let cameraAllowed = true;
+  // the other modes. Until `allowCamera` says what the mode allows, no webcam opens and the
+  // picker waits, disabled.
+  let cameraAllowed = false;
+  let cameraKnown = false;
   let locked = false;
   // Each choice counts up, so a slow device that opens after a newer choice is dropped.
   const generations = { mic: 0, camera: 0 };
@@ -111,25 +113,32 @@ export function createDevices({ micSelect, cameraSelect, cameraNote, meterElemen
 
   return {
     tracks,
-    // Opens the chosen devices (asking the browser's permission the first time) and lists them.
+    // Opens the chosen microphone (asking the browser's permission the first time) and lists the
+    // devices; the webcam waits for `allowCamera`, once the mode is known.
     async open() {
+      cameraKnown = false;
+      cameraSelect.disabled = true;
       await fill();
-      await Promise.all([use('mic', micSelect.value), use('camera', cameraSelect.value)]);
+      await use('mic', micSelect.value);
       // With permission given, the devices have names now.
       await fill();
     },
     lock(lock) {
       locked = lock;
       micSelect.disabled = locked;
-      cameraSelect.disabled = locked || !cameraAllowed;
+      cameraSelect.disabled = locked || !cameraKnown || !cameraAllowed;
     },
-    // Allows the webcam or turns it off (its track stopped, the picker disabled on "No webcam"),
-    // `cameraNote` saying why.
+    // Allows the webcam (the remembered one opened) or turns it off (its track stopped, the
+    // picker disabled on "No webcam", `cameraNote` saying why and describing the picker only
+    // then: a hidden note would still be read through aria-describedby).
     allowCamera(allowed) {
-      if (allowed === cameraAllowed) return undefined;
+      if (cameraKnown && allowed === cameraAllowed) return undefined;
+      cameraKnown = true;
       cameraAllowed = allowed;
       cameraSelect.disabled = locked || !allowed;
       cameraNote.hidden = allowed;
+      if (allowed) cameraSelect.removeAttribute('aria-describedby');
+      else cameraSelect.setAttribute('aria-describedby', cameraNote.id);
       cameraSelect.value = allowed ? choice.camera : NONE;
       if (cameraSelect.value !== choice.camera && allowed) cameraSelect.value = NONE;
       return use('camera', cameraSelect.value);

@@ -29,7 +29,9 @@ const fit = (track) => track.applyConstraints(MAX_PICTURE).catch(() => {});
 
 export async function publish({ tracks, ...options }) {
   await fit(tracks.screen);
-  const publisher = await whip.publish({ ...options, tracks: { ...tracks, camera: null }, codecs: CODECS });
+  // The stage's answer may come from another origin without a readable Location (no session to
+  // DELETE: stream_stop disconnects the host).
+  const publisher = await whip.publish({ ...options, tracks: { ...tracks, camera: null }, codecs: CODECS, locationRequired: false });
   return {
     ...publisher,
     replaceScreen: async (track) => {
@@ -102,10 +104,10 @@ export function watch({ token, onTrack, onState, onEnded }) {
         fail({ message: 'the connection to the stage failed' });
       }
     });
-    stage.on(StageEvents.ERROR, (error) => {
-      // Only a join error ends the session: a subscribe error is retried by the SDK.
-      if (joining || error?.category === IVS.StageErrorCategory?.JOIN_ERROR) fail(error);
-    });
+    // The SDK reports a StageError only once it gave up (a subscribe it could not recover, the
+    // join refused): while joining it fails the join, once up it is a lost connection, so the
+    // page rejoins with its backoff instead of staying on "Starting".
+    stage.on(StageEvents.ERROR, fail);
     // The stage left us: deleted (stream_stop) or this viewer disconnected is the end of the
     // stream; anything else (the token refused, the connection lost) is a lost connection.
     stage.on(StageEvents.STAGE_LEFT, (reason) => {

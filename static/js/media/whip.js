@@ -150,8 +150,8 @@ export function preferCodec(transceiver, mimeType, rank = () => 0) {
 // replaces the first on the same sender (RTCRtpSender.replaceTrack: no renegotiation, viewers
 // keep their session and get the new picture with its next keyframe). `codecs` ({video, audio}
 // mime types and an optional videoRank, ivs mode: H.264 Baseline and Opus) are put first in the
-// offer.
-export function publish({ token, media, tracks, onState, onEnded, codecs = null }) {
+// offer. `locationRequired: false` accepts an answer without a readable Location (negotiate).
+export function publish({ token, media, tracks, onState, onEnded, codecs = null, locationRequired = true }) {
   const session = new MediaSession(onEnded);
   let screen;
   return session.start(
@@ -166,7 +166,7 @@ export function publish({ token, media, tracks, onState, onEnded, codecs = null 
         preferCodec(audio, codecs.audio);
       }
       // The relay closing a publisher's session means its room ended under it.
-      await negotiate(session, pc, media.publish_url, token, 'ended', { locationRequired: !codecs });
+      await negotiate(session, pc, media.publish_url, token, 'ended', { locationRequired });
     },
     { replaceScreen: (track) => screen.replaceTrack(track) },
   );
