@@ -41,6 +41,16 @@ pub const ENDPOINTS: [Endpoint; 10] = [
     Endpoint::MeetingToken,
 ];
 
+/// The IVS operations the functions call in `ivs` mode, as fault targets.
+pub const IVS_OPERATIONS: [&str; 6] = [
+    "ListStages",
+    "CreateStage",
+    "GetStage",
+    "ListParticipants",
+    "DisconnectParticipant",
+    "DeleteStage",
+];
+
 /// A stand-in and an App configured against it.
 pub struct Stack {
     pub standin: StandIn,

@@ -396,14 +396,6 @@ async fn faulted_run(stack: &Stack, statuses: &mut Vec<(String, u16)>) {
 #[tokio::test]
 async fn ivs_failing_is_a_502_with_retry_after_and_nothing_is_leaked() {
     let stack = Stack::ivs(&[("IVS_LOOKUP_SECONDS", "1"), ("IVS_TIMEOUT_MS", "300")]).await;
-    let operations = [
-        "ListStages",
-        "CreateStage",
-        "GetStage",
-        "ListParticipants",
-        "DisconnectParticipant",
-        "DeleteStage",
-    ];
     let actions = [
         FaultAction::Status(500),
         FaultAction::Status(429),
@@ -411,7 +403,7 @@ async fn ivs_failing_is_a_502_with_retry_after_and_nothing_is_leaked() {
         FaultAction::Delay(Duration::from_millis(600)),
     ];
     let mut statuses = Vec::new();
-    for operation in operations {
+    for operation in IVS_OPERATIONS {
         for action in actions {
             stack.standin.clear_faults();
             stack

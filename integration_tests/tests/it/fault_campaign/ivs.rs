@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use lambda_http::Body;
 use onair_common::audience::AudienceCache;
 use onair_integration_tests::{
-    Endpoint, HOST_PASSWORD, Stack, bearer, get, post_json, request, with_bearer,
+    Endpoint, HOST_PASSWORD, IVS_OPERATIONS, Stack, bearer, get, post_json, request, with_bearer,
 };
 use onair_test_support::relay_peer::{Load, Peer};
 use serde_json::{Value, json};
@@ -32,14 +32,6 @@ const MAX_ACTIONS: u64 = 10;
 /// How often the final stop and the final reaper run are tried before the run fails.
 const FINAL_TRIES: u32 = 3;
 const FAULT_PERCENT: u64 = 30;
-const OPERATIONS: [&str; 6] = [
-    "ListStages",
-    "CreateStage",
-    "GetStage",
-    "ListParticipants",
-    "DisconnectParticipant",
-    "DeleteStage",
-];
 
 /// The settings of an `ivs` lane's stack.
 pub async fn stack() -> Stack {
@@ -85,7 +77,7 @@ fn draw(rng: &mut Rng) -> Action {
 }
 
 fn random_fault(rng: &mut Rng) -> Fault {
-    let operation = OPERATIONS[rng.below(OPERATIONS.len() as u64) as usize];
+    let operation = IVS_OPERATIONS[rng.below(IVS_OPERATIONS.len() as u64) as usize];
     let (action, times) = match rng.below(4) {
         0 => (FaultAction::Status(429), rng.between(1, 3) as u32),
         1 => (FaultAction::Status(500), rng.between(1, 3) as u32),
